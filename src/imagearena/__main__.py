@@ -1,0 +1,3 @@
+from imagearena.cli import main
+
+main()

@@ -1,0 +1,20 @@
+"""Command-line entry point: `imagearena COMMAND ...`. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import sys
+
+from imagearena.cli import arena as _arena  # noqa: F401  (registers commands)
+from imagearena.cli import rating as _rating  # noqa: F401
+from imagearena.cli import scoring as _scoring  # noqa: F401
+from imagearena.cli.app import app
+from imagearena.errors import ImageArenaError
+
+
+def main() -> None:
+    """Run the CLI; a user error prints one clear line on stderr and exits non-zero, without a traceback."""
+    try:
+        app()
+    except ImageArenaError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

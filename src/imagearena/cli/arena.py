@@ -1,0 +1,3 @@
+"""CLI commands: arena."""
+
+from imagearena.cli.app import app  # noqa: F401

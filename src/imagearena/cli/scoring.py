@@ -1,0 +1,3 @@
+"""CLI commands: scoring."""
+
+from imagearena.cli.app import app  # noqa: F401
