@@ -1,0 +1,176 @@
+"""Columnar battles: the one input every rating method reads.
+
+Battles are kept as parallel integer arrays (model indices and outcome codes) rather than a list of
+objects, so a million votes cost a few megabytes and every method can aggregate them with numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from imagearena.errors import InputError
+from imagearena.types import Battle, Outcome
+
+#: Outcome codes stored in :attr:`Battles.outcome`.
+MODEL_A, MODEL_B, TIE, BOTH_BAD = 0, 1, 2, 3
+
+#: Winner strings accepted in input, mapped to outcome codes. ``tie (bothbad)`` is how the public
+#: Chatbot Arena logs spell ``both_bad``; accepting it lets those logs load unchanged.
+OUTCOME_CODES: dict[str, int] = {
+    Outcome.MODEL_A.value: MODEL_A,
+    Outcome.MODEL_B.value: MODEL_B,
+    Outcome.TIE.value: TIE,
+    Outcome.BOTH_BAD.value: BOTH_BAD,
+    "tie (bothbad)": BOTH_BAD,
+}
+OUTCOMES: tuple[Outcome, ...] = (Outcome.MODEL_A, Outcome.MODEL_B, Outcome.TIE, Outcome.BOTH_BAD)
+
+
+def _winner_error(row: int, value: object) -> InputError:
+    allowed = ", ".join(o.value for o in OUTCOMES)
+    return InputError(f"row {row}: unknown winner {value!r}; use one of {allowed}")
+
+
+def _self_play_error(row: int, model: str) -> InputError:
+    return InputError(f"row {row}: model {model!r} plays itself; each battle needs two different models")
+
+
+@dataclass(frozen=True, eq=False)
+class Battles:
+    """Battles as parallel arrays.
+
+    ``models`` names the contestants; ``a[i]`` and ``b[i]`` index into it; ``outcome[i]`` is 0 (model_a
+    wins), 1 (model_b wins), 2 (tie) or 3 (both_bad); ``tstamp`` (seconds, optional) orders the online
+    methods, which otherwise replay in the given (file) order. Row numbers in error messages are 1-based
+    positions in the input, so they match a JSONL line or a CSV data row.
+    """
+
+    models: list[str]
+    a: np.ndarray
+    b: np.ndarray
+    outcome: np.ndarray
+    tstamp: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.a)
+        if len(self.b) != n or len(self.outcome) != n or (self.tstamp is not None and len(self.tstamp) != n):
+            raise InputError("battle columns have different lengths")
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    @classmethod
+    def from_records(
+        cls,
+        model_a: Sequence[str],
+        model_b: Sequence[str],
+        winner: Sequence[str],
+        tstamp: Sequence[float | None] | None = None,
+        *,
+        first_row: int = 1,
+    ) -> Battles:
+        """Build from columns of strings; validates winners and self-play, naming the offending row.
+
+        ``first_row`` is the number the first record gets in error messages (a CSV reader passes 2 when
+        line 1 is the header).
+        """
+        n = len(model_a)
+        if len(model_b) != n or len(winner) != n or (tstamp is not None and len(tstamp) != n):
+            raise InputError("model_a, model_b, winner and tstamp columns have different lengths")
+        names = set(model_a).union(model_b)
+        if not all(isinstance(x, str) and x for x in names):
+            bad = next(
+                i
+                for i in range(n)
+                if not (
+                    isinstance(model_a[i], str) and model_a[i] and isinstance(model_b[i], str) and model_b[i]
+                )
+            )
+            raise InputError(
+                f"row {bad + first_row}: model names must be non-empty strings, "
+                f"got model_a={model_a[bad]!r}, model_b={model_b[bad]!r}"
+            )
+        models = sorted(names)
+        index = {m: i for i, m in enumerate(models)}
+        a = np.fromiter(map(index.__getitem__, model_a), dtype=np.int32, count=n)
+        b = np.fromiter(map(index.__getitem__, model_b), dtype=np.int32, count=n)
+        codes = OUTCOME_CODES
+        try:
+            outcome = np.fromiter(map(codes.__getitem__, winner), dtype=np.int8, count=n)
+        except (KeyError, TypeError):
+            bad = next(i for i in range(n) if not isinstance(winner[i], str) or winner[i] not in codes)
+            raise _winner_error(bad + first_row, winner[bad]) from None
+        same = np.flatnonzero(a == b)
+        if len(same):
+            raise _self_play_error(int(same[0]) + first_row, models[a[same[0]]])
+        ts = None
+        if tstamp is not None:
+            ts = _to_tstamp(tstamp, first_row)
+        return cls(models, a, b, outcome, ts)
+
+    @classmethod
+    def from_battles(cls, battles: Iterable[Battle]) -> Battles:
+        """Build from :class:`imagearena.types.Battle` objects; tstamps are kept only if every battle has one."""
+        rows = list(battles)
+        winners = [b.winner.value if isinstance(b.winner, Outcome) else b.winner for b in rows]
+        ts = [b.tstamp for b in rows]
+        has_ts = bool(rows) and all(t is not None for t in ts)
+        return cls.from_records(
+            [b.model_a for b in rows], [b.model_b for b in rows], winners, ts if has_ts else None
+        )
+
+    @classmethod
+    def empty(cls, models: Sequence[str] = ()) -> Battles:
+        """No battles yet (a fresh study still has a leaderboard of unrated models)."""
+        z = np.zeros(0, dtype=np.int32)
+        return cls(list(models), z, z.copy(), np.zeros(0, dtype=np.int8), None)
+
+    def order(self) -> np.ndarray:
+        """Replay order for online methods: stable sort by tstamp, or the given order without tstamps."""
+        if self.tstamp is None:
+            return np.arange(len(self), dtype=np.int64)
+        return np.argsort(self.tstamp, kind="stable")
+
+    def to_battles(self) -> list[Battle]:
+        """Back to :class:`Battle` objects (for small sets: exports, tests)."""
+        ts = self.tstamp.tolist() if self.tstamp is not None else [None] * len(self)
+        m = self.models
+        return [
+            Battle(m[i], m[j], OUTCOMES[o], t)
+            for i, j, o, t in zip(self.a.tolist(), self.b.tolist(), self.outcome.tolist(), ts, strict=True)
+        ]
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-model (votes, wins, losses, ties); ties counts both tie and both_bad."""
+        m = self.n_models
+        a, b, o = self.a, self.b, self.outcome
+        votes = np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
+        wins = np.bincount(a[o == MODEL_A], minlength=m) + np.bincount(b[o == MODEL_B], minlength=m)
+        losses = np.bincount(b[o == MODEL_A], minlength=m) + np.bincount(a[o == MODEL_B], minlength=m)
+        return votes, wins, losses, votes - wins - losses
+
+
+def _to_tstamp(values: Sequence[float | None], first_row: int) -> np.ndarray:
+    try:
+        ts = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        ts = None
+    if ts is None or ts.ndim != 1 or np.isnan(ts).any():
+        for i, v in enumerate(values):
+            try:
+                ok = v is not None and not np.isnan(float(v))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise InputError(
+                    f"row {i + first_row}: tstamp {v!r} is not a number; give every row a tstamp, or none"
+                )
+    assert ts is not None
+    return ts

@@ -1,0 +1,356 @@
+"""Bradley-Terry maximum likelihood on the Elo scale, with sandwich or bootstrap 95% intervals.
+
+P(i beats j) = 1 / (1 + 10 ** ((r_j - r_i) / 400)); ties and both_bad count as half a win for each side.
+
+Why it is fast: identical (pair, outcome) rows carry the same information, so battles are first
+aggregated into counts per unordered pair and outcome (at most 3 * m * (m - 1) / 2 cells whatever the
+number of battles), and the likelihood, its gradient and its Hessian (a weighted graph Laplacian) are
+computed on those cells. Newton's method then converges in a handful of m x m solves. The bootstrap
+redraws the cell counts from one multinomial per round (the same distribution as resampling rows) and
+warm-starts each fit from the full-data one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from imagearena.errors import InputError, UnknownNameError
+from imagearena.ratings.battles import MODEL_A, MODEL_B, Battles
+
+#: Elo points per natural-log odds unit: 400 / ln 10.
+ELO_PER_NAT = 400.0 / math.log(10.0)
+CENTER = 1000.0
+Z95 = 1.959963984540054
+#: Above this many models the m x m Hessian is not formed: L-BFGS fit, diagonal variance approximation.
+DENSE_LIMIT = 2000
+
+
+@dataclass(frozen=True, eq=False)
+class PairCounts:
+    """Battles aggregated per unordered pair (i < j).
+
+    ``n`` (P x 3) counts rows where i won, j won, or they drew (tie or both_bad); ``w`` holds the same
+    cells' summed weights and ``w2`` their summed squared weights (both equal ``n`` without weights).
+    """
+
+    n_models: int
+    i: np.ndarray
+    j: np.ndarray
+    n: np.ndarray
+    w: np.ndarray
+    w2: np.ndarray
+
+    @classmethod
+    def from_arrays(
+        cls,
+        n_models: int,
+        i: np.ndarray,
+        j: np.ndarray,
+        win_i: np.ndarray,
+        win_j: np.ndarray,
+        tie: np.ndarray,
+    ) -> PairCounts:
+        """Counts from per-pair arrays (pairs may come in any orientation; each pair once)."""
+        i = np.asarray(i, dtype=np.int64)
+        j = np.asarray(j, dtype=np.int64)
+        n = np.stack([np.asarray(win_i, float), np.asarray(win_j, float), np.asarray(tie, float)], axis=1)
+        swap = i > j
+        n[swap] = n[swap][:, [1, 0, 2]]
+        lo, hi = np.where(swap, j, i), np.where(swap, i, j)
+        if np.any(lo == hi):
+            raise InputError("a pair needs two different models")
+        return cls(n_models, lo, hi, n, n, n)
+
+    @classmethod
+    def from_matrices(cls, wins: np.ndarray, ties: np.ndarray | None = None) -> PairCounts:
+        """Counts from ``wins[i, j]`` (times i beat j) and an optional symmetric ``ties[i, j]``."""
+        wins = np.asarray(wins, dtype=float)
+        m = wins.shape[0]
+        i, j = np.triu_indices(m, 1)
+        t = np.zeros_like(wins) if ties is None else np.asarray(ties, dtype=float)
+        return cls.from_arrays(m, i, j, wins[i, j], wins[j, i], t[i, j])
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Weighted battle count per pair."""
+        return self.w.sum(axis=1)
+
+
+def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts:
+    """Aggregate battles into :class:`PairCounts`; ``weights`` (one per battle, e.g. inverse propensity)."""
+    m = battles.n_models
+    a = battles.a.astype(np.int64)
+    b = battles.b.astype(np.int64)
+    o = battles.outcome
+    swap = a > b
+    lo = np.where(swap, b, a)
+    hi = np.where(swap, a, b)
+    # outcome relative to (lo, hi): 0 lo wins, 1 hi wins, 2 draw
+    rel = np.full(len(o), 2, dtype=np.int64)
+    rel[((o == MODEL_A) & ~swap) | ((o == MODEL_B) & swap)] = 0
+    rel[((o == MODEL_B) & ~swap) | ((o == MODEL_A) & swap)] = 1
+    key = (lo * m + hi) * 3 + rel
+    del lo, hi, rel, swap
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(battles),):
+            raise InputError(f"weights need one value per battle ({len(battles)}), got shape {weights.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            raise InputError("weights must be positive finite numbers (inverse propensities)")
+    if 3 * m * m <= max(4 * len(key), 1 << 16):
+        cnt = np.bincount(key, minlength=3 * m * m)
+        cells = np.flatnonzero(cnt)
+        ncell = cnt[cells]
+        if weights is not None:
+            wcell = np.bincount(key, weights, minlength=3 * m * m)[cells]
+            w2cell = np.bincount(key, weights * weights, minlength=3 * m * m)[cells]
+    else:
+        cells, inv, ncell = np.unique(key, return_inverse=True, return_counts=True)
+        if weights is not None:
+            wcell = np.bincount(inv, weights, minlength=len(cells))
+            w2cell = np.bincount(inv, weights * weights, minlength=len(cells))
+    pair_key, rel = np.divmod(cells, 3)
+    pairs, pinv = np.unique(pair_key, return_inverse=True)
+    n = np.zeros((len(pairs), 3))
+    n[pinv, rel] = ncell
+    if weights is None:
+        w = w2 = n
+    else:
+        w = np.zeros_like(n)
+        w2 = np.zeros_like(n)
+        w[pinv, rel] = wcell
+        w2[pinv, rel] = w2cell
+    i, j = np.divmod(pairs, m)
+    return PairCounts(m, i, j, n, w, w2)
+
+
+@dataclass(frozen=True, eq=False)
+class BTFit:
+    """A Bradley-Terry fit: Elo-scale ``ratings`` (mean 1000) and their sandwich covariance ``cov``.
+
+    ``cov`` is m x m, or only its diagonal (1-d) above :data:`DENSE_LIMIT` models. Models without any
+    battle keep rating 1000 and infinite variance.
+    """
+
+    ratings: np.ndarray
+    cov: np.ndarray
+    theta: np.ndarray  # natural-log-odds scale, mean 0: warm start for the next fit
+    n_iter: int
+
+    @property
+    def std(self) -> np.ndarray:
+        d = np.diag(self.cov) if self.cov.ndim == 2 else self.cov
+        return np.sqrt(np.maximum(d, 0.0))
+
+
+def _neg_loglik(theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float) -> float:
+    d = theta[c.i] - theta[c.j]
+    # -[s log p + (tot - s) log(1 - p)] with p = sigmoid(d), written stably
+    return float(np.sum(tot * np.logaddexp(0.0, d) - s * d) + 0.5 * reg * theta @ theta)
+
+
+def _laplacian(m: int, i: np.ndarray, j: np.ndarray, h: np.ndarray) -> np.ndarray:
+    flat = np.bincount(i * m + j, h, minlength=m * m) + np.bincount(j * m + i, h, minlength=m * m)
+    lap = -flat.reshape(m, m)
+    lap[np.diag_indices(m)] = np.bincount(i, h, minlength=m) + np.bincount(j, h, minlength=m)
+    return lap
+
+
+def fit_bt(
+    counts: PairCounts,
+    *,
+    init: np.ndarray | None = None,
+    reg: float = 1e-6,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    covariance: bool = True,
+) -> BTFit:
+    """Fit Bradley-Terry to aggregated counts.
+
+    Args:
+        counts: :class:`PairCounts` (from :func:`aggregate`, :meth:`PairCounts.from_arrays` or
+            :meth:`PairCounts.from_matrices`); ties count half a win to each side.
+        init: warm start on the natural scale (a previous ``BTFit.theta``), length ``n_models``.
+        reg: ridge penalty on the natural scale; keeps undefeated models and disconnected groups finite.
+        tol: stop when the largest Newton step is below this (natural units).
+        covariance: compute the sandwich covariance (skip it inside bootstrap rounds).
+
+    Returns:
+        :class:`BTFit` with ``ratings`` (Elo scale, mean 1000 over models that have battles), ``cov``
+        (sandwich covariance of those ratings, Elo points squared) and ``theta``.
+    """
+    m = counts.n_models
+    played = np.zeros(m, dtype=bool)
+    played[counts.i] = True
+    played[counts.j] = True
+    idx = np.flatnonzero(played)
+    k = len(idx)
+    ratings = np.full(m, CENTER)
+    theta_full = np.zeros(m)
+    if k < 2:
+        cov = np.full((m, m) if m <= DENSE_LIMIT else m, np.inf)
+        return BTFit(ratings, cov, theta_full, 0)
+    remap = np.full(m, -1, dtype=np.int64)
+    remap[idx] = np.arange(k)
+    c = PairCounts(k, remap[counts.i], remap[counts.j], counts.n, counts.w, counts.w2)
+    s = c.w[:, 0] + 0.5 * c.w[:, 2]
+    tot = c.w.sum(axis=1)
+    theta = np.zeros(k) if init is None else np.asarray(init, dtype=float)[idx] - np.mean(init[idx])
+    if k > DENSE_LIMIT:
+        theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, tol, max_iter)
+    else:
+        theta, n_iter = _fit_newton(theta, c, s, tot, reg, tol, max_iter)
+    theta -= theta.mean()
+    theta_full[idx] = theta
+    ratings[idx] = CENTER + ELO_PER_NAT * theta
+    if not covariance:
+        cov = np.zeros(0)
+    else:
+        cov_k = _sandwich(theta, c, reg)
+        if cov_k.ndim == 2:
+            cov = np.full((m, m), np.nan)
+            cov[np.ix_(idx, idx)] = cov_k
+            cov[~played, ~played] = np.inf
+        else:
+            cov = np.full(m, np.inf)
+            cov[idx] = cov_k
+    return BTFit(ratings, cov, theta_full, n_iter)
+
+
+def _fit_newton(
+    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, tol: float, max_iter: int
+) -> tuple[np.ndarray, int]:
+    k = c.n_models
+    ones = np.full((k, k), 1.0 / k)
+    f = _neg_loglik(theta, c, s, tot, reg)
+    for it in range(1, max_iter + 1):
+        d = theta[c.i] - theta[c.j]
+        p = 1.0 / (1.0 + np.exp(-d))
+        r = s - tot * p  # d loglik / d theta_i per pair
+        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * theta
+        hess = _laplacian(k, c.i, c.j, tot * p * (1.0 - p))
+        hess[np.diag_indices(k)] += reg
+        step = np.linalg.solve(hess + ones, g)
+        # backtracking keeps Newton monotone when a model is (nearly) undefeated
+        t = 1.0
+        while True:
+            new = theta + t * step
+            f_new = _neg_loglik(new, c, s, tot, reg)
+            if f_new <= f + 1e-12 * abs(f) or t < 1e-6:
+                break
+            t *= 0.5
+        theta, f = new, f_new
+        if np.max(np.abs(t * step)) < tol:
+            return theta, it
+    return theta, max_iter
+
+
+def _fit_lbfgs(
+    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, tol: float, max_iter: int
+) -> tuple[np.ndarray, int]:
+    from scipy.optimize import minimize
+
+    k = c.n_models
+
+    def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
+        d = th[c.i] - th[c.j]
+        p = 1.0 / (1.0 + np.exp(-d))
+        r = s - tot * p
+        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * th
+        return _neg_loglik(th, c, s, tot, reg), -g
+
+    res = minimize(fun, theta, jac=True, method="L-BFGS-B", options={"maxiter": 50 * max_iter, "gtol": 1e-9})
+    return res.x, int(res.nit)
+
+
+def _sandwich(theta: np.ndarray, c: PairCounts, reg: float) -> np.ndarray:
+    """Sandwich covariance H^+ B H^+ of the centred ratings, in Elo points squared.
+
+    H is the Fisher information (a Laplacian, singular along the all-ones direction that centring
+    removes); B sums the outer products of per-row scores, so it stays right when ties make the
+    model misspecified and when rows carry weights.
+    """
+    k = c.n_models
+    d = theta[c.i] - theta[c.j]
+    p = 1.0 / (1.0 + np.exp(-d))
+    tot = c.w.sum(axis=1)
+    h = tot * p * (1.0 - p)
+    meat = c.w2[:, 0] * (1.0 - p) ** 2 + c.w2[:, 1] * p**2 + c.w2[:, 2] * (0.5 - p) ** 2
+    if k > DENSE_LIMIT:
+        hd = np.bincount(c.i, h, minlength=k) + np.bincount(c.j, h, minlength=k) + reg
+        bd = np.bincount(c.i, meat, minlength=k) + np.bincount(c.j, meat, minlength=k)
+        return ELO_PER_NAT**2 * bd / hd**2
+    hess = _laplacian(k, c.i, c.j, h)
+    hess[np.diag_indices(k)] += reg
+    ones = np.full((k, k), 1.0 / k)
+    hinv = np.linalg.inv(hess + ones) - ones  # the pseudo-inverse on the centred subspace
+    cov = hinv @ _laplacian(k, c.i, c.j, meat) @ hinv
+    return ELO_PER_NAT**2 * cov
+
+
+def anchor_ratings(models: list[str], ratings: np.ndarray, anchor: tuple[str, float]) -> np.ndarray:
+    """Shift ratings so the anchor model sits at the anchor rating."""
+    name, value = anchor
+    try:
+        k = models.index(name)
+    except ValueError:
+        raise UnknownNameError(
+            f"anchor model {name!r} has no battles; pick one of the rated models"
+        ) from None
+    return ratings - ratings[..., k : k + 1] + value
+
+
+def anchored_std(cov: np.ndarray, k: int) -> np.ndarray:
+    """Standard errors relative to model ``k`` (whose own interval becomes zero-width)."""
+    if cov.ndim == 1:
+        var = cov + cov[k]
+        var[k] = 0.0
+    else:
+        d = np.diag(cov)
+        var = d + d[k] - 2.0 * cov[:, k]
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def bootstrap_bt(
+    counts: PairCounts,
+    *,
+    rounds: int = 100,
+    seed: int = 0,
+    init: np.ndarray | None = None,
+    reg: float = 1e-6,
+) -> np.ndarray:
+    """Ratings (rounds x m, Elo scale, mean 1000) from a seeded multinomial bootstrap of the battles.
+
+    Each round draws how many times each (pair, outcome) cell appears among N resampled battles;
+    weighted cells keep their mean weight per battle.
+    """
+    if rounds < 1:
+        raise InputError("bootstrap needs at least one round (--rounds)")
+    rng = np.random.default_rng(seed)
+    n = counts.n.ravel()
+    total = int(round(n.sum()))
+    prob = n / n.sum()
+    unweighted = counts.w is counts.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wmean = np.where(n > 0, counts.w.ravel() / n, 0.0)
+        w2mean = np.where(n > 0, counts.w2.ravel() / n, 0.0)
+    out = np.empty((rounds, counts.n_models))
+    for r in range(rounds):
+        draw = rng.multinomial(total, prob).astype(float)
+        nd = draw.reshape(counts.n.shape)
+        if unweighted:
+            c = PairCounts(counts.n_models, counts.i, counts.j, nd, nd, nd)
+        else:
+            c = PairCounts(
+                counts.n_models,
+                counts.i,
+                counts.j,
+                nd,
+                (draw * wmean).reshape(nd.shape),
+                (draw * w2mean).reshape(nd.shape),
+            )
+        out[r] = fit_bt(c, init=init, reg=reg, covariance=False).ratings
+    return out

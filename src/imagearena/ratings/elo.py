@@ -1,0 +1,41 @@
+"""Online Elo: base 10, scale 400, initial 1000, ties and both_bad count as half a win.
+
+The replay is a plain Python loop over lists: each update depends on the previous one, so it cannot be
+vectorised, and a scalar loop over Python floats is several times faster than indexing numpy arrays
+element by element (about 0.3 us per battle here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imagearena.ratings.battles import Battles
+
+#: Score of model_a for each outcome code (model_a, model_b, tie, both_bad).
+SCORE_A = (1.0, 0.0, 0.5, 0.5)
+#: Battles converted to Python lists at a time: bounds memory whatever the battle count.
+CHUNK = 1 << 16
+
+
+def online_elo(
+    battles: Battles, *, k: float = 32.0, base: float = 10.0, scale: float = 400.0, initial: float = 1000.0
+) -> np.ndarray:
+    """Ratings after replaying ``battles`` in tstamp order (file order without tstamps); one per model."""
+    from math import exp
+
+    order = battles.order()
+    r = [float(initial)] * battles.n_models
+    # 1 / (1 + base ** ((rb - ra) / scale)) == 1 / (1 + exp(c * (rb - ra)))
+    c = float(np.log(base)) / scale
+    score = SCORE_A
+    for start in range(0, len(order), CHUNK):  # chunks keep the Python lists small
+        idx = order[start : start + CHUNK]
+        for i, j, o in zip(
+            battles.a[idx].tolist(), battles.b[idx].tolist(), battles.outcome[idx].tolist(), strict=True
+        ):
+            ri = r[i]
+            rj = r[j]
+            d = k * (score[o] - 1.0 / (1.0 + exp(c * (rj - ri))))
+            r[i] = ri + d
+            r[j] = rj - d
+    return np.asarray(r, dtype=np.float64)
