@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,118 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"public test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# --- databases ---------------------------------------------------------------------------------------
+# `db_url` runs a test on SQLite and on the local PostgreSQL server. Each database is migrated to head
+# by imagearena.storage.engine.upgrade_database (what `imagearena db upgrade` runs) once per test run,
+# then copied per test (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL).
+
+PG_ADMIN_URL = os.environ.get("IMAGEARENA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_connect(dbname: str | None = None):
+    import psycopg
+
+    conninfo = PG_ADMIN_URL if dbname is None else PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{dbname}"
+    return psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+
+
+def _pg_url(dbname: str) -> str:
+    return "postgresql+psycopg://" + PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0] + f"/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    from imagearena.storage.engine import upgrade_database
+
+    path = tmp_path_factory.mktemp("db-template") / "template.db"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template():
+    try:
+        conn = _pg_connect()
+    except Exception as exc:  # server down, psycopg missing, auth refused
+        yield f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}: {exc})"
+        return
+    from imagearena.storage.engine import upgrade_database
+
+    name = f"imagearena_tmpl_{os.getpid()}"
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            upgrade_database(_pg_url(name))
+            yield name
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_pg_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A fresh database at the latest schema, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        import shutil
+
+        path = tmp_path / "imagearena.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("_pg_template")
+    if not template.startswith("imagearena_tmpl_"):
+        pytest.skip(template)
+    name = f"imagearena_test_{os.getpid()}_{next(_pg_counter)}"
+    with _pg_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            yield _pg_url(name)
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, _sqlite_template) -> str:
+    """A fresh SQLite database at the latest schema, for tests that are about SQLite only."""
+    import shutil
+
+    path = tmp_path / "imagearena.db"
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(db_url):
+    from imagearena.storage.engine import make_engine
+
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A session on `engine`; the test commits what it wants to keep."""
+    from imagearena.storage.engine import make_sessionmaker
+
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    from imagearena.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data", db_url=db_url)
+
+
+@pytest.fixture
+def media_store(tmp_path):
+    from imagearena.media import MediaStore
+
+    return MediaStore(tmp_path / "media")

@@ -1,0 +1,168 @@
+"""Engines and sessions for SQLite (default) and PostgreSQL, plus schema upgrades through Alembic.
+
+SQLite gets its pragmas on every new connection (WAL, foreign keys, busy timeout, synchronous=NORMAL)
+and starts transactions with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes
+fails at once with "database is locked" when another writer committed in between (the busy timeout
+does not help there), so under concurrent voters every transaction takes the write lock up front.
+Readers that want no lock use :func:`read_engine`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from imagearena.errors import InputError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+BUSY_TIMEOUT_MS = 30_000
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+)
+_BEGIN_OPTION = "imagearena_sqlite_begin"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` with the project's connection settings; creates a SQLite file's folder."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
+        raise InputError(
+            f"not a database URL: {url!r}; use sqlite:///path.db or postgresql+psycopg://user@host/db"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+            pool_size=8,
+            max_overflow=64,
+        )
+        _install_sqlite_hooks(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            from imagearena.errors import MissingDependencyError
+
+            raise MissingDependencyError("PostgreSQL storage", "pg", "psycopg") from exc
+        return create_engine(parsed, echo=echo, pool_size=16, max_overflow=64, pool_pre_ping=True)
+    raise InputError(f"unsupported database {backend!r}: use sqlite:///path.db or postgresql+psycopg://...")
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start (see the module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The same pool, but SQLite transactions begin DEFERRED: for read-only work that must not queue
+    behind writers (leaderboards, exports). A no-op on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit, so rows can be returned from use cases."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# --- schema ------------------------------------------------------------------------------------------
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
+    cfg = Config(str(PACKAGE_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision``: what ``imagearena db upgrade`` runs."""
+    _migrate(url, "upgrade", revision)
+
+
+def downgrade_database(url: str, revision: str) -> None:
+    """Step the schema back to ``revision`` (``base`` empties it); for tests and rollbacks."""
+    _migrate(url, "downgrade", revision)
+
+
+def _migrate(url: str, direction: str, revision: str) -> None:
+    from alembic import command
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = connection
+            getattr(command, direction)(cfg, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to run against a database whose schema is missing or older than this code."""
+    current = current_revision(engine)
+    if current != head_revision():
+        url = engine.url.render_as_string(hide_password=True)
+        state = "has no imagearena schema" if current is None else f"is at schema revision {current}"
+        raise InputError(
+            f"the database {url} {state}, this version needs {head_revision()}: "
+            f"run  imagearena db upgrade --db '{url}'"
+        )
