@@ -1,3 +1,132 @@
-"""CLI commands: rating."""
+"""CLI commands: rating (`imagearena rate`). numpy and the ratings package load inside the command."""
 
-from imagearena.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from imagearena.cli.app import app
+from imagearena.errors import InputError
+
+if TYPE_CHECKING:
+    from imagearena.types import RatingRow
+
+FIELDS = ("model", "rating", "lower", "upper", "votes", "wins", "losses", "ties", "rank")
+
+
+class MethodChoice(StrEnum):
+    elo = "elo"
+    trueskill = "trueskill"
+    bt = "bt"
+
+
+class CIChoice(StrEnum):
+    sandwich = "sandwich"
+    bootstrap = "bootstrap"
+
+
+class FormatChoice(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def parse_anchor(text: str) -> tuple[str, float]:
+    """``MODEL=RATING`` -> (model, rating); the model name may itself contain '='."""
+    name, sep, value = text.rpartition("=")
+    try:
+        rating = float(value)
+    except ValueError:
+        rating = float("nan")
+    if not sep or not name or rating != rating:
+        raise InputError(f"--anchor {text!r}: write it as MODEL=RATING, for example --anchor sdxl=1000")
+    return name, rating
+
+
+@app.command("rate")
+def rate(
+    votes: Path = typer.Argument(
+        ..., help="Battle log: .csv, .json (a list) or .jsonl with model_a, model_b, winner[, tstamp]."
+    ),
+    method: MethodChoice = typer.Option(MethodChoice.elo, "--method", "-m", help="Rating method."),
+    k: float = typer.Option(32.0, "--k", help="Elo K factor."),
+    ci: CIChoice = typer.Option(
+        CIChoice.sandwich, "--ci", help="Bradley-Terry 95% interval: sandwich or bootstrap."
+    ),
+    rounds: int = typer.Option(100, "--rounds", min=1, help="Bootstrap rounds."),
+    anchor: str | None = typer.Option(
+        None, "--anchor", help="MODEL=RATING: pin one model's rating (elo, bt)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="Output format."),
+) -> None:
+    """Rate models from a battle log and print the leaderboard, best first."""
+    from imagearena.battlelog import read_battles
+    from imagearena.ratings import leaderboard
+
+    anchor_pair = parse_anchor(anchor) if anchor is not None else None
+    battles = read_battles(votes, tstamps=method is not MethodChoice.bt)
+    rows = leaderboard(
+        battles,
+        method.value,
+        k=k,
+        ci=ci.value,
+        rounds=rounds,
+        anchor=anchor_pair,
+        seed=seed,  # type: ignore[arg-type]
+    )
+    if fmt is FormatChoice.json:
+        print(rows_to_json(rows))
+    elif fmt is FormatChoice.csv:
+        print(rows_to_csv(rows), end="")
+    else:
+        print_table(rows, method.value, ci.value)
+
+
+def rows_to_json(rows: list[RatingRow]) -> str:
+    import json
+
+    return json.dumps([{f: getattr(r, f) for f in FIELDS} for r in rows], indent=2)
+
+
+def rows_to_csv(rows: list[RatingRow]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for r in rows:
+        writer.writerow(["" if getattr(r, f) is None else getattr(r, f) for f in FIELDS])
+    return out.getvalue()
+
+
+def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    titles = {
+        "elo": "Online Elo",
+        "trueskill": "TrueSkill (mu; bounds mu -/+ 3 sigma, ranked by mu - 3 sigma)",
+        "bt": f"Bradley-Terry (95% CI, {ci})",
+    }
+    table = Table(title=titles[method])
+    table.add_column("Rank", justify="right")
+    table.add_column("Model")
+    table.add_column("Rating", justify="right")
+    if method != "elo":
+        table.add_column("Lower", justify="right")
+        table.add_column("Upper", justify="right")
+    for name in ("Votes", "Wins", "Losses", "Ties"):
+        table.add_column(name, justify="right")
+    digits = 2 if method == "trueskill" else 1
+    for r in rows:
+        cells = [str(r.rank), r.model, f"{r.rating:.{digits}f}"]
+        if method != "elo":
+            cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
+        cells += [str(r.votes), str(r.wins), str(r.losses), str(r.ties)]
+        table.add_row(*cells)
+    Console().print(table)

@@ -64,19 +64,19 @@ def leaderboard(
         if anchor is not None:
             rating = rating - rating[battles.models.index(anchor[0])] + anchor[1]
         lower = upper = None
-        key = rating
-        ranks = upper_bound_ranks(rating, rating)
+        key = np.round(rating, 9)  # float noise must not split equal ratings
+        ranks = upper_bound_ranks(key, key)
     elif method == "trueskill":
         from imagearena.ratings.trueskill import replay_trueskill
 
         mu, sigma = replay_trueskill(battles)
         rating, lower, upper = mu, mu - 3.0 * sigma, mu + 3.0 * sigma
-        key = lower
-        ranks = upper_bound_ranks(lower, lower)
+        key = np.round(lower, 9)
+        ranks = upper_bound_ranks(key, key)
     else:
         rating, lower, upper = _bt(battles, ci=ci, rounds=rounds, anchor=anchor, seed=seed, weights=weights)
-        key = rating
-        ranks = upper_bound_ranks(lower, upper)
+        key = np.round(rating, 9)
+        ranks = upper_bound_ranks(np.round(lower, 9), np.round(upper, 9))
     votes, wins, losses, ties = battles.counts()
     order = sorted(range(m), key=lambda x: (-key[x], battles.models[x]))
     return [
