@@ -1,0 +1,58 @@
+"""BLIP score: the image-text contrastive (ITC) cosine of a BLIP retrieval model, as transformers'
+``BlipForImageTextRetrieval(..., use_itm_head=False)`` computes it (range -1 to 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from imagearena.scorers.base import TorchScorer, from_pretrained, pick_device, pick_dtype
+from imagearena.scorers.hf_clip import ImageSpec, load_tokenizer, pixel_batch
+
+if TYPE_CHECKING:
+    import torch
+    from PIL.Image import Image
+
+DEFAULT_WEIGHTS = "Salesforce/blip-itm-base-coco"
+
+
+class BlipScore(TorchScorer):
+    name = "blip"
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        tokenizer: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 16,
+    ) -> None:
+        from transformers import BlipForImageTextRetrieval
+
+        weights = str(weights or DEFAULT_WEIGHTS)
+        processor = str(tokenizer or weights)
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, dtype)
+        self.batch_size = batch_size
+        self.model = from_pretrained(BlipForImageTextRetrieval, weights, dtype=self.dtype).to(self.device).eval()
+        self.tokenizer = load_tokenizer(processor)
+        image_size = self.model.config.vision_config.image_size
+        self.spec = ImageSpec.from_pretrained_dir(processor, default_size=image_size, crop=False)
+        self.max_length = min(self.model.config.text_config.max_position_embeddings, 512)
+
+    def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
+        import torch
+
+        unique = list(dict.fromkeys(prompts))  # each distinct prompt is encoded once
+        tokens = self.tokenizer(
+            unique, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        out = self.model(
+            input_ids=tokens["input_ids"].to(self.device),
+            attention_mask=tokens["attention_mask"].to(self.device),
+            pixel_values=pixel_batch(images, self.spec, self.device, self.dtype),
+            use_itm_head=False,
+        )
+        sims = out.itm_score.float()  # images x unique prompts
+        cols = torch.tensor([unique.index(p) for p in prompts], device=sims.device)
+        return sims[torch.arange(len(prompts), device=sims.device), cols]

@@ -1,0 +1,174 @@
+"""Shared parts of the CLIP-family scorers (CLIP score, PickScore, aesthetic, HPSv2): loading a
+transformers CLIP model with its tokenizer, the image preprocessing its checkpoint expects, and
+normalised embeddings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagearena.scorers.base import from_pretrained, hub_offline
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from PIL.Image import Image
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """How a checkpoint wants its pixels: side length, crop mode and normalisation.
+
+    ``crop=True`` is CLIP's bicubic short-side resize then centre crop; ``crop=False`` resizes
+    straight to a square (BLIP). ``tensor_resize=True`` resizes the float tensor instead of the PIL
+    image, as open_clip's HPSv2 transform does (ToTensor before Resize)."""
+
+    size: int = 224
+    crop: bool = True
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+    tensor_resize: bool = False
+
+    @classmethod
+    def from_pretrained_dir(cls, source: str, *, default_size: int = 224, crop: bool = True) -> ImageSpec:
+        """Read ``preprocessor_config.json`` next to the weights (local folder or hub cache) when present."""
+        config = _read_preprocessor_config(source)
+        if not config:
+            return cls(size=default_size, crop=crop)
+        size = config.get("crop_size") if crop else config.get("size")
+        if size is None:
+            size = config.get("size", default_size)
+        if isinstance(size, dict):
+            size = size.get("shortest_edge") or size.get("height") or default_size
+        return cls(
+            size=int(size),
+            crop=crop,
+            mean=tuple(config.get("image_mean", OPENAI_MEAN)),  # type: ignore[arg-type]
+            std=tuple(config.get("image_std", OPENAI_STD)),  # type: ignore[arg-type]
+        )
+
+
+def _read_preprocessor_config(source: str) -> dict[str, Any]:
+    path = Path(source)
+    if path.is_dir():
+        file = path / "preprocessor_config.json"
+        return json.loads(file.read_text()) if file.is_file() else {}
+    try:
+        from huggingface_hub import hf_hub_download
+
+        file = hf_hub_download(source, "preprocessor_config.json", local_files_only=hub_offline())
+    except Exception:  # absent from the repo or the cache: fall back to the CLIP defaults
+        return {}
+    return json.loads(Path(file).read_text())
+
+
+def resize_short_side(image: Image, size: int) -> Image:
+    """Bicubic resize so the short side is ``size`` (the long side truncated, as torchvision does)."""
+    from PIL import Image as PILImage
+
+    width, height = image.size
+    short, long = (width, height) if width <= height else (height, width)
+    if short == size:
+        return image
+    new_short, new_long = size, int(size * long / short)
+    new_size = (new_short, new_long) if width <= height else (new_long, new_short)
+    return image.resize(new_size, PILImage.Resampling.BICUBIC)
+
+
+def center_crop_box(width: int, height: int, size: int) -> tuple[int, int]:
+    """Top-left corner of a centred ``size`` crop, rounded like torchvision's CenterCrop."""
+    return int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+
+
+def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:
+    """One image as a normalised float32 CHW array, resizing the PIL image (CLIP, BLIP)."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    image = image.convert("RGB")
+    if spec.crop:
+        image = resize_short_side(image, spec.size)
+        top, left = center_crop_box(image.width, image.height, spec.size)
+        image = image.crop((left, top, left + spec.size, top + spec.size))
+    elif image.size != (spec.size, spec.size):
+        image = image.resize((spec.size, spec.size), PILImage.Resampling.BICUBIC)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    array = (array - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
+    return array.transpose(2, 0, 1)
+
+
+def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
+    """One image the open_clip way: to a [0, 1] tensor first, then bicubic antialiased resize of the
+    tensor (no clamping), centre crop, normalise. HPSv2's scores depend on this order."""
+    import numpy as np
+    import torch
+
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    x = torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
+    height, width = x.shape[-2:]
+    short, long = (width, height) if width <= height else (height, width)
+    if short != spec.size:
+        new_long = int(spec.size * long / short)
+        out_hw = (new_long, spec.size) if width <= height else (spec.size, new_long)
+        x = torch.nn.functional.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True)
+    height, width = x.shape[-2:]
+    top, left = center_crop_box(width, height, spec.size)
+    x = x[..., top : top + spec.size, left : left + spec.size]
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    return ((x - mean) / std)[0]
+
+
+def pixel_batch(images: Sequence[Image], spec: ImageSpec, device: str, dtype: torch.dtype) -> torch.Tensor:
+    import numpy as np
+    import torch
+
+    if spec.tensor_resize:
+        batch = torch.stack([tensor_pixels(im, spec) for im in images])
+    else:
+        batch = torch.from_numpy(np.stack([pil_pixels(im, spec) for im in images]))
+    return batch.to(device=device, dtype=dtype)
+
+
+def load_tokenizer(source: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return from_pretrained(AutoTokenizer, source)
+
+
+def load_clip(source: str, device: str, dtype: torch.dtype) -> Any:
+    from transformers import CLIPModel
+
+    model = from_pretrained(CLIPModel, source, dtype=dtype)
+    return model.to(device).eval()
+
+
+def _pooled(output: Any) -> torch.Tensor:
+    """transformers 5 returns an output object from get_*_features, 4.x a tensor."""
+    return output if hasattr(output, "norm") else output.pooler_output
+
+
+def text_embeddings(model: Any, tokenizer: Any, prompts: Sequence[str], device: str) -> torch.Tensor:
+    """L2-normalised projected text embeddings, truncated to the model's context length."""
+    unique = list(dict.fromkeys(prompts))  # a shared prompt is encoded once per batch
+    max_len = model.config.text_config.max_position_embeddings
+    tokens = tokenizer(unique, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+    out = model.get_text_features(
+        input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
+    )
+    emb = _pooled(out).float()
+    emb = emb / emb.norm(dim=-1, keepdim=True)
+    index = {p: i for i, p in enumerate(unique)}
+    return emb[[index[p] for p in prompts]]
+
+
+def image_embeddings(model: Any, pixels: torch.Tensor) -> torch.Tensor:
+    """L2-normalised projected image embeddings."""
+    emb = _pooled(model.get_image_features(pixel_values=pixels)).float()
+    return emb / emb.norm(dim=-1, keepdim=True)

@@ -1,0 +1,273 @@
+"""Tiny random-weight models saved in the official on-disk formats, built once per test session.
+
+Each is loaded by the scorers through the same public path as a real checkpoint (a local folder or
+file instead of a hub id). Building them takes a few seconds in total."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+WORDS = ["a", "photo", "of", "cat", "dog", "red", "blue", "car", "house", "tree", "the", "on", "in"]
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable character table, as CLIP's BPE vocabulary uses."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs), strict=True))
+
+
+def write_clip_tokenizer(folder: Path) -> int:
+    """A CLIP BPE tokenizer with single characters plus a few whole words; returns its vocab size."""
+    from transformers import CLIPTokenizer
+
+    chars = list(bytes_to_unicode().values())
+    vocab_list = chars + [c + "</w>" for c in chars]
+    merges = []
+    for word in WORDS:  # merge each word left to right so it becomes one token
+        pieces = list(word[:-1]) + [word[-1] + "</w>"]
+        while len(pieces) > 1:
+            merges.append(f"{pieces[0]} {pieces[1]}")
+            pieces = [pieces[0] + pieces[1]] + pieces[2:]
+            if pieces[0] not in vocab_list:
+                vocab_list.append(pieces[0])
+    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(dict.fromkeys(merges)) + "\n")
+    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), pad_token="!")
+    tok.save_pretrained(folder)
+    return len(vocab)
+
+
+def write_clip_preprocessor(folder: Path, size: int) -> None:
+    config = {
+        "image_processor_type": "CLIPImageProcessor",
+        "do_resize": True,
+        "size": {"shortest_edge": size},
+        "do_center_crop": True,
+        "crop_size": {"height": size, "width": size},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "resample": 3,
+        "do_convert_rgb": True,
+    }
+    (folder / "preprocessor_config.json").write_text(json.dumps(config))
+
+
+def tiny_clip_config(vocab_size: int, projection_dim: int = 16):
+    from transformers import CLIPConfig
+
+    return CLIPConfig(
+        projection_dim=projection_dim,
+        logit_scale_init_value=2.6592,
+        text_config={
+            "vocab_size": vocab_size,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 16,
+            "eos_token_id": vocab_size - 1,
+            "bos_token_id": vocab_size - 2,
+            "pad_token_id": 0,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(models_dir: Path) -> Path:
+    """A save_pretrained CLIP folder with tokenizer and preprocessor config, like a hub snapshot."""
+    from transformers import CLIPModel
+
+    folder = models_dir / "tiny-clip"
+    vocab_size = write_clip_tokenizer(folder)
+    torch.manual_seed(0)
+    CLIPModel(tiny_clip_config(vocab_size)).save_pretrained(folder)
+    write_clip_preprocessor(folder, 32)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_blip(models_dir: Path) -> Path:
+    from transformers import BertTokenizer, BlipConfig, BlipForImageTextRetrieval
+
+    folder = models_dir / "tiny-blip"
+    folder.mkdir()
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
+    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    config = BlipConfig(
+        projection_dim=16,
+        image_text_hidden_size=16,
+        text_config={
+            "vocab_size": 64,
+            "hidden_size": 32,
+            "encoder_hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 32,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+    )
+    torch.manual_seed(1)
+    BlipForImageTextRetrieval(config).save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "image_processor_type": "BlipImageProcessor",
+                "size": {"height": 32, "width": 32},
+                "resample": 3,
+                "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                "image_std": [0.26862954, 0.26130258, 0.27577711],
+            }
+        )
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_aesthetic_head(models_dir: Path) -> Path:
+    """The improved-aesthetic-predictor layout (layers.0/2/4/6/7) with a 16-d input like the tiny CLIP."""
+    torch.manual_seed(2)
+    sizes = [(16, 24), (24, 12), (12, 8), (8, 4), (4, 1)]
+    state = {}
+    for index, (i, o) in zip((0, 2, 4, 6, 7), sizes, strict=True):
+        layer = torch.nn.Linear(i, o)
+        state[f"layers.{index}.weight"] = layer.weight.detach().clone()
+        state[f"layers.{index}.bias"] = layer.bias.detach().clone()
+    folder = models_dir / "aesthetic"
+    folder.mkdir()
+    torch.save(state, folder / "sac+logos+ava1-l14-linearMSE.pth")
+    return folder
+
+
+OPEN_CLIP_CFG = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 48, "head_width": 16, "patch_size": 8},
+    "text_cfg": {"context_length": 16, "vocab_size": 0, "width": 32, "heads": 4, "layers": 2},
+}
+
+
+def open_clip_state_dict(cfg: dict, seed: int = 3) -> dict[str, torch.Tensor]:
+    """Random weights under open_clip's CLIP key names and shapes (nn.MultiheadAttention fused qkv)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=0.1):
+        return torch.randn(*shape, generator=g) * scale
+
+    def ln(prefix, width, out):
+        out[f"{prefix}.weight"] = 1 + rnd(width)
+        out[f"{prefix}.bias"] = rnd(width)
+
+    def blocks(prefix, width, layers, out):
+        for i in range(layers):
+            p = f"{prefix}transformer.resblocks.{i}"
+            ln(f"{p}.ln_1", width, out)
+            out[f"{p}.attn.in_proj_weight"] = rnd(3 * width, width)
+            out[f"{p}.attn.in_proj_bias"] = rnd(3 * width)
+            out[f"{p}.attn.out_proj.weight"] = rnd(width, width)
+            out[f"{p}.attn.out_proj.bias"] = rnd(width)
+            ln(f"{p}.ln_2", width, out)
+            out[f"{p}.mlp.c_fc.weight"] = rnd(4 * width, width)
+            out[f"{p}.mlp.c_fc.bias"] = rnd(4 * width)
+            out[f"{p}.mlp.c_proj.weight"] = rnd(width, 4 * width)
+            out[f"{p}.mlp.c_proj.bias"] = rnd(width)
+
+    v, t, d = cfg["vision_cfg"], cfg["text_cfg"], cfg["embed_dim"]
+    grid = v["image_size"] // v["patch_size"]
+    s: dict[str, torch.Tensor] = {}
+    s["visual.conv1.weight"] = rnd(v["width"], 3, v["patch_size"], v["patch_size"])
+    s["visual.class_embedding"] = rnd(v["width"])
+    s["visual.positional_embedding"] = rnd(grid * grid + 1, v["width"])
+    ln("visual.ln_pre", v["width"], s)
+    blocks("visual.", v["width"], v["layers"], s)
+    ln("visual.ln_post", v["width"], s)
+    s["visual.proj"] = rnd(v["width"], d)
+    s["token_embedding.weight"] = rnd(t["vocab_size"], t["width"])
+    s["positional_embedding"] = rnd(t["context_length"], t["width"])
+    blocks("", t["width"], t["layers"], s)
+    ln("ln_final", t["width"], s)
+    s["text_projection"] = rnd(t["width"], d)
+    s["logit_scale"] = torch.tensor(4.6052)
+    return s
+
+
+@pytest.fixture(scope="session")
+def tiny_open_clip(models_dir: Path, tiny_clip: Path) -> tuple[Path, dict]:
+    """A folder like the xswu/HPSv2 repo: HPS_v2*_compressed.pt ({"state_dict": ...}) plus an
+    open_clip_config.json describing the tiny architecture (the real one is ViT-H-14)."""
+    from transformers import AutoTokenizer
+
+    vocab = len(AutoTokenizer.from_pretrained(tiny_clip))
+    cfg = json.loads(json.dumps(OPEN_CLIP_CFG))
+    cfg["text_cfg"]["vocab_size"] = vocab
+    folder = models_dir / "hps"
+    folder.mkdir()
+    state = open_clip_state_dict(cfg)
+    for name in ("HPS_v2_compressed.pt", "HPS_v2.1_compressed.pt"):
+        torch.save({"state_dict": {k: v.half() for k, v in state.items()}}, folder / name)
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg, "preprocess_cfg": {}}))
+    return folder, cfg
+
+
+def make_image(width: int, height: int, seed: int) -> Image.Image:
+    g = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, (height, width, 3), generator=g, dtype=torch.uint8)
+    return Image.fromarray(pixels.numpy(), "RGB")
+
+
+@pytest.fixture(scope="session")
+def images() -> list[Image.Image]:
+    """Odd shapes on purpose: portrait, landscape, square, with even crop margins after resizing."""
+    return [make_image(48, 64, 0), make_image(64, 48, 1), make_image(32, 32, 2), make_image(40, 72, 3)]
+
+
+@pytest.fixture
+def image_files(tmp_path: Path, images) -> list[Path]:
+    paths = []
+    for i, im in enumerate(images):
+        path = tmp_path / f"img{i}.png"
+        im.save(path)
+        paths.append(path)
+    return paths
