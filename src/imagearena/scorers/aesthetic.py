@@ -64,6 +64,8 @@ class AestheticScore(TorchScorer):
         dtype: str | None = None,
         batch_size: int = 16,
     ) -> None:
+        import torch
+
         del tokenizer  # the score does not read the prompt
         clip = str(clip or DEFAULT_CLIP)
         self.device = pick_device(device)
@@ -72,12 +74,16 @@ class AestheticScore(TorchScorer):
         self.model = load_clip(clip, self.device, self.dtype)
         self.head = load_head(str(weights or DEFAULT_HEAD)).to(self.device)
         embed_dim = self.model.config.projection_dim
-        if self.head[0].in_features != embed_dim:
+        in_features = next(m for m in self.head if isinstance(m, torch.nn.Linear)).in_features
+        if in_features != embed_dim:
             raise InputError(
-                f"the aesthetic head expects {self.head[0].in_features}-d embeddings but the CLIP model "
+                f"the aesthetic head expects {in_features}-d embeddings but the CLIP model "
                 f"{clip} gives {embed_dim}-d: use the CLIP it was trained on (ViT-L/14 for the LAION heads)"
             )
-        self.spec = ImageSpec.from_pretrained_dir(clip, default_size=self.model.config.vision_config.image_size)
+        # the original embeds with the openai clip package: torchvision transforms, RGB conversion last
+        self.spec = ImageSpec.from_pretrained_dir(
+            clip, default_size=self.model.config.vision_config.image_size, convert_first=False
+        )
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         emb = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))

@@ -27,20 +27,24 @@ class ImageSpec:
 
     ``crop=True`` is CLIP's bicubic short-side resize then centre crop; ``crop=False`` resizes
     straight to a square (BLIP). ``tensor_resize=True`` resizes the float tensor instead of the PIL
-    image, as open_clip's HPSv2 transform does (ToTensor before Resize)."""
+    image, as open_clip's HPSv2 transform does (ToTensor before Resize). ``convert_first`` converts
+    to RGB before resizing as transformers' processors do; the torchvision pipelines convert last."""
 
     size: int = 224
     crop: bool = True
     mean: tuple[float, float, float] = OPENAI_MEAN
     std: tuple[float, float, float] = OPENAI_STD
     tensor_resize: bool = False
+    convert_first: bool = True
 
     @classmethod
-    def from_pretrained_dir(cls, source: str, *, default_size: int = 224, crop: bool = True) -> ImageSpec:
+    def from_pretrained_dir(
+        cls, source: str, *, default_size: int = 224, crop: bool = True, convert_first: bool = True
+    ) -> ImageSpec:
         """Read ``preprocessor_config.json`` next to the weights (local folder or hub cache) when present."""
         config = _read_preprocessor_config(source)
         if not config:
-            return cls(size=default_size, crop=crop)
+            return cls(size=default_size, crop=crop, convert_first=convert_first)
         size = config.get("crop_size") if crop else config.get("size")
         if size is None:
             size = config.get("size", default_size)
@@ -51,6 +55,7 @@ class ImageSpec:
             crop=crop,
             mean=tuple(config.get("image_mean", OPENAI_MEAN)),  # type: ignore[arg-type]
             std=tuple(config.get("image_std", OPENAI_STD)),  # type: ignore[arg-type]
+            convert_first=convert_first,
         )
 
 
@@ -68,39 +73,18 @@ def _read_preprocessor_config(source: str) -> dict[str, Any]:
     return json.loads(Path(file).read_text())
 
 
-def resize_short_side(image: Image, size: int) -> Image:
-    """Bicubic resize so the short side is ``size`` (the long side truncated, as torchvision does)."""
-    from PIL import Image as PILImage
-
-    width, height = image.size
-    short, long = (width, height) if width <= height else (height, width)
-    if short == size:
-        return image
-    new_short, new_long = size, int(size * long / short)
-    new_size = (new_short, new_long) if width <= height else (new_long, new_short)
-    return image.resize(new_size, PILImage.Resampling.BICUBIC)
-
-
-def center_crop_box(width: int, height: int, size: int) -> tuple[int, int]:
-    """Top-left corner of a centred ``size`` crop, rounded like torchvision's CenterCrop."""
-    return int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
-
-
 def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:
     """One image as a normalised float32 CHW array, resizing the PIL image (CLIP, BLIP)."""
-    import numpy as np
     from PIL import Image as PILImage
 
-    image = image.convert("RGB")
+    from imagearena.scorers.preprocess import clip_preprocess, normalize
+
     if spec.crop:
-        image = resize_short_side(image, spec.size)
-        top, left = center_crop_box(image.width, image.height, spec.size)
-        image = image.crop((left, top, left + spec.size, top + spec.size))
-    elif image.size != (spec.size, spec.size):
+        return clip_preprocess(image, spec.size, spec.mean, spec.std, convert_first=spec.convert_first)
+    image = image.convert("RGB")
+    if image.size != (spec.size, spec.size):
         image = image.resize((spec.size, spec.size), PILImage.Resampling.BICUBIC)
-    array = np.asarray(image, dtype=np.float32) / 255.0
-    array = (array - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
-    return array.transpose(2, 0, 1)
+    return normalize(image, spec.mean, spec.std)
 
 
 def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
@@ -118,7 +102,7 @@ def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
         out_hw = (new_long, spec.size) if width <= height else (spec.size, new_long)
         x = torch.nn.functional.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True)
     height, width = x.shape[-2:]
-    top, left = center_crop_box(width, height, spec.size)
+    top, left = int(round((height - spec.size) / 2.0)), int(round((width - spec.size) / 2.0))
     x = x[..., top : top + spec.size, left : left + spec.size]
     mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
