@@ -1,0 +1,194 @@
+"""The in-memory match pool of a study: its catalog and pair sampler, cached per process.
+
+Serving a match reads only this cache (no database round trip). The cache is checked against a
+cheap version query (epoch, image count, highest image id) at most every ``ttl_s`` seconds, so an
+import or a reset made by another process shows up within that delay; changes made through this
+process invalidate it at once.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from imagearena.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class PoolImage:
+    image_id: int
+    sha256: str
+    format: str
+
+
+class UniformPairs:
+    """Fallback pair sampler with the ratings engine's sampler interface: every pair equally likely."""
+
+    def __init__(self, models: Iterable[str], seed: int | None = None) -> None:
+        self._models = list(dict.fromkeys(models))
+        self._rng = random.Random(seed)
+
+    def add_model(self, name: str) -> None:
+        if name not in self._models:
+            self._models.append(name)
+
+    def observe(self, model_a: str, model_b: str, winner: str) -> None:
+        pass
+
+    def observe_battles(self, battles: Any) -> None:
+        pass
+
+    def next_pair(self) -> tuple[str, str]:
+        a, b = self._rng.sample(self._models, 2)
+        return a, b
+
+
+def default_sampler_factory(models: list[str]) -> Any:
+    """The ratings engine's active sampler when it is installed, uniform choice otherwise."""
+    try:
+        from imagearena.ratings.sampling import ActiveSampler
+    except ImportError:
+        return UniformPairs(models)
+    return ActiveSampler(models)
+
+
+class StudyPool:
+    """What a study can show: images by (model, prompt), and which prompts each model pair shares."""
+
+    def __init__(
+        self,
+        *,
+        study_id: int,
+        name: str,
+        epoch: int,
+        version: tuple[int, int, int],
+        images: Iterable[Any],
+        sampler_factory: Callable[[list[str]], Any] = default_sampler_factory,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.study_id, self.name, self.epoch, self.version = study_id, name, epoch, version
+        self.models: dict[int, str] = {}
+        self.prompts: dict[int, str] = {}
+        self._images: dict[tuple[int, int], list[PoolImage]] = {}
+        prompts_of: dict[int, set[int]] = {}
+        for im in images:
+            self.models[im.model_id] = im.model
+            self.prompts[im.prompt_id] = im.prompt
+            self._images.setdefault((im.model_id, im.prompt_id), []).append(
+                PoolImage(im.image_id, im.sha256, im.format)
+            )
+            prompts_of.setdefault(im.model_id, set()).add(im.prompt_id)
+        self._prompts_of = {m: frozenset(p) for m, p in prompts_of.items()}
+        self.model_ids = {n: i for i, n in self.models.items()}
+        # Prompts that at least two models have images for, and those models: the fallback draw.
+        models_of: dict[int, list[int]] = {}
+        for m, ps in self._prompts_of.items():
+            for p in ps:
+                models_of.setdefault(p, []).append(m)
+        self._shared = {p: ms for p, ms in models_of.items() if len(ms) >= 2}
+        self._shared_keys = sorted(self._shared)
+        playable = sorted({self.models[m] for ms in self._shared.values() for m in ms})
+        self.playable_models = frozenset(playable)
+        self._pair_prompts: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self.sampler = sampler_factory(playable) if len(playable) >= 2 else None
+
+    @property
+    def playable(self) -> bool:
+        return bool(self._shared)
+
+    def observe(self, model_a: str, model_b: str, winner: str) -> None:
+        if self.sampler is not None and model_a in self.playable_models and model_b in self.playable_models:
+            with self._lock:
+                self.sampler.observe(model_a, model_b, winner)
+
+    def observe_battles(self, battles: Any) -> None:
+        if self.sampler is not None and len(battles):
+            with self._lock:
+                self.sampler.observe_battles(battles)
+
+    def _common(self, a: int, b: int) -> tuple[int, ...]:
+        key = (a, b) if a < b else (b, a)
+        found = self._pair_prompts.get(key)
+        if found is None:
+            found = tuple(sorted(self._prompts_of.get(a, frozenset()) & self._prompts_of.get(b, frozenset())))
+            self._pair_prompts[key] = found
+        return found
+
+    def draw(self) -> tuple[int, PoolImage, int, PoolImage, int]:
+        """(left model, left image, right model, right image, prompt): two different models, one prompt,
+        random left/right order."""
+        if not self._shared:
+            raise InputError(
+                f"study {self.name!r} has no prompt with images from two different models yet: "
+                "import images (imagearena import-folder DIR --study NAME) first"
+            )
+        rng = self._rng
+        with self._lock:
+            pair = None
+            if self.sampler is not None:
+                for _ in range(8):
+                    a_name, b_name = self.sampler.next_pair()
+                    a, b = self.model_ids.get(a_name), self.model_ids.get(b_name)
+                    if a is not None and b is not None and a != b:
+                        common = self._common(a, b)
+                        if common:
+                            pair = (a, b, rng.choice(common))
+                            break
+            if pair is None:
+                prompt = rng.choice(self._shared_keys)
+                a, b = rng.sample(self._shared[prompt], 2)
+                pair = (a, b, prompt)
+            a, b, prompt = pair
+            if rng.random() < 0.5:
+                a, b = b, a
+            left = rng.choice(self._images[(a, prompt)])
+            right = rng.choice(self._images[(b, prompt)])
+        return a, left, b, right, prompt
+
+
+class PoolCache:
+    """One StudyPool per study name, reloaded when the study's catalog version changes."""
+
+    def __init__(
+        self, loader: Callable[[str], StudyPool], version_of: Callable[[int], tuple], ttl_s: float = 5.0
+    ):
+        self._loader = loader
+        self._version_of = version_of
+        self.ttl_s = ttl_s
+        self._pools: dict[str, tuple[StudyPool, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, study: str) -> StudyPool:
+        entry = self._pools.get(study)
+        now = time.monotonic()
+        if entry is not None and now - entry[1] < self.ttl_s:
+            return entry[0]
+        with self._lock:  # one thread reloads; the others wait briefly rather than all querying
+            entry = self._pools.get(study)
+            if entry is not None and time.monotonic() - entry[1] < self.ttl_s:
+                return entry[0]
+            if entry is not None and self._version_of(entry[0].study_id) == entry[0].version:
+                self._pools[study] = (entry[0], time.monotonic())
+                return entry[0]
+            pool = self._loader(study)
+            self._pools[study] = (pool, time.monotonic())
+            return pool
+
+    def peek(self, study_id: int) -> StudyPool | None:
+        for pool, _ in list(self._pools.values()):
+            if pool.study_id == study_id:
+                return pool
+        return None
+
+    def invalidate(self, study: str | None = None) -> None:
+        with self._lock:
+            if study is None:
+                self._pools.clear()
+            else:
+                self._pools.pop(study, None)

@@ -1,0 +1,127 @@
+"""The per-process arena state the use cases share: engine, token signer, admin token, match pools.
+
+It holds no request logic; the use cases (matches, votes, leaderboards, studies, export) are plain
+functions that take it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from imagearena.arena.pool import PoolCache, StudyPool, default_sampler_factory
+from imagearena.arena.tokens import TokenSigner, load_or_create_secret
+from imagearena.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+
+class Arena:
+    """Everything one server process keeps between requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        check_schema: bool = True,
+        pool_ttl_s: float = 5.0,
+        sampler_factory=default_sampler_factory,
+    ) -> None:
+        from imagearena.storage.engine import (
+            make_engine,
+            make_sessionmaker,
+            read_engine,
+            require_current_schema,
+        )
+
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url)
+        self._owns_engine = engine is None
+        if check_schema:
+            require_current_schema(self.engine)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._session = make_sessionmaker(self.engine)
+        self._read_session = make_sessionmaker(read_engine(self.engine))
+        key = settings.secret_key or load_or_create_secret(settings.data_dir, "secret_key")
+        self.signer = TokenSigner(key.encode())
+        self.admin_token = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
+        self.sampler_factory = sampler_factory
+        from imagearena.media import MediaStore
+
+        self.media_store = MediaStore(settings.media_dir)
+        self.pools = PoolCache(self._load_pool, self._pool_version, ttl_s=pool_ttl_s)
+        # SQLite has one writer at a time; queueing our own threads here is fairer and faster than
+        # letting them meet in SQLite's busy handler, which sleeps in growing steps.
+        self.write_lock = threading.Lock() if self.is_sqlite else None
+        self.leaderboard_cache: dict = {}
+        self.leaderboard_lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for writes (on SQLite its transactions take the write lock up front)."""
+        with self._session() as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads that must not queue behind writers."""
+        with self._read_session() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write session, serialized within this process when the database is SQLite."""
+        if self.write_lock is None:
+            with self.session() as session:
+                yield session
+        else:
+            with self.write_lock, self.session() as session:
+                yield session
+
+    def _load_pool(self, study: str) -> StudyPool:
+        from imagearena.storage.matches import catalog_version, study_images, study_row
+        from imagearena.storage.votes import iter_votes
+
+        with self.read_session() as session:
+            row = study_row(session, study)
+            version = catalog_version(session, row.id)
+            images = study_images(session, row.id)
+            votes = list(iter_votes(session, row.id, row.epoch))
+        pool = StudyPool(
+            study_id=row.id,
+            name=row.name,
+            epoch=version[0],
+            version=version,
+            images=images,
+            sampler_factory=self.sampler_factory,
+        )
+        if votes and pool.sampler is not None:
+            from imagearena.ratings import Battles
+
+            known = pool.playable_models
+            kept = [v for v in votes if v.model_a in known and v.model_b in known]
+            if kept:
+                pool.observe_battles(
+                    Battles.from_records(
+                        [v.model_a for v in kept],
+                        [v.model_b for v in kept],
+                        [v.winner for v in kept],
+                        [v.tstamp.timestamp() for v in kept],
+                    )
+                )
+        return pool
+
+    def _pool_version(self, study_id: int) -> tuple[int, int, int]:
+        from imagearena.storage.matches import catalog_version
+
+        with self.read_session() as session:
+            return catalog_version(session, study_id)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()

@@ -1,0 +1,122 @@
+"""Studies: create, list with their models and prompts, and reset (a new epoch; old votes are archived)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from imagearena.arena.runtime import Arena
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    name: str
+    kind: str
+    title: str
+    description: str
+    epoch: int
+    created_at: datetime
+    models: int
+    prompts: int
+    images: int
+    votes: int
+    archived_votes: int
+
+
+@dataclass(frozen=True)
+class StudyDetail:
+    summary: StudySummary
+    models: list[tuple[str, int]]  # (name, images)
+    prompts: list[str]
+
+
+def list_studies(arena: Arena) -> list[StudySummary]:
+    from imagearena.storage.matches import list_study_rows, study_counts
+
+    with arena.read_session() as session:
+        return [
+            StudySummary(*_fields(row), *study_counts(session, row.id, row.epoch))
+            for row in list_study_rows(session)
+        ]
+
+
+def _fields(row) -> tuple:
+    return row.name, row.kind, row.title, row.description, row.epoch, row.created_at
+
+
+def study_detail(arena: Arena, study: str) -> StudyDetail:
+    from imagearena.storage.catalog import get_study, image_counts_by_model, study_prompts
+    from imagearena.storage.matches import study_counts, study_row
+
+    with arena.read_session() as session:
+        row = study_row(session, study)
+        summary = StudySummary(*_fields(row), *study_counts(session, row.id, row.epoch))
+        orm_study = get_study(session, study)
+        models = sorted(image_counts_by_model(session, orm_study).items())
+        prompts = [p.text for p in study_prompts(session, orm_study)]
+    return StudyDetail(summary, models, prompts)
+
+
+def create_study(
+    arena: Arena, name: str, *, kind: str = "live", title: str = "", description: str = ""
+) -> StudySummary:
+    """A new, empty study (admin action). ConflictError if the name is taken."""
+    from imagearena.storage.catalog import create_study as create
+
+    with arena.writing() as session:
+        create(session, name, kind=kind, title=title, description=description)
+        session.commit()
+    arena.pools.invalidate(name)
+    return study_detail(arena, name).summary
+
+
+def reset_study(arena: Arena, study: str) -> int:
+    """Start a new epoch (admin action): leaderboards start over, every earlier vote is kept, archived.
+
+    Returns the new epoch.
+    """
+    from imagearena.storage.matches import study_row
+    from imagearena.storage.votes import bump_epoch
+
+    with arena.writing() as session:
+        row = study_row(session, study)
+        epoch = bump_epoch(session, row.id)
+    arena.pools.invalidate(study)
+    return epoch
+
+
+def recent_votes(arena: Arena, study: str, limit: int = 50):
+    """The current epoch's newest votes with the images shown (storage.votes.HistoryItem)."""
+    from imagearena.storage.matches import study_row
+    from imagearena.storage.votes import recent_votes as recent
+
+    with arena.read_session() as session:
+        row = study_row(session, study)
+        return recent(session, row.id, row.epoch, limit)
+
+
+def import_folder(arena: Arena, study: str, folder: str) -> dict:
+    """Import FOLDER/<model>/<images> from the server's disk into an existing study (admin action),
+    through the same code as `imagearena import-folder`; returns its report."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from imagearena.arena.importing import import_folder as run_import
+    from imagearena.media import Limits
+    from imagearena.storage.matches import study_row
+
+    with arena.read_session() as session:
+        study_row(session, study)  # 404 for an unknown study rather than creating one from a typo
+    with arena.session() as session:
+        report = run_import(
+            session, arena.media_store, Path(folder), study, limits=Limits.from_settings(arena.settings)
+        )
+    arena.pools.invalidate(study)
+    return {
+        "study": report.study,
+        "imported": report.imported,
+        "already": report.already,
+        "errors": report.errors,
+        "models": sorted(report.models),
+        "problems": [asdict(p) for p in report.problems],
+    }

@@ -1,0 +1,72 @@
+"""Record a vote on a served match: verify the token, then store match and vote in one transaction.
+
+A forged token is refused (403), a malformed or expired one too (400), a second vote on the same
+token conflicts (409) and stores nothing: the match nonce is unique in the database, so this holds
+across threads, processes and servers sharing one database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from imagearena.arena.runtime import Arena
+from imagearena.errors import InputError
+from imagearena.types import Outcome
+
+WINNERS = tuple(o.value for o in Outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedVote:
+    vote_id: int
+    study: str
+    model_a: str
+    model_b: str
+    winner: str
+
+
+def check_winner(winner: str) -> str:
+    if winner not in WINNERS:
+        raise InputError(f"unknown winner {winner!r}: use one of {', '.join(WINNERS)}")
+    return winner
+
+
+def record_vote(arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human") -> RecordedVote:
+    """Store one vote and reveal the two models (model_a = left image)."""
+    from imagearena.storage.matches import record_match_vote
+
+    check_winner(winner)
+    claims = arena.signer.verify(token)
+    with arena.writing() as session:
+        vote_id = record_match_vote(
+            session,
+            study_id=claims.study_id,
+            epoch=claims.epoch,
+            prompt_id=claims.prompt_id,
+            left_image_id=claims.left_image_id,
+            right_image_id=claims.right_image_id,
+            model_a_id=claims.model_a_id,
+            model_b_id=claims.model_b_id,
+            nonce=claims.nonce_hex,
+            served_at=datetime.fromtimestamp(claims.issued_at, UTC),
+            winner=winner,
+            voter=voter[:100],
+            judge=judge[:100],
+        )
+    pool = arena.pools.peek(claims.study_id)
+    if pool is not None and claims.model_a_id in pool.models and claims.model_b_id in pool.models:
+        model_a, model_b, study = pool.models[claims.model_a_id], pool.models[claims.model_b_id], pool.name
+        if pool.epoch == claims.epoch:
+            pool.observe(model_a, model_b, winner)
+    else:
+        model_a, model_b, study = _names(arena, claims.model_a_id, claims.model_b_id, claims.study_id)
+    return RecordedVote(vote_id, study, model_a, model_b, winner)
+
+
+def _names(arena: Arena, model_a_id: int, model_b_id: int, study_id: int) -> tuple[str, str, str]:
+    from imagearena.storage.matches import model_names, study_name
+
+    with arena.read_session() as session:
+        names = model_names(session, [model_a_id, model_b_id])
+        return names[model_a_id], names[model_b_id], study_name(session, study_id)

@@ -1,0 +1,379 @@
+"""The JSON API under /api/v1. Handlers only translate HTTP to the arena use cases and back.
+
+The two hot endpoints (next match, vote) build their JSON by hand and skip response validation;
+their response models still document them in /openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from imagearena.arena import export, leaderboards, studies
+from imagearena.arena.matches import serve_match
+from imagearena.arena.votes import record_vote
+from imagearena.web.deps import get_arena, require_admin
+from imagearena.web.media import image_url
+
+router = APIRouter(prefix="/api/v1", tags=["arena"])
+
+Winner = Literal["model_a", "model_b", "tie", "both_bad"]
+Method = Literal["elo", "trueskill", "bt"]
+
+
+# --- schemas ----------------------------------------------------------------------------------------
+
+
+class ImageRef(BaseModel):
+    image_url: str
+
+
+class MatchOut(BaseModel):
+    study: str
+    token: str = Field(description="Signed one-time token: send it back with the vote.")
+    prompt: str
+    left: ImageRef
+    right: ImageRef
+
+
+class VoteIn(BaseModel):
+    token: str
+    winner: Winner = Field(description="model_a is the left image, model_b the right one.")
+    voter: str | None = Field(default=None, max_length=100, description="Optional anonymous voter id.")
+
+
+class VoteOut(BaseModel):
+    vote_id: int
+    study: str
+    winner: Winner
+    model_a: str
+    model_b: str
+
+
+class StudyOut(BaseModel):
+    name: str
+    kind: str
+    title: str
+    description: str
+    epoch: int
+    created_at: str
+    models: int
+    prompts: int
+    images: int
+    votes: int
+    archived_votes: int
+
+
+class StudiesOut(BaseModel):
+    studies: list[StudyOut]
+
+
+class StudyIn(BaseModel):
+    name: str
+    title: str = ""
+    description: str = ""
+    kind: Literal["live", "bulk", "ab", "folder", "demo"] = "live"
+
+
+class ModelOut(BaseModel):
+    name: str
+    images: int
+
+
+class StudyDetailOut(BaseModel):
+    study: StudyOut
+    models: list[ModelOut]
+    prompts: list[str]
+
+
+class ResetOut(BaseModel):
+    study: str
+    epoch: int
+
+
+class RowOut(BaseModel):
+    model: str
+    rating: float
+    lower: float | None
+    upper: float | None
+    votes: int
+    wins: int
+    losses: int
+    ties: int
+    rank: int
+    win_rate: float | None
+
+
+class LeaderboardOut(BaseModel):
+    study: str
+    method: Method
+    epoch: int
+    votes: int
+    since: str | None
+    until: str | None
+    rows: list[RowOut]
+
+
+class WinRatesOut(BaseModel):
+    models: list[str]
+    win_rate: list[list[float | None]]
+    battles: list[list[int]]
+
+
+class PointOut(BaseModel):
+    model: str
+    rating: float
+    lower: float | None
+    upper: float | None
+    votes: int
+    at: str
+
+
+class RatingHistoryOut(BaseModel):
+    study: str
+    method: Method
+    points: list[PointOut]
+
+
+class HistoryItemOut(BaseModel):
+    id: int
+    model_a: str
+    model_b: str
+    winner: Winner
+    tstamp: str
+    judge: str
+    prompt: str | None
+    left: ImageRef | None
+    right: ImageRef | None
+
+
+class HistoryOut(BaseModel):
+    study: str
+    votes: list[HistoryItemOut]
+
+
+class ImportIn(BaseModel):
+    folder: str = Field(description="A folder on the server: FOLDER/<model>/<image files>.")
+
+
+# --- hot path ---------------------------------------------------------------------------------------
+
+
+@router.post("/studies/{study}/matches", response_model=MatchOut)
+async def next_match(study: str, request: Request):
+    """Serve a match: the prompt and two images of two different models, no model names."""
+    m = serve_match(get_arena(request), study)
+    return JSONResponse(
+        {
+            "study": m.study,
+            "token": m.token,
+            "prompt": m.prompt,
+            "left": {"image_url": image_url(m.left_sha256, m.left_format)},
+            "right": {"image_url": image_url(m.right_sha256, m.right_format)},
+        }
+    )
+
+
+@router.post(
+    "/votes",
+    response_model=VoteOut,
+    status_code=201,
+    responses={
+        400: {"description": "Malformed or expired token, or an unknown winner."},
+        403: {"description": "A token this server did not sign."},
+        409: {"description": "The match was already voted on."},
+    },
+)
+def vote(body: VoteIn, request: Request):
+    """Record a vote and reveal the two models."""
+    v = record_vote(get_arena(request), body.token, body.winner, voter=body.voter or "")
+    return JSONResponse(
+        {
+            "vote_id": v.vote_id,
+            "study": v.study,
+            "winner": v.winner,
+            "model_a": v.model_a,
+            "model_b": v.model_b,
+        },
+        status_code=201,
+    )
+
+
+# --- studies ----------------------------------------------------------------------------------------
+
+
+def _study_out(s: studies.StudySummary) -> dict:
+    return {
+        "name": s.name,
+        "kind": s.kind,
+        "title": s.title,
+        "description": s.description,
+        "epoch": s.epoch,
+        "created_at": s.created_at.isoformat(),
+        "models": s.models,
+        "prompts": s.prompts,
+        "images": s.images,
+        "votes": s.votes,
+        "archived_votes": s.archived_votes,
+    }
+
+
+@router.get("/studies", response_model=StudiesOut)
+def list_studies(request: Request):
+    return {"studies": [_study_out(s) for s in studies.list_studies(get_arena(request))]}
+
+
+@router.post("/studies", response_model=StudyOut, status_code=201, dependencies=[Depends(require_admin)])
+def create_study(body: StudyIn, request: Request):
+    """Create an empty study (admin token required)."""
+    summary = studies.create_study(
+        get_arena(request), body.name, kind=body.kind, title=body.title, description=body.description
+    )
+    return _study_out(summary)
+
+
+@router.get("/studies/{study}", response_model=StudyDetailOut)
+def study_detail(study: str, request: Request):
+    d = studies.study_detail(get_arena(request), study)
+    return {
+        "study": _study_out(d.summary),
+        "models": [{"name": n, "images": c} for n, c in d.models],
+        "prompts": d.prompts,
+    }
+
+
+@router.post("/studies/{study}/reset", response_model=ResetOut, dependencies=[Depends(require_admin)])
+def reset_study(study: str, request: Request):
+    """Start a new epoch: leaderboards start over, earlier votes are archived, never deleted."""
+    return {"study": study, "epoch": studies.reset_study(get_arena(request), study)}
+
+
+@router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
+def import_folder(study: str, body: ImportIn, request: Request):
+    """Import FOLDER/<model>/<images> from the server's disk into the study (admin token required)."""
+    return studies.import_folder(get_arena(request), study, body.folder)
+
+
+# --- leaderboards and history -----------------------------------------------------------------------
+
+
+@router.get("/studies/{study}/leaderboard", response_model=LeaderboardOut)
+def leaderboard(
+    study: str,
+    request: Request,
+    method: Method = "elo",
+    since: str | None = Query(
+        default=None, description="ISO 8601 time or Unix seconds; votes at or after it."
+    ),
+    until: str | None = Query(default=None, description="ISO 8601 time or Unix seconds; votes before it."),
+):
+    arena = get_arena(request)
+    board = leaderboards.leaderboard(
+        arena,
+        study,
+        method,
+        since=leaderboards.parse_time(since, "since"),
+        until=leaderboards.parse_time(until, "until"),
+    )
+    if since is None and until is None:
+        leaderboards.snapshot_if_due(arena, study, request.app.state.snapshot_interval_s, methods=(method,))
+    return {
+        "study": board.study,
+        "method": board.method,
+        "epoch": board.epoch,
+        "votes": board.votes,
+        "since": board.since.isoformat() if board.since else None,
+        "until": board.until.isoformat() if board.until else None,
+        "rows": board.row_dicts(),
+    }
+
+
+@router.get("/studies/{study}/winrates", response_model=WinRatesOut)
+def win_rates(study: str, request: Request, since: str | None = None, until: str | None = None):
+    """Win-rate matrix: row model's share of wins against the column model (ties count half)."""
+    w = leaderboards.win_rates(
+        get_arena(request),
+        study,
+        leaderboards.parse_time(since, "since"),
+        leaderboards.parse_time(until, "until"),
+    )
+    return {"models": w.models, "win_rate": w.win_rate, "battles": w.battles}
+
+
+@router.get("/studies/{study}/ratings", response_model=RatingHistoryOut)
+def rating_history(study: str, request: Request, method: Method = "elo"):
+    """Rating over time: the study's rating snapshots for one method, oldest first."""
+    points = leaderboards.rating_history(get_arena(request), study, method)
+    return {
+        "study": study,
+        "method": method,
+        "points": [
+            {
+                "model": p.model,
+                "rating": p.rating,
+                "lower": p.lower,
+                "upper": p.upper,
+                "votes": p.votes,
+                "at": p.at.isoformat(),
+            }
+            for p in points
+        ],
+    }
+
+
+@router.get("/studies/{study}/history", response_model=HistoryOut)
+def history(study: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)):
+    """Recent votes, newest first, with the two images that were shown."""
+    items = studies.recent_votes(get_arena(request), study, limit)
+    return {
+        "study": study,
+        "votes": [
+            {
+                "id": h.id,
+                "model_a": h.model_a,
+                "model_b": h.model_b,
+                "winner": h.winner,
+                "tstamp": h.tstamp.isoformat(),
+                "judge": h.judge,
+                "prompt": h.prompt,
+                "left": {"image_url": image_url(h.left_sha256, h.left_format)} if h.left_sha256 else None,
+                "right": {"image_url": image_url(h.right_sha256, h.right_format)} if h.right_sha256 else None,
+            }
+            for h in items
+        ],
+    }
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+
+def _download(study: str, ext: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{study}-votes.{ext}"'}
+
+
+@router.get("/studies/{study}/votes.jsonl", response_class=StreamingResponse)
+def votes_jsonl(study: str, request: Request, archived: bool = False):
+    """Battle log, one JSON object per line: model_a, model_b, winner, tstamp, judge (+ prompt, voter,
+    epoch). ``archived=true`` includes votes from before the last reset."""
+    arena = get_arena(request)
+    export.check_exists(arena, study)
+    return StreamingResponse(
+        export.votes_jsonl(arena, study, archived),
+        media_type="application/x-ndjson",
+        headers=_download(study, "jsonl"),
+    )
+
+
+@router.get("/studies/{study}/votes.csv", response_class=StreamingResponse)
+def votes_csv(study: str, request: Request, archived: bool = False):
+    """The same battle log as CSV with a header row."""
+    arena = get_arena(request)
+    export.check_exists(arena, study)
+    return StreamingResponse(
+        export.votes_csv(arena, study, archived),
+        media_type="text/csv; charset=utf-8",
+        headers=_download(study, "csv"),
+    )

@@ -1,0 +1,115 @@
+"""The FastAPI application factory: routes, templates, local static files, error pages.
+
+Everything a request needs is in ``app.state.arena`` (one per process), built from the settings the
+factory receives; nothing is read from globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from imagearena import __version__
+from imagearena.arena.runtime import Arena
+from imagearena.errors import ImageArenaError
+from imagearena.settings import Settings
+
+WEB_DIR = Path(__file__).resolve().parent
+
+
+def create_app(
+    settings: Settings,
+    *,
+    arena: Arena | None = None,
+    snapshot_interval_s: float = 60.0,
+    background_snapshots: bool = True,
+) -> FastAPI:
+    """Build the web app. ``snapshot_interval_s`` is the least time between two rating snapshots of a
+    study (the points of its rating-over-time chart); a background thread takes them while votes arrive."""
+    from imagearena.web import api, media, pages
+
+    arena = arena or Arena(settings)
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if background_snapshots:
+            worker = threading.Thread(
+                target=_snapshot_loop, args=(arena, snapshot_interval_s, stop), name="snapshots", daemon=True
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=5)
+
+    app = FastAPI(
+        title="imagearena",
+        version=__version__,
+        description="Vote between images of anonymous text-to-image models; leaderboards follow.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.arena = arena
+    app.state.snapshot_interval_s = snapshot_interval_s
+    app.include_router(api.router)
+    app.include_router(media.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_exception_handler(ImageArenaError, _user_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def _error_response(request: Request, status: int, kind: str, message: str):
+    if _wants_json(request):
+        return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+    from imagearena.web.pages import render
+
+    return render(request, "error.html", {"status": status, "kind": kind, "message": message}, status=status)
+
+
+async def _user_error(request: Request, exc: Exception):
+    assert isinstance(exc, ImageArenaError)
+    return _error_response(request, exc.http_status, type(exc).__name__, str(exc))
+
+
+async def _validation_error(request: Request, exc: Exception):
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+    return _error_response(request, 400, "InputError", "invalid request: " + "; ".join(parts))
+
+
+def _snapshot_loop(arena: Arena, interval_s: float, stop: threading.Event) -> None:
+    """Append rating snapshots for studies that received votes, so rating-over-time has history even
+    when nobody opens the leaderboard."""
+    import logging
+
+    from imagearena.arena.leaderboards import snapshot_if_due
+    from imagearena.arena.studies import list_studies
+
+    log = logging.getLogger("imagearena.snapshots")
+    while not stop.wait(max(interval_s, 1.0)):
+        try:
+            for study in list_studies(arena):
+                if study.votes:
+                    snapshot_if_due(arena, study.name, interval_s)
+        except Exception:  # keep serving; the next round retries
+            log.exception("rating snapshot failed")

@@ -1,0 +1,35 @@
+"""Request dependencies: the process's Arena and the admin check."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from imagearena.arena.runtime import Arena
+from imagearena.arena.tokens import check_admin
+
+ADMIN_COOKIE = "imagearena_admin"
+
+
+def get_arena(request: Request) -> Arena:
+    return request.app.state.arena
+
+
+def admin_token_of(request: Request) -> str | None:
+    """The admin token a request presents: Bearer header, X-Admin-Token header, or the login cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("x-admin-token") or request.cookies.get(ADMIN_COOKIE)
+
+
+def require_admin(request: Request) -> None:
+    """Dependency for admin actions (create study, import, reset); voting needs no token."""
+    check_admin(admin_token_of(request), get_arena(request).admin_token)
+
+
+def is_admin(request: Request) -> bool:
+    try:
+        require_admin(request)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""HTML pages: arena, leaderboard, history, studies. Server-rendered with Jinja2; the arena page's
+voting runs in a small local script against the JSON API."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from imagearena.arena import leaderboards, studies
+from imagearena.arena.tokens import check_admin
+from imagearena.web.deps import ADMIN_COOKIE, get_arena, is_admin, require_admin
+from imagearena.web.media import image_url
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=1)
+def _templates():
+    from fastapi.templating import Jinja2Templates
+
+    from imagearena.web.app import WEB_DIR
+
+    templates = Jinja2Templates(directory=WEB_DIR / "templates")
+    templates.env.globals["image_url"] = image_url
+    templates.env.globals["quote"] = lambda s: quote(s, safe="")
+    return templates
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    arena = request.app.state.arena
+    try:
+        names = [s.name for s in studies.list_studies(arena)]
+    except Exception:  # the error page must render even when the database is the problem
+        names = []
+    base = {"studies_nav": names, "admin": is_admin(request), "page": name.removesuffix(".html")}
+    return _templates().TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def _default_study(request: Request) -> str | None:
+    playable = [s for s in studies.list_studies(get_arena(request)) if s.models >= 2]
+    return playable[0].name if playable else None
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    study = _default_study(request)
+    if study is None:
+        return RedirectResponse("/studies", status_code=303)
+    return RedirectResponse(f"/arena/{quote(study, safe='')}", status_code=303)
+
+
+@router.get("/arena/{study}", response_class=HTMLResponse)
+def arena_page(study: str, request: Request):
+    detail = studies.study_detail(get_arena(request), study)
+    return render(request, "arena.html", {"study": detail.summary})
+
+
+@router.get("/leaderboard/{study}", response_class=HTMLResponse)
+def leaderboard_page(study: str, request: Request, method: str = "elo"):
+    from imagearena.web.charts import rating_chart
+
+    arena = get_arena(request)
+    leaderboards.check_method(method)
+    summary = studies.study_detail(arena, study).summary
+    leaderboards.snapshot_if_due(arena, study, request.app.state.snapshot_interval_s)
+    boards = {m: leaderboards.leaderboard(arena, study, m) for m in leaderboards.METHODS}
+    by_model = {m: {r.model: r for r in b.rows} for m, b in boards.items()}
+    ordered = boards[method].rows
+    points = leaderboards.rating_history(arena, study, method)
+    return render(
+        request,
+        "leaderboard.html",
+        {
+            "study": summary,
+            "method": method,
+            "methods": leaderboards.METHOD_TITLES,
+            "rows": ordered,
+            "by_model": by_model,
+            "win_rate": leaderboards.win_rate,
+            "votes": boards[method].votes,
+            "matrix": leaderboards.win_rates(arena, study),
+            "chart": rating_chart(points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time"),
+        },
+    )
+
+
+@router.get("/history/{study}", response_class=HTMLResponse)
+def history_page(study: str, request: Request, limit: int = 50):
+    arena = get_arena(request)
+    summary = studies.study_detail(arena, study).summary
+    items = studies.recent_votes(arena, study, max(1, min(limit, 500)))
+    return render(request, "history.html", {"study": summary, "items": items})
+
+
+@router.get("/studies", response_class=HTMLResponse)
+def studies_page(request: Request):
+    return render(request, "studies.html", {"all_studies": studies.list_studies(get_arena(request))})
+
+
+@router.get("/studies/{study}", response_class=HTMLResponse)
+def study_page(study: str, request: Request):
+    detail = studies.study_detail(get_arena(request), study)
+    return render(request, "study.html", {"study": detail.summary, "detail": detail})
+
+
+# --- admin forms (the admin token arrives once through the login form, then as a cookie) ------------
+
+
+@router.post("/admin/login")
+def admin_login(request: Request, token: str = Form(...), next: str = Form("/studies")):
+    check_admin(token, get_arena(request).admin_token)
+    target = next if next.startswith("/") and not next.startswith("//") else "/studies"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(ADMIN_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/admin/logout")
+def admin_logout():
+    response = RedirectResponse("/studies", status_code=303)
+    response.delete_cookie(ADMIN_COOKIE)
+    return response
+
+
+@router.post("/studies", dependencies=[Depends(require_admin)])
+def create_study_form(
+    request: Request,
+    name: str = Form(...),
+    title: str = Form(""),
+    description: str = Form(""),
+):
+    summary = studies.create_study(get_arena(request), name.strip(), title=title, description=description)
+    return RedirectResponse(f"/studies/{quote(summary.name, safe='')}", status_code=303)
+
+
+@router.post("/studies/{study}/reset", dependencies=[Depends(require_admin)])
+def reset_form(study: str, request: Request):
+    studies.reset_study(get_arena(request), study)
+    return RedirectResponse(f"/studies/{quote(study, safe='')}", status_code=303)
+
+
+@router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
+def import_form(study: str, request: Request, folder: str = Form(...)):
+    report = studies.import_folder(get_arena(request), study, folder)
+    detail = studies.study_detail(get_arena(request), study)
+    return render(request, "study.html", {"study": detail.summary, "detail": detail, "report": report})
+
+
+@router.get("/go")
+def go(study: str, page: str = "arena"):
+    """Target of the study picker when scripts are off."""
+    page = page if page in ("arena", "leaderboard", "history") else "arena"
+    return RedirectResponse(f"/{page}/{quote(study, safe='')}", status_code=303)
