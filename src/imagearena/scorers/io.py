@@ -1,0 +1,155 @@
+"""Streaming images into a scorer: decode in a thread pool while the model runs, keep memory flat.
+
+A bounded window of decode jobs is in flight at any time (``prefetch`` images), so scoring 10,000
+or 10 million files holds only the current batch and the window in memory. PIL decoding and torch
+kernels both release the GIL, so decoder threads and the model overlap on separate cores. An
+unreadable file becomes a failed row with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagearena.errors import ImageArenaError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreItem:
+    """One (image, prompt) pair to score; ``key`` is whatever the caller needs back (a path, an id)."""
+
+    image: str | os.PathLike[str] | Image
+    prompt: str
+    key: Any = None
+
+
+@dataclass(slots=True)
+class Scored:
+    """The outcome for one item: a score with its components, or the reason it was skipped."""
+
+    item: ScoreItem
+    index: int
+    score: float | None = None
+    components: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def decode_image(
+    source: str | os.PathLike[str] | Image, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image:
+    """A fully decoded RGB image. Size and pixel count are checked before decoding (bombs)."""
+    from PIL import Image as PILImage
+
+    if isinstance(source, PILImage.Image):
+        return source.convert("RGB") if source.mode != "RGB" else source
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageArenaError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+        data = path.read_bytes()
+        with PILImage.open(io.BytesIO(data)) as im:
+            if im.width * im.height > max_pixels:
+                raise ImageArenaError(f"{im.width}x{im.height} is over the {max_pixels:,}-pixel limit")
+            im.load()
+            return im.convert("RGB")
+    except ImageArenaError:
+        raise
+    except FileNotFoundError:
+        raise ImageArenaError("file not found") from None
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
+        raise ImageArenaError(f"not a readable image ({exc})") from None
+
+
+def iter_decoded(
+    items: Iterable[ScoreItem],
+    workers: int = 4,
+    prefetch: int = 64,
+    decode: Callable[[Any], Image] = decode_image,
+) -> Iterator[tuple[int, ScoreItem, Image | None, str | None]]:
+    """(index, item, image or None, error or None) in input order. ``workers=0`` decodes inline
+    (the serial baseline); otherwise at most ``prefetch`` decodes are queued or done-but-unread."""
+
+    def job(item: ScoreItem) -> tuple[Image | None, str | None]:
+        try:
+            return decode(item.image), None
+        except ImageArenaError as exc:
+            return None, str(exc)
+
+    if workers <= 0:
+        for index, item in enumerate(items):
+            yield (index, item, *job(item))
+        return
+    window: deque[tuple[int, ScoreItem, Future]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+        for index, item in enumerate(items):
+            window.append((index, item, pool.submit(job, item)))
+            if len(window) >= max(prefetch, 1):
+                i, it, fut = window.popleft()
+                yield (i, it, *fut.result())
+        while window:
+            i, it, fut = window.popleft()
+            yield (i, it, *fut.result())
+
+
+def components_of(scorer: Any, prompts: Sequence[str], images: Sequence[Image]) -> dict[str, list[float]]:
+    """Per-member scores: an ensemble reports each member, a single scorer itself."""
+    if hasattr(scorer, "score_components"):
+        return scorer.score_components(prompts, images)
+    return {scorer.name: scorer.score(prompts, images)}
+
+
+def score_stream(
+    scorer: Any,
+    items: Iterable[ScoreItem],
+    batch_size: int = 16,
+    workers: int = 4,
+    prefetch: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[Scored]:
+    """Score items as they decode, yielding results in input order, failed items included.
+
+    ``score`` is left empty for ensembles whose normalisation needs the whole run (see
+    ``ensemble.Ensemble.combine``); single scorers get their score directly.
+    """
+    prefetch = prefetch if prefetch is not None else max(2 * batch_size, 4 * workers)
+    pending: list[Scored] = []
+    images: list[Image] = []
+
+    def flush() -> Iterator[Scored]:
+        good = [r for r in pending if r.ok]
+        if good:
+            comps = components_of(scorer, [r.item.prompt for r in good], images)
+            for j, r in enumerate(good):
+                r.components = {name: float(values[j]) for name, values in comps.items()}
+                if len(r.components) == 1 and not hasattr(scorer, "score_components"):
+                    r.score = next(iter(r.components.values()))
+        yield from pending
+        if on_progress is not None:
+            on_progress(len(pending))
+        pending.clear()
+        images.clear()
+
+    for index, item, image, error in iter_decoded(items, workers=workers, prefetch=prefetch):
+        pending.append(Scored(item=item, index=index, error=error))
+        if image is not None:
+            images.append(image)
+        if len(images) >= batch_size:
+            yield from flush()
+    yield from flush()
