@@ -103,6 +103,7 @@ def inspect_image(data: bytes, limits: Limits = Limits()) -> ImageInfo:
         )
     if not data:
         raise ImageRejected("file is empty", "not-an-image")
+    fmt = ""
     with warnings.catch_warnings():
         # Our own pixel limit applies below; PIL's global one would warn or raise at its own threshold.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

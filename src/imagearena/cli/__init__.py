@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from imagearena.cli import arena as _arena  # noqa: F401  (registers commands)
+from imagearena.cli import db as _db  # noqa: F401
 from imagearena.cli import rating as _rating  # noqa: F401
 from imagearena.cli import scoring as _scoring  # noqa: F401
 from imagearena.cli.app import app

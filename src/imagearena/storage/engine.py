@@ -166,3 +166,26 @@ def require_current_schema(engine: Engine) -> None:
             f"the database {url} {state}, this version needs {head_revision()}: "
             f"run  imagearena db upgrade --db '{url}'"
         )
+
+
+def open_database(url: str) -> Engine:
+    """An engine on ``url`` whose schema is current: an empty database gets the schema created (what a
+    first ``imagearena demo`` or ``import-folder`` needs); an older schema is an error asking for
+    ``imagearena db upgrade``, so a shared database is never migrated as a side effect."""
+    from sqlalchemy.exc import OperationalError
+
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is None:
+            upgrade_database(url)
+        require_current_schema(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        shown = engine.url.render_as_string(hide_password=True)
+        raise InputError(
+            f"cannot open the database {shown}: {exc.orig}; check --db / IMAGEARENA_DB_URL"
+        ) from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

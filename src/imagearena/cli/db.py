@@ -1,0 +1,122 @@
+"""CLI commands: `imagearena db upgrade|current` and `imagearena import-folder`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from imagearena.cli.app import app
+
+db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    help="Database URL (sqlite:///path.db or postgresql+psycopg://...); default: SQLite in the data dir.",
+)
+DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Where images and the default database live.")
+
+
+def load_settings(db: str | None, data_dir: Path | None):
+    """Settings from the environment (IMAGEARENA_*), overridden by the command line."""
+    from imagearena.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if db:
+        overrides["db_url"] = db
+    if data_dir:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)
+
+
+@db_app.command("upgrade")
+def upgrade(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION) -> None:
+    """Create the schema in a new database, or bring an existing one to this version's schema."""
+    from sqlalchemy.exc import OperationalError
+
+    from imagearena.errors import InputError
+    from imagearena.storage.engine import current_revision, make_engine, upgrade_database
+
+    settings = load_settings(db, data_dir)
+    url = settings.database_url
+    try:
+        upgrade_database(url)
+        engine = make_engine(url)
+        revision = current_revision(engine)
+        shown = engine.url.render_as_string(hide_password=True)
+        engine.dispose()
+    except OperationalError as exc:
+        raise InputError(f"cannot open the database: {exc.orig}; check --db / IMAGEARENA_DB_URL") from exc
+    print(f"Database {shown} is at schema revision {revision} (latest).")
+
+
+@db_app.command("current")
+def current(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION) -> None:
+    """Print the schema revision of the database and the one this version needs."""
+    from imagearena.storage.engine import current_revision, head_revision, make_engine
+
+    engine = make_engine(load_settings(db, data_dir).database_url)
+    try:
+        print(f"database: {current_revision(engine) or 'empty'}; this version needs: {head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@app.command("import-folder")
+def import_folder(
+    directory: Path = typer.Argument(..., help="DIR holding one sub-folder of images per model."),
+    study: str = typer.Option(..., "--study", help="Study to import into; created when missing."),
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """Import DIR/<model>/<images> with prompts from prompts.jsonl, prompts.csv or <image>.txt sidecars.
+
+    Running it again imports only what is new. Bad files are listed and skipped.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from imagearena.arena.importing import import_folder as run_import
+    from imagearena.media import Limits, MediaStore
+    from imagearena.storage.engine import make_sessionmaker, open_database
+
+    settings = load_settings(db, data_dir)
+    console = Console()
+    engine = open_database(settings.database_url)
+    try:
+        progress = Progress(
+            TextColumn("[bold]Importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[current]}", style="dim"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        task = progress.add_task("import", total=None, current="")
+        with progress, make_sessionmaker(engine)() as session:
+            report = run_import(
+                session,
+                MediaStore(settings.media_dir),
+                directory,
+                study,
+                limits=Limits.from_settings(settings),
+                on_start=lambda total: progress.update(task, total=total),
+                on_file=lambda rel: progress.update(task, advance=1, current=rel[-40:]),
+            )
+    finally:
+        engine.dispose()
+    if report.problems:
+        table = Table(title=f"Skipped {report.errors} file(s)", title_justify="left")
+        table.add_column("file")
+        table.add_column("problem")
+        for problem in report.problems:
+            table.add_row(problem.path, problem.message)
+        console.print(table)
+    console.print(
+        f"Study [bold]{report.study}[/]: imported {report.imported}, already present {report.already}, "
+        f"errors {report.errors}; models: {', '.join(sorted(report.models)) or 'none'}"
+    )

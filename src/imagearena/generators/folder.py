@@ -1,0 +1,219 @@
+"""A generator that serves images already on disk, and the prompt files that say which prompt each
+image answers (shared with `imagearena import-folder`).
+
+Prompts come, in order of precedence, from a sidecar ``<image stem>.txt`` next to the image, or a
+``prompts.jsonl`` / ``prompts.csv`` in the folder's root mapping a file name to its prompt. A name in
+a prompt file is either a bare file name (``cat.png``: the same prompt for that file in every model's
+folder) or ``<model>/<file>``. Names that climb out of the folder (``../x``, absolute paths) are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from imagearena.errors import InputError, UnknownNameError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
+FILE_KEYS = ("file", "image", "filename", "path")
+PROMPT_KEYS = ("prompt", "text", "caption")
+MAX_PROMPT_FILE_BYTES = 64 * 1024 * 1024
+MAX_SIDECAR_BYTES = 64 * 1024
+
+
+@dataclass
+class PromptTable:
+    """Relative image name -> prompt, plus the problems found while reading the prompt files."""
+
+    prompts: dict[str, str] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, message)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (after following symlinks) lies under ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, unreadable, or a symlink loop
+        return False
+    return True
+
+
+def safe_relative_name(name: str) -> str | None:
+    """The normalized ``a/b.png`` form of a name in a prompt file, or None if it is unsafe."""
+    name = name.strip().replace("\\", "/")
+    if not name or "\x00" in name:
+        return None
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = [p for p in path.parts if p not in ("", ".")]
+    if not parts or len(parts) > 2:
+        return None
+    return "/".join(parts)
+
+
+def _pick(row: dict, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = row.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def read_prompt_table(root: Path) -> PromptTable:
+    """Read ``prompts.jsonl`` and ``prompts.csv`` in ``root``; a bad line is a problem, not a failure."""
+    table = PromptTable()
+    for file_name in PROMPT_FILES:
+        path = root / file_name
+        if not path.is_file():
+            continue
+        if not is_inside(path, root):
+            table.problems.append((file_name, "prompt file is a symlink leaving the folder: refused"))
+            continue
+        if path.stat().st_size > MAX_PROMPT_FILE_BYTES:
+            table.problems.append(
+                (file_name, f"prompt file is over {MAX_PROMPT_FILE_BYTES:,} bytes: refused")
+            )
+            continue
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (UnicodeDecodeError, OSError) as exc:
+            table.problems.append((file_name, f"cannot read prompt file as UTF-8 text: {exc}"))
+            continue
+        rows = (
+            _jsonl_rows(text, file_name, table)
+            if file_name.endswith(".jsonl")
+            else _csv_rows(text, file_name, table)
+        )
+        for where, name, prompt in rows:
+            safe = safe_relative_name(name)
+            if safe is None:
+                table.problems.append(
+                    (where, f"image name {name!r} leaves the folder or is not a file name: refused")
+                )
+            elif not prompt.strip():
+                table.problems.append((where, f"empty prompt for {name!r}"))
+            else:
+                table.prompts[safe] = prompt.strip()
+    return table
+
+
+def _jsonl_rows(text: str, file_name: str, table: PromptTable):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{file_name}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            table.problems.append((where, f"not valid JSON: {exc.msg}"))
+            continue
+        name = _pick(row, FILE_KEYS) if isinstance(row, dict) else None
+        prompt = _pick(row, PROMPT_KEYS) if isinstance(row, dict) else None
+        if name is None or prompt is None:
+            table.problems.append((where, 'expected {"file": "<image name>", "prompt": "<text>"}'))
+            continue
+        yield where, name, prompt
+
+
+def _csv_rows(text: str, file_name: str, table: PromptTable):
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if not any(k in fields for k in FILE_KEYS) or not any(k in fields for k in PROMPT_KEYS):
+        table.problems.append((file_name, "expected a header with columns 'file' and 'prompt'"))
+        return
+    for number, raw in enumerate(reader, start=2):
+        row = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
+        name, prompt = _pick(row, FILE_KEYS), _pick(row, PROMPT_KEYS)
+        if name is None or prompt is None:
+            table.problems.append((f"{file_name}:{number}", "row is missing its file or prompt"))
+            continue
+        yield f"{file_name}:{number}", name, prompt
+
+
+def prompt_for(image: Path, root: Path, model: str, table: PromptTable) -> str | None:
+    """The prompt of ``root/model/image.name``: sidecar first, then ``model/name``, then ``name``.
+
+    Raises InputError for a sidecar that is a symlink leaving ``root`` or unreadable.
+    """
+    sidecar = image.with_suffix(".txt")
+    if sidecar.is_file():
+        if not is_inside(sidecar, root):
+            raise InputError(f"sidecar {sidecar.name} is a symlink leaving the folder: refused")
+        if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+            raise InputError(f"sidecar {sidecar.name} is over {MAX_SIDECAR_BYTES:,} bytes")
+        try:
+            text = sidecar.read_text(encoding="utf-8-sig").strip()
+        except (UnicodeDecodeError, OSError) as exc:
+            raise InputError(f"cannot read sidecar {sidecar.name} as UTF-8 text: {exc}") from exc
+        if text:
+            return text
+    return table.prompts.get(f"{model}/{image.name}") or table.prompts.get(image.name)
+
+
+class FolderGenerator:
+    """Serves existing images of one folder (one model's outputs) as a generator.
+
+    ``generate(prompt, seed)`` returns an image whose prompt is ``prompt``; when several images share
+    the prompt, ``seed`` picks one. Prompts come from sidecars or the folder's prompt files, as for
+    import-folder; the folder's parent's prompt files are consulted too, so ``DIR/<model>`` works.
+    """
+
+    def __init__(self, path: str | Path, name: str | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise InputError(f"{self.path} is not a folder: pass the folder that holds the images")
+        self.name = name or f"folder-{self.path.resolve().name}"
+        self._index: dict[str, list[Path]] | None = None
+
+    def _build_index(self) -> dict[str, list[Path]]:
+        from imagearena.media import EXTENSIONS
+
+        parent = self.path.resolve().parent
+        tables = [read_prompt_table(self.path), read_prompt_table(parent)]
+        model = self.path.resolve().name
+        index: dict[str, list[Path]] = {}
+        for image in sorted(self.path.iterdir()):
+            if image.name.startswith(".") or image.suffix.lower().lstrip(".") not in {*EXTENSIONS, "jpeg"}:
+                continue
+            if not image.is_file() or not is_inside(image, self.path):
+                continue
+            for table, root in ((tables[0], self.path), (tables[1], parent)):
+                prompt = prompt_for(image, root, model, table)
+                if prompt:
+                    index.setdefault(prompt, []).append(image)
+                    break
+        return index
+
+    def prompts(self) -> list[str]:
+        """Every prompt this folder has an image for."""
+        if self._index is None:
+            self._index = self._build_index()
+        return sorted(self._index)
+
+    def generate(self, prompt: str, seed: int = 0) -> Image:
+        from PIL import Image
+
+        from imagearena.media import inspect_image, read_limited
+
+        self.prompts()
+        assert self._index is not None
+        candidates = self._index.get(prompt.strip())
+        if not candidates:
+            raise UnknownNameError(
+                f"folder {self.path} has no image for the prompt {prompt!r}: add a sidecar .txt or a "
+                "prompts.jsonl line for it"
+            )
+        path = candidates[seed % len(candidates)]
+        data = read_limited(path)
+        inspect_image(data)  # the same safety checks as an import
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image

@@ -1,0 +1,235 @@
+"""The demo generator: draws an image for a prompt with PIL and numpy, no model weights needed.
+
+The prompt's colour, shape, count and scene words set a composition; the *style* sets how well it is
+rendered, from clean anti-aliased shapes ("crisp") to blurred, noisy or garbled ones, so the demo
+arena has contestants of visibly different quality. All styles share the composition of a (prompt,
+seed) pair, the way two models answer the same prompt; output is deterministic in (style, prompt, seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from imagearena.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL.Image import Image
+
+# Best first: the order the demo leaderboard should converge to.
+STYLES = ("crisp", "painterly", "blurry", "glitchy")
+
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 40, 40),
+    "orange": (245, 140, 30),
+    "yellow": (245, 215, 40),
+    "gold": (212, 175, 55),
+    "green": (50, 170, 70),
+    "teal": (30, 150, 150),
+    "cyan": (40, 200, 220),
+    "blue": (40, 90, 210),
+    "purple": (130, 60, 180),
+    "pink": (240, 120, 170),
+    "white": (245, 245, 245),
+    "black": (25, 25, 30),
+    "gray": (128, 128, 128),
+    "grey": (128, 128, 128),
+    "brown": (120, 75, 40),
+    "silver": (190, 190, 200),
+}
+SHAPES = {
+    "circle": "circle", "ball": "circle", "sun": "circle", "moon": "circle", "planet": "circle",
+    "orb": "circle", "square": "square", "cube": "square", "box": "square", "house": "square",
+    "building": "square", "block": "square", "triangle": "triangle", "pyramid": "triangle",
+    "mountain": "triangle", "tree": "triangle", "star": "star", "flower": "star",
+}  # fmt: skip
+SCENES: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {  # top and bottom of the background
+    "night": ((10, 15, 50), (40, 40, 90)),
+    "sunset": ((250, 150, 60), (120, 50, 120)),
+    "ocean": ((150, 200, 240), (20, 70, 160)),
+    "sea": ((150, 200, 240), (20, 70, 160)),
+    "sky": ((120, 180, 240), (210, 230, 250)),
+    "desert": ((250, 220, 160), (210, 160, 90)),
+    "snow": ((225, 235, 245), (250, 250, 255)),
+    "grass": ((170, 220, 250), (60, 150, 60)),
+    "forest": ((90, 140, 90), (30, 80, 40)),
+    "space": ((0, 0, 10), (20, 10, 40)),
+}
+NUMBERS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """What the prompt asks for, with the layout drawn from (prompt, seed)."""
+
+    background: tuple[tuple[int, int, int], tuple[int, int, int]]
+    shapes: tuple[tuple[str, tuple[int, int, int], float, float, float], ...]  # kind, colour, x, y, radius
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    import numpy as np
+
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+
+def compose(prompt: str, seed: int) -> Composition:
+    """Read colours, shapes, counts and a scene from the prompt's words; place shapes from (prompt, seed)."""
+    words = re.findall(r"[a-z]+|\d+", prompt.lower())
+    rng = _rng("composition", prompt, seed)
+    colours = [COLOURS[w] for w in words if w in COLOURS]
+    background = next((SCENES[w] for w in words if w in SCENES), None)
+    if background is None:
+        top = tuple(int(v) for v in rng.integers(150, 240, 3))
+        background = (top, tuple(min(255, v + 25) for v in top))  # type: ignore[assignment]
+    # Each shape word takes the nearest preceding count and colour words ("three yellow stars").
+    shapes: list[tuple[str, tuple[int, int, int]]] = []
+    count, colour = 1, None
+    for word in words:
+        if word.isdigit():
+            count = max(1, min(int(word), 8))
+        elif word in NUMBERS:
+            count = NUMBERS[word]
+        elif word in COLOURS:
+            colour = COLOURS[word]
+        else:
+            kind = SHAPES.get(word.rstrip("s")) or SHAPES.get(word)
+            if kind:
+                fill = colour or (colours[0] if colours else tuple(int(v) for v in rng.integers(30, 230, 3)))
+                shapes.extend((kind, fill) for _ in range(count))  # type: ignore[misc]
+                count, colour = 1, None
+    if not shapes:
+        kinds = ["circle", "square", "triangle", "star"]
+        for i in range(int(rng.integers(1, 4))):
+            fill = colours[i % len(colours)] if colours else tuple(int(v) for v in rng.integers(30, 230, 3))
+            shapes.append((kinds[int(rng.integers(0, 4))], fill))  # type: ignore[arg-type]
+    placed = []
+    n = len(shapes)
+    for i, (kind, fill) in enumerate(shapes):
+        radius = float(rng.uniform(0.10, 0.16) if n > 2 else rng.uniform(0.16, 0.24))
+        x = (i + 0.5) / n + float(rng.uniform(-0.3, 0.3)) / n
+        y = float(rng.uniform(0.3, 0.7))
+        placed.append((kind, fill, min(max(x, radius), 1 - radius), y, radius))
+    return Composition(background=background, shapes=tuple(placed))  # type: ignore[arg-type]
+
+
+def _shape_points(kind: str, cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    import math
+
+    if kind == "triangle":
+        return [(cx, cy - r), (cx + r * 0.95, cy + r * 0.8), (cx - r * 0.95, cy + r * 0.8)]
+    if kind == "star":
+        points = []
+        for i in range(10):
+            radius = r if i % 2 == 0 else r * 0.45
+            angle = -math.pi / 2 + i * math.pi / 5
+            points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
+        return points
+    return []
+
+
+def render_clean(comp: Composition, size: int, *, supersample: int = 3) -> Image:
+    """The composition drawn well: smooth gradient, soft shadows, anti-aliased edges."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    big = size * supersample
+    top, bottom = (np.array(c, dtype=np.float32) for c in comp.background)
+    t = np.linspace(0.0, 1.0, big, dtype=np.float32)[:, None, None]
+    gradient = (top * (1 - t) + bottom * t).repeat(big, axis=1)
+    canvas = Image.fromarray(gradient.astype(np.uint8), "RGB")
+    shadow = Image.new("L", (big, big), 0)
+    sdraw = ImageDraw.Draw(shadow)
+    for kind, _, x, y, r in comp.shapes:
+        _draw(sdraw, kind, (x + 0.02) * big, (y + 0.03) * big, r * big, 110)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(big / 60))
+    canvas.paste((0, 0, 0), mask=shadow)
+    draw = ImageDraw.Draw(canvas)
+    for kind, fill, x, y, r in comp.shapes:
+        _draw(draw, kind, x * big, y * big, r * big, fill)
+        highlight = tuple(min(255, int(c * 0.6 + 110)) for c in fill)
+        _draw(draw, kind, (x - r * 0.25) * big, (y - r * 0.25) * big, r * 0.25 * big, highlight)
+    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def _draw(draw, kind: str, cx: float, cy: float, r: float, fill) -> None:
+    if kind == "circle":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
+    elif kind == "square":
+        draw.rectangle((cx - r * 0.85, cy - r * 0.85, cx + r * 0.85, cy + r * 0.85), fill=fill)
+    else:
+        draw.polygon(_shape_points(kind, cx, cy, r), fill=fill)
+
+
+def _painterly(img: Image, rng: np.random.Generator) -> Image:
+    """Decent but imperfect: visible brush texture and slightly washed-out colour."""
+    import numpy as np
+    from PIL import Image, ImageEnhance, ImageFilter
+
+    arr = np.asarray(img.filter(ImageFilter.ModeFilter(5)).filter(ImageFilter.GaussianBlur(1.2)), np.float32)
+    h, w, _ = arr.shape
+    strokes = rng.normal(0, 9, (h // 4 + 1, w // 2 + 1, 1)).repeat(4, 0).repeat(2, 1)[:h, :w]
+    out = Image.fromarray(np.clip(arr + strokes, 0, 255).astype(np.uint8), "RGB")
+    return ImageEnhance.Color(out).enhance(0.75)
+
+
+def _blurry(img: Image, rng: np.random.Generator) -> Image:
+    """Poor: out of focus, grainy, low contrast."""
+    import numpy as np
+    from PIL import Image, ImageEnhance, ImageFilter
+
+    soft = img.filter(ImageFilter.GaussianBlur(img.width / 40))
+    soft = ImageEnhance.Contrast(soft).enhance(0.6)
+    arr = np.asarray(soft, np.float32) + rng.normal(0, 28, (img.height, img.width, 1))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+def _glitchy(comp: Composition, size: int, rng: np.random.Generator) -> Image:
+    """Worst: wrong colours, shapes in the wrong places, blocky compression artefacts, colour noise."""
+    import numpy as np
+    from PIL import Image
+
+    shuffled = Composition(
+        background=(comp.background[1][::-1], comp.background[0][::-1]),  # type: ignore[arg-type]
+        shapes=tuple(
+            (kind, tuple(int(v) for v in rng.integers(0, 256, 3)), float(rng.uniform(0.2, 0.8)),
+             float(rng.uniform(0.2, 0.8)), r * float(rng.uniform(0.5, 1.4)))
+            for kind, _, _, _, r in comp.shapes
+        ),  # type: ignore[arg-type]
+    )  # fmt: skip
+    img = render_clean(shuffled, size, supersample=1)
+    block = max(4, size // 24)
+    small = img.resize((size // block, size // block), Image.Resampling.NEAREST)
+    arr = np.asarray(small.resize((size, size), Image.Resampling.NEAREST), np.float32)
+    arr = arr + rng.normal(0, 40, arr.shape)
+    rows = rng.choice(size, size // 10, replace=False)
+    arr[rows] = np.roll(arr[rows], int(rng.integers(5, size // 4)), axis=1)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+class ProceduralGenerator:
+    """A weight-free generator; ``style`` picks the rendering quality (see STYLES)."""
+
+    def __init__(self, style: str = "crisp", size: int = 256) -> None:
+        if style not in STYLES:
+            raise InputError(f"unknown procedural style {style!r}: use one of {', '.join(STYLES)}")
+        if not 16 <= size <= 2048:
+            raise InputError(f"image size {size} is out of range: use 16 to 2048 pixels")
+        self.style = style
+        self.size = size
+        self.name = f"procedural-{style}"
+
+    def generate(self, prompt: str, seed: int = 0) -> Image:
+        comp = compose(prompt, seed)
+        rng = _rng(self.style, prompt, seed)
+        if self.style == "glitchy":
+            return _glitchy(comp, self.size, rng)
+        clean = render_clean(comp, self.size)
+        if self.style == "painterly":
+            return _painterly(clean, rng)
+        if self.style == "blurry":
+            return _blurry(clean, rng)
+        return clean
