@@ -1,0 +1,96 @@
+"""`imagearena rate`: output formats through the real CLI, and clean errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from imagearena.cli import app
+
+LOG = """model_a,model_b,winner,tstamp
+sd15,sdxl,model_b,1
+sdxl,flux,model_b,2
+flux,sd15,model_a,3
+sd15,flux,tie,4
+sdxl,sd15,both_bad,5
+flux,sdxl,model_a,6
+"""
+FIELDS = ["model", "rating", "lower", "upper", "votes", "wins", "losses", "ties", "rank"]
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    p = tmp_path / "votes.csv"
+    p.write_text(LOG)
+    return p
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, ["rate", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("method", ["elo", "trueskill", "bt"])
+def test_json_rows(log: Path, method: str) -> None:
+    rows = json.loads(_run(str(log), "--method", method, "--format", "json"))
+    assert [list(r) for r in rows] == [FIELDS] * 3
+    assert rows[0]["model"] == "flux" and rows[0]["rank"] == 1
+    flux = rows[0]
+    assert (flux["votes"], flux["wins"], flux["losses"], flux["ties"]) == (4, 3, 0, 1)
+    if method == "elo":
+        assert flux["lower"] is None and flux["upper"] is None
+    else:
+        assert flux["lower"] < flux["rating"] < flux["upper"]
+    key = [r["lower"] if method == "trueskill" else r["rating"] for r in rows]
+    assert key == sorted(key, reverse=True)
+
+
+def test_bt_centred_anchor_and_bootstrap(log: Path) -> None:
+    rows = json.loads(_run(str(log), "--method", "bt", "--format", "json"))
+    assert sum(r["rating"] for r in rows) / 3 == pytest.approx(1000.0)
+    pinned = json.loads(_run(str(log), "-m", "bt", "--anchor", "sd15=1500", "-f", "json"))
+    assert {r["model"]: r["rating"] for r in pinned}["sd15"] == pytest.approx(1500.0)
+    boot = _run(str(log), "-m", "bt", "--ci", "bootstrap", "--rounds", "30", "--seed", "7", "-f", "json")
+    assert boot == _run(
+        str(log), "-m", "bt", "--ci", "bootstrap", "--rounds", "30", "--seed", "7", "-f", "json"
+    )
+
+
+def test_elo_k(log: Path) -> None:
+    low = json.loads(_run(str(log), "--k", "4", "-f", "json"))
+    high = json.loads(_run(str(log), "--k", "64", "-f", "json"))
+    assert abs(low[0]["rating"] - 1000) < abs(high[0]["rating"] - 1000)
+
+
+def test_csv_output(log: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(_run(str(log), "-m", "elo", "-f", "csv"))))
+    assert list(rows[0]) == FIELDS and len(rows) == 3
+    assert rows[0]["lower"] == "" and float(rows[0]["rating"]) > 1000
+
+
+def test_table_output(log: Path) -> None:
+    out = _run(str(log), "-m", "bt")
+    assert "Bradley-Terry" in out and "flux" in out and "Lower" in out
+
+
+def test_user_errors_print_one_line_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model_a,model_b,winner\nx,y,model_a\nx,y,draw\n")
+    for args in ([str(bad)], [str(tmp_path / "missing.csv")], [str(bad), "--anchor", "x"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "imagearena", "rate", *args], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "imagearena", "rate", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert "bad.csv line 3: unknown winner 'draw'" in proc.stderr

@@ -1,0 +1,156 @@
+"""Battle-log reading: CSV (fast and quoted paths), JSON list, JSONL; errors name the file and line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagearena.battlelog import parse_battles, read_battles
+from imagearena.errors import InputError
+
+ROWS = [
+    {"model_a": "sd15", "model_b": "sdxl", "winner": "model_b", "tstamp": 3.0, "judge": "h1"},
+    {"model_a": "sdxl", "model_b": "flux", "winner": "tie", "tstamp": 1.0, "judge": "h2"},
+    {"model_a": "flux", "model_b": "sd15", "winner": "both_bad", "tstamp": 2.0, "judge": "h1"},
+]
+
+
+def _check(b) -> None:  # noqa: ANN001
+    assert b.models == ["flux", "sd15", "sdxl"]
+    assert [b.models[i] for i in b.a] == ["sd15", "sdxl", "flux"]
+    assert [b.models[i] for i in b.b] == ["sdxl", "flux", "sd15"]
+    assert b.outcome.tolist() == [1, 2, 3]
+    assert b.tstamp is not None and b.tstamp.tolist() == [3.0, 1.0, 2.0]
+
+
+def _csv(
+    rows: list[dict], cols: tuple[str, ...] = ("model_a", "model_b", "winner", "tstamp", "judge")
+) -> str:
+    return "\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n"
+
+
+def test_csv(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_text(_csv(ROWS))
+    _check(read_battles(p))
+
+
+def test_csv_column_order_crlf_and_bom(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    text = _csv(ROWS, ("judge", "tstamp", "winner", "model_b", "model_a")).replace("\n", "\r\n")
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    _check(read_battles(p))
+
+
+def test_csv_quoted_fields_take_the_csv_module_path(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_text(
+        'model_a,model_b,winner,tstamp,judge\n"sd15","sdxl",model_b,3,"a, b"\nsdxl,flux,tie,1,x\nflux,sd15,both_bad,2,y\n'
+    )
+    _check(read_battles(p))
+
+
+def test_csv_without_tstamp_keeps_file_order_and_bt_can_skip_it(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_text(_csv(ROWS, ("model_a", "model_b", "winner")))
+    assert read_battles(p).tstamp is None
+    p.write_text(_csv(ROWS))
+    assert read_battles(p, tstamps=False).tstamp is None
+
+
+def test_csv_fast_path_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagearena.battlelog as bl
+
+    monkeypatch.setattr(bl, "BLOCK", 64)  # many blocks: codes and line numbers must carry over
+    rows = [dict(ROWS[k % 3], tstamp=float(k)) for k in range(200)]
+    rows[150] = dict(rows[150], winner="draw")
+    p = tmp_path / "b.csv"
+    p.write_text(_csv(rows[:150]))
+    b = read_battles(p)
+    assert len(b) == 150 and b.models == ["flux", "sd15", "sdxl"]
+    assert b.outcome.tolist() == [1, 2, 3] * 50 and b.tstamp.tolist() == list(range(150))
+    p.write_text(_csv(rows))
+    with pytest.raises(InputError, match=r"b\.csv line 152: unknown winner 'draw'"):
+        read_battles(p)
+
+
+def test_json_list_and_jsonl(tmp_path: Path) -> None:
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(ROWS))
+    _check(read_battles(p))
+    q = tmp_path / "b.jsonl"
+    q.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n\n")
+    _check(read_battles(q))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "message"),
+    [
+        ("csv", "model_a,model_b,winner\nx,y,model_a\nx,y,draw\n", r"line 3: unknown winner 'draw'"),
+        ("csv", "model_a,model_b,winner\nx,y,model_a\nx,x,tie\n", r"line 3: model 'x' plays itself"),
+        ("csv", "model_a,model_b,result\nx,y,model_a\n", r"missing column\(s\) winner"),
+        ("csv", "model_a,model_b,winner\nx,y,model_a\nx,y\n", r"line 3: 2 fields where the header has 3"),
+        ("csv", 'model_a,model_b,winner\n"x",y,tie\nx,y,"draw"\n', r"line 3: unknown winner 'draw'"),
+        ("csv", "model_a,model_b,winner,tstamp\nx,y,tie,1\nx,y,tie,soon\n", r"line 3: tstamp 'soon'"),
+        ("csv", "model_a,model_b,winner\nx,,tie\n", r"line 2: empty model name"),
+        (
+            "jsonl",
+            '{"model_a":"x","model_b":"y","winner":"tie"}\n\n{"model_a":"x",\n',
+            r"line 3: not valid JSON",
+        ),
+        (
+            "jsonl",
+            '{"model_a":"x","model_b":"y","winner":"tie"}\n\n{"model_a":"x","winner":"tie"}\n',
+            r"line 3: missing key 'model_b'",
+        ),
+        (
+            "jsonl",
+            '{"model_a":"x","model_b":"y","winner":"tie"}\n{"model_a":"x","model_b":"y","winner":"win"}\n',
+            r"line 2: unknown winner 'win'",
+        ),
+        ("json", '[{"model_a":"x","model_b":"y","winner":"tie"},', r"not valid JSON"),
+        ("json", '{"model_a":"x"}', r"expected a JSON list"),
+        ("json", '[{"model_a":"x","model_b":"x","winner":"tie"}]', r"item 1: model 'x' plays itself"),
+        (
+            "json",
+            '[{"model_a":"x","model_b":"y","winner":"tie","tstamp":1},{"model_a":"x","model_b":"y","winner":"tie"}]',
+            r"item 2: no tstamp",
+        ),
+    ],
+)
+def test_malformed_input_names_the_row(fmt: str, content: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_battles(content, fmt, name="votes")
+
+
+def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="extension"):
+        read_battles(tmp_path / "votes.parquet")
+    with pytest.raises(InputError, match="no such file"):
+        read_battles(tmp_path / "votes.csv")
+
+
+def test_fast_and_slow_csv_paths_agree(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    names = [f"model-{i}" for i in range(12)]
+    a = rng.integers(0, 12, 500)
+    b = (a + rng.integers(1, 12, 500)) % 12
+    w = rng.choice(["model_a", "model_b", "tie", "both_bad"], 500)
+    rows = [(names[x], names[y], z, k) for k, (x, y, z) in enumerate(zip(a, b, w, strict=True))]
+    plain = "model_a,model_b,winner,tstamp\n" + "".join(f"{x},{y},{z},{k}\n" for x, y, z, k in rows)
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+    writer.writerow(["model_a", "model_b", "winner", "tstamp"])
+    writer.writerows(rows)
+    quoted = out.getvalue()
+    assert quoted.startswith('"model_a"')
+    fast = parse_battles(plain, "csv")
+    slow = parse_battles(quoted, "csv")
+    assert fast.models == slow.models
+    assert np.array_equal(fast.a, slow.a) and np.array_equal(fast.b, slow.b)
+    assert np.array_equal(fast.outcome, slow.outcome) and np.array_equal(fast.tstamp, slow.tstamp)
