@@ -198,3 +198,32 @@ def test_models_without_battles_stay_at_the_centre() -> None:
     assert np.mean(fit.ratings[:3]) == pytest.approx(1000.0)
     rows = leaderboard(wider, "bt")
     assert [r.lower for r in rows if r.model == "zz"] == [None]
+
+
+@pytest.mark.parametrize("m", [5, 700])  # 700 models: the sparse (sorted cells) aggregation path
+def test_chunked_aggregation_matches_a_plain_count(m: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bt, "CHUNK", 257)  # many chunks, merged
+    rng = np.random.default_rng(15)
+    n = 3000
+    a = rng.integers(0, m, n).astype(np.int32)
+    b = ((a + rng.integers(1, m, n)) % m).astype(np.int32)
+    o = rng.integers(0, 4, n).astype(np.int8)
+    w = rng.uniform(0.5, 2.0, n)
+    counts = aggregate(Battles([f"m{i}" for i in range(m)], a, b, o), w)
+    expected: dict[tuple[int, int, int], list[float]] = {}
+    for x, y, z, wt in zip(a.tolist(), b.tolist(), o.tolist(), w.tolist(), strict=True):
+        lo, hi = min(x, y), max(x, y)
+        rel = 2 if z >= 2 else (0 if (z == 0) == (x == lo) else 1)
+        cell = expected.setdefault((lo, hi, rel), [0, 0.0, 0.0])
+        cell[0] += 1
+        cell[1] += wt
+        cell[2] += wt * wt
+    got = {
+        (i, j, r): [counts.n[k, r], counts.w[k, r], counts.w2[k, r]]
+        for k, (i, j) in enumerate(zip(counts.i.tolist(), counts.j.tolist(), strict=True))
+        for r in range(3)
+        if counts.n[k, r] > 0
+    }
+    assert got.keys() == expected.keys()
+    for cell, values in expected.items():
+        assert got[cell] == pytest.approx(values)

@@ -6,7 +6,7 @@ objects, so a million votes cost a few megabytes and every method can aggregate 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,6 +137,17 @@ class Battles:
         if self.tstamp is None:
             return np.arange(len(self), dtype=np.int64)
         return np.argsort(self.tstamp, kind="stable")
+
+    def replay_chunks(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(a, b, outcome) slices in replay order, ``size`` battles at a time; without tstamps no index
+        array is built, so online methods hold only one chunk beyond the input arrays."""
+        order = None if self.tstamp is None else self.order()
+        for start in range(0, len(self), size):
+            if order is None:
+                sl: slice | np.ndarray = slice(start, start + size)
+            else:
+                sl = order[start : start + size]
+            yield self.a[sl], self.b[sl], self.outcome[sl]
 
     def to_battles(self) -> list[Battle]:
         """Back to :class:`Battle` objects (for small sets: exports, tests)."""

@@ -26,6 +26,8 @@ CENTER = 1000.0
 Z95 = 1.959963984540054
 #: Above this many models the m x m Hessian is not formed: L-BFGS fit, diagonal variance approximation.
 DENSE_LIMIT = 2000
+#: Battles aggregated at a time: bounds the temporaries whatever the battle count.
+CHUNK = 1 << 18
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,52 +81,81 @@ class PairCounts:
         return self.w.sum(axis=1)
 
 
-def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts:
-    """Aggregate battles into :class:`PairCounts`; ``weights`` (one per battle, e.g. inverse propensity)."""
-    m = battles.n_models
-    a = battles.a.astype(np.int64)
-    b = battles.b.astype(np.int64)
-    o = battles.outcome
+def _cell_keys(a: np.ndarray, b: np.ndarray, o: np.ndarray, m: int) -> np.ndarray:
+    """Key of each battle's cell: (unordered pair, outcome relative to the lower index)."""
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
     swap = a > b
-    lo = np.where(swap, b, a)
-    hi = np.where(swap, a, b)
     # outcome relative to (lo, hi): 0 lo wins, 1 hi wins, 2 draw
     rel = np.full(len(o), 2, dtype=np.int64)
     rel[((o == MODEL_A) & ~swap) | ((o == MODEL_B) & swap)] = 0
     rel[((o == MODEL_B) & ~swap) | ((o == MODEL_A) & swap)] = 1
-    key = (lo * m + hi) * 3 + rel
-    del lo, hi, rel, swap
+    return (np.minimum(a, b) * m + np.maximum(a, b)) * 3 + rel
+
+
+def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts:
+    """Aggregate battles into :class:`PairCounts`; ``weights`` (one per battle, e.g. inverse propensity).
+
+    Works through the battles in chunks, so the memory used beyond the input arrays is bounded by the
+    number of cells, not by the number of battles.
+    """
+    m = battles.n_models
+    n_rows = len(battles)
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != (len(battles),):
-            raise InputError(f"weights need one value per battle ({len(battles)}), got shape {weights.shape}")
+        if weights.shape != (n_rows,):
+            raise InputError(f"weights need one value per battle ({n_rows}), got shape {weights.shape}")
         if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
             raise InputError("weights must be positive finite numbers (inverse propensities)")
-    if 3 * m * m <= max(4 * len(key), 1 << 16):
-        cnt = np.bincount(key, minlength=3 * m * m)
+    size = 3 * m * m
+    dense = size <= max(n_rows, 1 << 20)
+    if dense:
+        cnt = np.zeros(size, dtype=np.int64)
+        wsum = np.zeros(size) if weights is not None else None
+        w2sum = np.zeros(size) if weights is not None else None
+    else:
+        cells = np.zeros(0, dtype=np.int64)
+        ncell = np.zeros(0, dtype=np.int64)
+        wcell = np.zeros(0)
+        w2cell = np.zeros(0)
+    for start in range(0, n_rows, CHUNK):
+        sl = slice(start, start + CHUNK)
+        key = _cell_keys(battles.a[sl], battles.b[sl], battles.outcome[sl], m)
+        w = weights[sl] if weights is not None else None
+        if dense:
+            cnt += np.bincount(key, minlength=size)
+            if w is not None:
+                wsum += np.bincount(key, w, minlength=size)  # type: ignore[operator]
+                w2sum += np.bincount(key, w * w, minlength=size)  # type: ignore[operator]
+            continue
+        # merge this chunk's cells into the running sorted cell list
+        merged, inv = np.unique(np.concatenate([cells, key]), return_inverse=True)
+        k = len(merged)
+        ones = np.ones(len(key), dtype=np.int64)
+        ncell = np.bincount(inv, np.concatenate([ncell, ones]), minlength=k).astype(np.int64)
+        if w is not None:
+            wcell = np.bincount(inv, np.concatenate([wcell, w]), minlength=k)
+            w2cell = np.bincount(inv, np.concatenate([w2cell, w * w]), minlength=k)
+        cells = merged
+    if dense:
         cells = np.flatnonzero(cnt)
         ncell = cnt[cells]
         if weights is not None:
-            wcell = np.bincount(key, weights, minlength=3 * m * m)[cells]
-            w2cell = np.bincount(key, weights * weights, minlength=3 * m * m)[cells]
-    else:
-        cells, inv, ncell = np.unique(key, return_inverse=True, return_counts=True)
-        if weights is not None:
-            wcell = np.bincount(inv, weights, minlength=len(cells))
-            w2cell = np.bincount(inv, weights * weights, minlength=len(cells))
+            wcell = wsum[cells]  # type: ignore[index]
+            w2cell = w2sum[cells]  # type: ignore[index]
     pair_key, rel = np.divmod(cells, 3)
     pairs, pinv = np.unique(pair_key, return_inverse=True)
     n = np.zeros((len(pairs), 3))
     n[pinv, rel] = ncell
     if weights is None:
-        w = w2 = n
+        wt = w2t = n
     else:
-        w = np.zeros_like(n)
-        w2 = np.zeros_like(n)
-        w[pinv, rel] = wcell
-        w2[pinv, rel] = w2cell
+        wt = np.zeros_like(n)
+        w2t = np.zeros_like(n)
+        wt[pinv, rel] = wcell
+        w2t[pinv, rel] = w2cell
     i, j = np.divmod(pairs, m)
-    return PairCounts(m, i, j, n, w, w2)
+    return PairCounts(m, i, j, n, wt, w2t)
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,16 +23,12 @@ def online_elo(
     """Ratings after replaying ``battles`` in tstamp order (file order without tstamps); one per model."""
     from math import exp
 
-    order = battles.order()
     r = [float(initial)] * battles.n_models
     # 1 / (1 + base ** ((rb - ra) / scale)) == 1 / (1 + exp(c * (rb - ra)))
     c = float(np.log(base)) / scale
     score = SCORE_A
-    for start in range(0, len(order), CHUNK):  # chunks keep the Python lists small
-        idx = order[start : start + CHUNK]
-        for i, j, o in zip(
-            battles.a[idx].tolist(), battles.b[idx].tolist(), battles.outcome[idx].tolist(), strict=True
-        ):
+    for ca, cb, co in battles.replay_chunks(CHUNK):  # chunks keep the Python lists small
+        for i, j, o in zip(ca.tolist(), cb.tolist(), co.tolist(), strict=True):
             ri = r[i]
             rj = r[j]
             d = k * (score[o] - 1.0 / (1.0 + exp(c * (rj - ri))))

@@ -142,12 +142,8 @@ def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple
     margin = env.draw_margin()
     sqrt, v_w_win, v_w_draw = math.sqrt, _v_w_win, _v_w_draw
     one_minus = 1.0 - 1e-15
-    order = battles.order()
-    for start in range(0, len(order), CHUNK):
-        idx = order[start : start + CHUNK]
-        for i, j, o in zip(
-            battles.a[idx].tolist(), battles.b[idx].tolist(), battles.outcome[idx].tolist(), strict=True
-        ):
+    for ca, cb, co in battles.replay_chunks(CHUNK):  # chunks keep the Python lists small
+        for i, j, o in zip(ca.tolist(), cb.tolist(), co.tolist(), strict=True):
             if o == MODEL_B:
                 i, j = j, i  # i is now the winner (or model_a in a draw)
             vi = var[i] + tau2
