@@ -146,7 +146,9 @@ def prompt_for(image: Path, root: Path, model: str, table: PromptTable) -> str |
     sidecar = image.with_suffix(".txt")
     if sidecar.is_file():
         if not is_inside(sidecar, root):
-            raise InputError(f"sidecar {sidecar.name} is a symlink leaving the folder: refused")
+            from imagearena.media import ImageRejected
+
+            raise ImageRejected(f"sidecar {sidecar.name} is a symlink leaving the folder: refused", "outside")
         if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
             raise InputError(f"sidecar {sidecar.name} is over {MAX_SIDECAR_BYTES:,} bytes")
         try:

@@ -1,0 +1,23 @@
+"""The demo study: 8 prompts x 4 procedural models, created once, stored in the media store."""
+
+from __future__ import annotations
+
+from imagearena.arena.demo_data import DEMO_MODELS, DEMO_PROMPTS, seed_demo
+from imagearena.storage import catalog
+
+
+def test_seed_demo_creates_a_complete_study_once(session, media_store):
+    name = seed_demo(session, media_store, size=64)
+    study = catalog.get_study(session, name)
+    assert (name, study.kind) == ("demo", "demo")
+    images = catalog.list_images(session, study)
+    assert len(images) == len(DEMO_PROMPTS) * len(DEMO_MODELS) == 32
+    assert {m.name for m in catalog.study_models(session, study)} == set(DEMO_MODELS.values())
+    assert [p.text for p in catalog.study_prompts(session, study)] == list(DEMO_PROMPTS)
+    for image in images:  # every image is bound to its generator's model and stored
+        assert image.source == f"procedural:{image.model.meta['style']}"
+        assert image.model.name == DEMO_MODELS[image.model.meta["style"]]
+        assert len(media_store.read(image.sha256)) == image.size_bytes
+    assert len({i.sha256 for i in images}) == 32  # every image differs
+    assert seed_demo(session, media_store, size=64) == "demo"
+    assert len(catalog.list_images(session, study)) == 32

@@ -1,0 +1,71 @@
+"""The folder generator serves existing images by prompt, with the same safety checks as an import."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagearena.errors import InputError, UnknownNameError
+from imagearena.generators import create_generator
+from imagearena.generators.folder import read_prompt_table, safe_relative_name
+
+
+def _save(path, colour):
+    Image.new("RGB", (16, 16), colour).save(path)
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    root = tmp_path / "gens"
+    model = root / "sdxl"
+    model.mkdir(parents=True)
+    _save(model / "cat1.png", (255, 0, 0))
+    _save(model / "cat2.png", (0, 255, 0))
+    _save(model / "dog.png", (0, 0, 255))
+    (model / "dog.txt").write_text("a dog")
+    (root / "prompts.jsonl").write_text(
+        "\n".join(json.dumps({"file": f, "prompt": "a cat"}) for f in ("cat1.png", "sdxl/cat2.png"))
+    )
+    (model / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    (model / "broken.txt").write_text("a broken image")
+    return model
+
+
+def test_serves_the_image_of_a_prompt(model_dir):
+    gen = create_generator("folder", path=model_dir)
+    assert gen.name == "folder-sdxl"
+    assert gen.prompts() == ["a broken image", "a cat", "a dog"]
+    assert np.asarray(gen.generate("a dog", 0))[0, 0].tolist() == [0, 0, 255]
+    cats = {tuple(np.asarray(gen.generate("a cat", seed))[0, 0].tolist()) for seed in range(4)}
+    assert cats == {(255, 0, 0), (0, 255, 0)}  # the seed picks among the images of one prompt
+    assert gen.generate("a cat", 7).tobytes() == gen.generate("a cat", 7).tobytes()
+
+
+def test_unknown_prompts_and_bad_images_are_errors(model_dir):
+    gen = create_generator("folder", path=model_dir)
+    with pytest.raises(UnknownNameError, match="no image for the prompt"):
+        gen.generate("a horse", 0)
+    with pytest.raises(InputError, match="corrupt|not an image"):
+        gen.generate("a broken image", 0)
+    with pytest.raises(InputError, match="not a folder"):
+        create_generator("folder", path=model_dir / "nope")
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [("cat.png", "cat.png"), ("./m/cat.png", "m/cat.png"), ("m\\cat.png", "m/cat.png"), ("../x", None),
+     ("/etc/passwd", None), ("C:x.png", None), ("a/b/c.png", None), ("", None), ("m/../../x", None)],
+)  # fmt: skip
+def test_safe_relative_names(name, safe):
+    assert safe_relative_name(name) == safe
+
+
+def test_prompt_table_reports_bad_csv_header(tmp_path):
+    (tmp_path / "prompts.csv").write_text("name,text2\nx.png,hello\n")
+    table = read_prompt_table(tmp_path)
+    assert table.prompts == {} and table.problems == [
+        ("prompts.csv", "expected a header with columns 'file' and 'prompt'")
+    ]
