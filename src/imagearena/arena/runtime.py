@@ -58,6 +58,9 @@ class Arena:
         # SQLite has one writer at a time; queueing our own threads here is fairer and faster than
         # letting them meet in SQLite's busy handler, which sleeps in growing steps.
         self.write_lock = threading.Lock() if self.is_sqlite else None
+        from imagearena.arena.writer import VoteWriter
+
+        self.vote_writer = VoteWriter(self.writing)
         self.leaderboard_cache: dict = {}
         self.leaderboard_lock = threading.Lock()
 
@@ -123,5 +126,6 @@ class Arena:
             return catalog_version(session, study_id)
 
     def close(self) -> None:
+        self.vote_writer.close()
         if self._owns_engine:
             self.engine.dispose()

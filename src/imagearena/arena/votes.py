@@ -2,19 +2,23 @@
 
 A forged token is refused (403), a malformed or expired one too (400), a second vote on the same
 token conflicts (409) and stores nothing: the match nonce is unique in the database, so this holds
-across threads, processes and servers sharing one database.
+across threads, processes and servers sharing one database. Votes go through the arena's group-commit
+writer (arena.writer) and are acknowledged only once committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from imagearena.arena.runtime import Arena
+from imagearena.arena.tokens import MatchClaims
 from imagearena.errors import InputError
 from imagearena.types import Outcome
 
 WINNERS = tuple(o.value for o in Outcome)
+WRITE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,28 +36,45 @@ def check_winner(winner: str) -> str:
     return winner
 
 
-def record_vote(arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human") -> RecordedVote:
-    """Store one vote and reveal the two models (model_a = left image)."""
-    from imagearena.storage.matches import record_match_vote
+def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str):
+    from imagearena.storage.matches import MatchVote
 
     check_winner(winner)
     claims = arena.signer.verify(token)
-    with arena.writing() as session:
-        vote_id = record_match_vote(
-            session,
-            study_id=claims.study_id,
-            epoch=claims.epoch,
-            prompt_id=claims.prompt_id,
-            left_image_id=claims.left_image_id,
-            right_image_id=claims.right_image_id,
-            model_a_id=claims.model_a_id,
-            model_b_id=claims.model_b_id,
-            nonce=claims.nonce_hex,
-            served_at=datetime.fromtimestamp(claims.issued_at, UTC),
-            winner=winner,
-            voter=voter[:100],
-            judge=judge[:100],
-        )
+    item = MatchVote(
+        study_id=claims.study_id,
+        epoch=claims.epoch,
+        prompt_id=claims.prompt_id,
+        left_image_id=claims.left_image_id,
+        right_image_id=claims.right_image_id,
+        model_a_id=claims.model_a_id,
+        model_b_id=claims.model_b_id,
+        nonce=claims.nonce_hex,
+        served_at=datetime.fromtimestamp(claims.issued_at, UTC),
+        winner=winner,
+        voter=(voter or "")[:100],
+        judge=(judge or "human")[:100],
+    )
+    return claims, item
+
+
+def record_vote(arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human") -> RecordedVote:
+    """Store one vote and reveal the two models (model_a = left image)."""
+    claims, item = _prepare(arena, token, winner, voter, judge)
+    vote_id = arena.vote_writer.submit(item).result(timeout=WRITE_TIMEOUT_S)
+    return _reveal(arena, claims, winner, vote_id)
+
+
+async def record_vote_async(
+    arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human"
+) -> RecordedVote:
+    """The same as record_vote, without holding a thread while the vote waits for its commit."""
+    claims, item = _prepare(arena, token, winner, voter, judge)
+    vote_id = await asyncio.wait_for(asyncio.wrap_future(arena.vote_writer.submit(item)), WRITE_TIMEOUT_S)
+    return _reveal(arena, claims, winner, vote_id)
+
+
+def _reveal(arena: Arena, claims: MatchClaims, winner: str, vote_id: int) -> RecordedVote:
     pool = arena.pools.peek(claims.study_id)
     if pool is not None and claims.model_a_id in pool.models and claims.model_b_id in pool.models:
         model_a, model_b, study = pool.models[claims.model_a_id], pool.models[claims.model_b_id], pool.name

@@ -1,3 +1,123 @@
-"""CLI commands: arena."""
+"""CLI commands: `imagearena serve` (the web arena) and `imagearena demo` (seed the demo study, then serve)."""
 
-from imagearena.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from imagearena.cli.app import app
+
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    help="Database URL (sqlite:///path.db or postgresql+psycopg://...); default: SQLite in the data dir.",
+)
+HOST_OPTION = typer.Option(
+    None, "--host", help="Interface to listen on (default 127.0.0.1; 0.0.0.0 for all)."
+)
+PORT_OPTION = typer.Option(None, "--port", help="Port to listen on (default 8000).")
+DATA_DIR_OPTION = typer.Option(
+    None, "--data-dir", help="Images, the default database and the keys (default ./imagearena-data)."
+)
+WORKERS_OPTION = typer.Option(1, "--workers", min=1, help="Server processes; each keeps its own match cache.")
+ACCESS_LOG_OPTION = typer.Option(False, "--access-log/--no-access-log", help="Log every request.")
+
+
+def _settings(db: str | None, host: str | None, port: int | None, data_dir: Path | None):
+    from imagearena.settings import Settings
+
+    overrides: dict[str, object] = {}
+    for key, value in (("db_url", db), ("host", host), ("port", port), ("data_dir", data_dir)):
+        if value is not None:
+            overrides[key] = value
+    return Settings(**overrides)
+
+
+def _serve(settings, workers: int, access_log: bool, study: str | None = None) -> None:
+    """Print where the arena is and the admin token, then run uvicorn until interrupted."""
+    import os
+
+    import uvicorn
+    from rich.console import Console
+
+    from imagearena.arena.tokens import load_or_create_secret
+    from imagearena.storage.engine import open_database
+
+    engine = open_database(settings.database_url)  # creates the schema in an empty database
+    engine.dispose()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    admin = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
+    load_or_create_secret(settings.data_dir, "secret_key")  # created once, before workers race for it
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}/" + (f"arena/{study}" if study else "")
+    console = Console()
+    console.print(f"[bold]imagearena[/] arena at [link={url}]{url}[/link]")
+    console.print(f"Database: {_shown(settings.database_url)}   Data: {settings.data_dir.resolve()}")
+    console.print(f"Admin token (create studies, import, reset): [bold]{admin}[/]")
+    console.print("Press Ctrl+C to stop.")
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": access_log,
+        "log_level": "info" if access_log else "warning",
+        "timeout_keep_alive": 30,
+        "backlog": 4096,
+    }
+    if workers == 1:
+        from imagearena.web.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Worker processes rebuild the settings from the environment (see imagearena.web.app.app_from_env).
+    env = {
+        "data_dir": str(settings.data_dir.resolve()),
+        "db_url": settings.database_url,
+        "admin_token": admin,
+    }
+    for key, value in env.items():
+        os.environ[f"IMAGEARENA_{key.upper()}"] = value
+    uvicorn.run("imagearena.web.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    db: str | None = DB_OPTION,
+    host: str | None = HOST_OPTION,
+    port: int | None = PORT_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+    workers: int = WORKERS_OPTION,
+    access_log: bool = ACCESS_LOG_OPTION,
+) -> None:
+    """Serve the web arena: voting, leaderboards, history, studies and the JSON API under /api/v1."""
+    _serve(_settings(db, host, port, data_dir), workers, access_log)
+
+
+@app.command()
+def demo(
+    db: str | None = DB_OPTION,
+    host: str | None = HOST_OPTION,
+    port: int | None = PORT_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+    workers: int = WORKERS_OPTION,
+    access_log: bool = ACCESS_LOG_OPTION,
+) -> None:
+    """Create the demo study (procedurally drawn images, no model weights needed) and serve the arena."""
+    from imagearena.arena.demo_data import seed_demo
+    from imagearena.media import MediaStore
+    from imagearena.storage.engine import make_sessionmaker, open_database
+
+    settings = _settings(db, host, port, data_dir)
+    engine = open_database(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            study = seed_demo(session, MediaStore(settings.media_dir))
+    finally:
+        engine.dispose()
+    _serve(settings, workers, access_log, study=study)

@@ -6,6 +6,7 @@ functions sit on the arena's hot path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -91,66 +92,103 @@ def catalog_version(session: Session, study_id: int) -> tuple[int, int, int]:
     return int(epoch or 0), int(count), int(top)
 
 
-def record_match_vote(
-    session: Session,
-    *,
-    study_id: int,
-    epoch: int,
-    prompt_id: int,
-    left_image_id: int,
-    right_image_id: int,
-    model_a_id: int,
-    model_b_id: int,
-    nonce: str,
-    served_at: datetime,
-    winner: str,
-    voter: str = "",
-    judge: str = "human",
-    tstamp: datetime | None = None,
-) -> int:
-    """Insert the served match and its vote in one transaction and return the vote id.
+@dataclass(frozen=True, slots=True)
+class MatchVote:
+    """A served match (as its signed token describes it) and the vote cast on it."""
+
+    study_id: int
+    epoch: int
+    prompt_id: int
+    left_image_id: int
+    right_image_id: int
+    model_a_id: int
+    model_b_id: int
+    nonce: str
+    served_at: datetime
+    winner: str
+    voter: str = ""
+    judge: str = "human"
+    tstamp: datetime | None = None
+
+
+# Built once: plain Table inserts skip the ORM's per-call statement building on the hot path.
+_MATCHES = Match.__table__
+_VOTES = Vote.__table__
+_INSERT_MATCHES = insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True)
+_INSERT_VOTES = insert(_VOTES).returning(_VOTES.c.id, sort_by_parameter_order=True)
+
+
+def insert_match_votes(session: Session, items: Sequence[MatchVote]) -> list[int]:
+    """Insert matches and their votes, all in one transaction (committed), and return the vote ids.
+
+    One duplicate nonce (a replayed token) fails the whole batch with IntegrityError after a
+    rollback; callers then retry the items one by one with :func:`record_match_vote`.
+    """
+    now = datetime.now(UTC)
+    connection = session.connection()
+    try:
+        match_ids = (
+            connection.execute(
+                _INSERT_MATCHES,
+                [
+                    {
+                        "study_id": it.study_id,
+                        "prompt_id": it.prompt_id,
+                        "left_image_id": it.left_image_id,
+                        "right_image_id": it.right_image_id,
+                        "nonce": it.nonce,
+                        "voter": it.voter,
+                        "served_at": it.served_at,
+                    }
+                    for it in items
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        vote_ids = (
+            connection.execute(
+                _INSERT_VOTES,
+                [
+                    {
+                        "match_id": match_id,
+                        "study_id": it.study_id,
+                        "epoch": it.epoch,
+                        "model_a_id": it.model_a_id,
+                        "model_b_id": it.model_b_id,
+                        "prompt_id": it.prompt_id,
+                        "winner": it.winner,
+                        "judge": it.judge,
+                        "voter": it.voter,
+                        "tstamp": it.tstamp or now,
+                    }
+                    for match_id, it in zip(match_ids, items, strict=True)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return [int(v) for v in vote_ids]
+
+
+def record_match_vote(session: Session, item: MatchVote) -> int:
+    """Insert one served match and its vote in one transaction and return the vote id.
 
     The unique match nonce makes a second vote on the same token fail as a whole: ConflictError,
     and nothing of it is stored.
     """
-    tstamp = tstamp or datetime.now(UTC)
     try:
-        match_id = session.execute(
-            insert(Match)
-            .values(
-                study_id=study_id,
-                prompt_id=prompt_id,
-                left_image_id=left_image_id,
-                right_image_id=right_image_id,
-                nonce=nonce,
-                voter=voter,
-                served_at=served_at,
-            )
-            .returning(Match.id)
-        ).scalar_one()
-        vote_id = session.execute(
-            insert(Vote)
-            .values(
-                match_id=match_id,
-                study_id=study_id,
-                epoch=epoch,
-                model_a_id=model_a_id,
-                model_b_id=model_b_id,
-                prompt_id=prompt_id,
-                winner=winner,
-                judge=judge,
-                voter=voter,
-                tstamp=tstamp,
-            )
-            .returning(Vote.id)
-        ).scalar_one()
-        session.commit()
+        return insert_match_votes(session, [item])[0]
     except IntegrityError:
-        session.rollback()
-        if session.scalar(select(Match.id).where(Match.nonce == nonce)) is not None:
+        if session.scalar(select(Match.id).where(Match.nonce == item.nonce)) is not None:
+            session.rollback()
             raise ConflictError("this match was already voted on: request a new match") from None
+        session.rollback()
         raise
-    return int(vote_id)
 
 
 def model_names(session: Session, ids: list[int]) -> dict[int, str]:
@@ -176,3 +214,25 @@ def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int,
     )
     total = session.scalar(select(func.count(Vote.id)).where(Vote.study_id == study_id))
     return int(models), int(prompts), int(images), int(current or 0), int((total or 0) - (current or 0))
+
+
+def write_match_votes(session_factory, items: Sequence[MatchVote]) -> list[int | Exception]:
+    """Write a batch of votes in one transaction; when that fails on a unique nonce (a replay in the
+    batch), write them one by one so each gets its own answer. Returns a vote id or the exception
+    for every item, in order."""
+    with session_factory() as session:
+        try:
+            return list(insert_match_votes(session, items))
+        except IntegrityError:
+            if len(items) == 1:
+                pass  # fall through to the one-by-one path for the precise error
+        except Exception as exc:
+            return [exc] * len(items)
+    results: list[int | Exception] = []
+    for item in items:
+        with session_factory() as session:
+            try:
+                results.append(record_match_vote(session, item))
+            except Exception as exc:
+                results.append(exc)
+    return results

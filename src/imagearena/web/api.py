@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from imagearena.arena import export, leaderboards, studies
 from imagearena.arena.matches import serve_match
-from imagearena.arena.votes import record_vote
+from imagearena.arena.votes import record_vote_async
 from imagearena.web.deps import get_arena, require_admin
 from imagearena.web.media import image_url
 
@@ -187,9 +187,9 @@ async def next_match(study: str, request: Request):
         409: {"description": "The match was already voted on."},
     },
 )
-def vote(body: VoteIn, request: Request):
+async def vote(body: VoteIn, request: Request):
     """Record a vote and reveal the two models."""
-    v = record_vote(get_arena(request), body.token, body.winner, voter=body.voter or "")
+    v = await record_vote_async(get_arena(request), body.token, body.winner, voter=body.voter or "")
     return JSONResponse(
         {
             "vote_id": v.vote_id,

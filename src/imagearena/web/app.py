@@ -59,6 +59,8 @@ def create_app(
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
+        # A self-hosted app that reports to no one: skip the per-request OpenTelemetry hooks.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.arena = arena
     app.state.snapshot_interval_s = snapshot_interval_s
@@ -113,3 +115,8 @@ def _snapshot_loop(arena: Arena, interval_s: float, stop: threading.Event) -> No
                     snapshot_if_due(arena, study.name, interval_s)
         except Exception:  # keep serving; the next round retries
             log.exception("rating snapshot failed")
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-worker serving: settings from IMAGEARENA_* variables."""
+    return create_app(Settings())
