@@ -21,7 +21,11 @@ WORDS = ["a", "photo", "of", "cat", "dog", "red", "blue", "car", "house", "tree"
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable character table, as CLIP's BPE vocabulary uses."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -140,6 +144,9 @@ def tiny_blip(models_dir: Path) -> Path:
             "num_hidden_layers": 2,
             "num_attention_heads": 4,
             "max_position_embeddings": 32,
+            "bos_token_id": 2,
+            "sep_token_id": 3,
+            "pad_token_id": 0,
         },
         vision_config={
             "hidden_size": 32,
@@ -151,7 +158,14 @@ def tiny_blip(models_dir: Path) -> Path:
         },
     )
     torch.manual_seed(1)
-    BlipForImageTextRetrieval(config).save_pretrained(folder)
+    model = BlipForImageTextRetrieval(config)
+    with torch.no_grad():  # the default init leaves the CLS embedding blind to the image: spread it out
+        for name, param in model.named_parameters():
+            if "norm" in name.lower() and name.endswith("weight"):
+                param.copy_(1 + 0.1 * torch.randn_like(param))
+            else:
+                param.copy_(0.1 * torch.randn_like(param))
+    model.save_pretrained(folder)
     (folder / "preprocessor_config.json").write_text(
         json.dumps(
             {

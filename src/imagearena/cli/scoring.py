@@ -1,3 +1,391 @@
-"""CLI commands: scoring."""
+"""CLI commands: `imagearena score` and `imagearena scorers`. torch and the models load inside the command."""
 
-from imagearena.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from imagearena.cli.app import app
+from imagearena.errors import InputError
+
+if TYPE_CHECKING:
+    from imagearena.scorers.io import Scored, ScoreItem
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+PROGRESS_MIN_ITEMS = 32  # below this a run is short enough without a bar
+
+
+class FormatChoice(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class NormalizeChoice(StrEnum):
+    auto = "auto"
+    reference = "reference"
+    batch = "batch"
+    rank = "rank"
+
+
+def per_scorer(value: str | None, names: Sequence[str], option: str) -> dict[str, dict[str, str]]:
+    """``--weights SRC`` (one scorer) or ``--weights name=SRC,name=SRC`` -> {name: {key: SRC}}."""
+    if value is None:
+        return {}
+    key = option.lstrip("-")
+    pieces = value.split(",")
+    if all(p.partition("=")[0].strip() in names and "=" in p for p in pieces):
+        return {p.partition("=")[0].strip(): {key: p.partition("=")[2].strip()} for p in pieces}
+    if len(names) != 1:
+        raise InputError(
+            f"with several scorers write {option} NAME=SRC[,NAME=SRC...], for example {option} clip=./my-clip"
+        )
+    return {names[0]: {key: value}}
+
+
+def expand_images(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; a folder contributes its image files, sorted by name."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            )
+        else:
+            out.append(path)
+    return out
+
+
+def read_jsonl(path: Path, default_prompt: str | None) -> list[ScoreItem]:
+    """``{"image": PATH, "prompt": TEXT}`` per line; relative paths are relative to the file's folder."""
+    from imagearena.scorers.io import ScoreItem
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("image"), str):
+            raise InputError(f'{path}:{number}: expected {{"image": PATH, "prompt": TEXT}}')
+        prompt = row.get("prompt", default_prompt)
+        if not isinstance(prompt, str):
+            raise InputError(f"{path}:{number}: no prompt (give one per line, or --prompt for all)")
+        image = Path(row["image"]).expanduser()
+        if not image.is_absolute():
+            image = path.parent / image
+        items.append(ScoreItem(image=image, prompt=prompt, key=row["image"]))
+    if not items:
+        raise InputError(f"{path} has no rows")
+    return items
+
+
+def rank_within_prompt(rows: Sequence[Scored]) -> dict[int, int]:
+    """Row index -> rank among rows with the same prompt (1 = best; ties share the better rank)."""
+    groups: dict[str, list[Scored]] = {}
+    for r in rows:
+        groups.setdefault(r.item.prompt, []).append(r)
+    ranks: dict[int, int] = {}
+    for group in groups.values():
+        group.sort(key=lambda r: -float(r.score or 0.0))
+        for position, r in enumerate(group, 1):
+            same = position > 1 and r.score == group[position - 2].score
+            ranks[r.index] = ranks[group[position - 2].index] if same else position
+    return ranks
+
+
+def result_rows(results: Sequence[Scored], min_score: float | None) -> list[dict[str, Any]]:
+    scored = [r for r in results if r.ok]
+    ranks = rank_within_prompt(scored)
+    rows = []
+    for r in scored:
+        if min_score is not None and (r.score is None or r.score < min_score):
+            continue
+        rows.append(
+            {
+                "image": str(r.item.key),
+                "prompt": r.item.prompt,
+                "score": r.score,
+                "components": r.components,
+                "rank": ranks[r.index],
+            }
+        )
+    return rows
+
+
+def print_rows(rows: list[dict[str, Any]], fmt: FormatChoice, components: Sequence[str]) -> None:
+    if fmt is FormatChoice.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    show_components = len(components) > 1
+    if fmt is FormatChoice.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["image", "prompt", "score", "rank", *(components if show_components else [])])
+        for row in rows:
+            extra = [row["components"].get(c) for c in components] if show_components else []
+            writer.writerow([row["image"], row["prompt"], row["score"], row["rank"], *extra])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column, justify in (("Image", "left"), ("Prompt", "left"), ("Score", "right"), ("Rank", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for c in components if show_components else []:
+        table.add_column(c, justify="right")
+    for row in rows:
+        extra = [f"{row['components'][c]:.4f}" for c in components] if show_components else []
+        table.add_row(row["image"], row["prompt"], f"{row['score']:.4f}", str(row["rank"]), *extra)
+    Console().print(table)
+
+
+def run_stream(
+    scorer: Any, items: list[ScoreItem], batch_size: int, workers: int, on_batch=None
+) -> list[Scored]:
+    """Score with a progress bar on stderr for long runs; ensembles are combined over the whole run."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from imagearena.scorers.io import score_stream
+
+    progress = Progress(
+        TextColumn("[bold]Scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=len(items) < PROGRESS_MIN_ITEMS,
+    )
+    task = progress.add_task("score", total=len(items))
+    results: list[Scored] = []
+    with progress:
+        batch: list[Scored] = []
+        for r in score_stream(scorer, items, batch_size=batch_size, workers=workers):
+            results.append(r)
+            batch.append(r)
+            if len(batch) >= batch_size:
+                progress.update(task, advance=len(batch))
+                if on_batch is not None:
+                    on_batch(batch)
+                batch = []
+        progress.update(task, advance=len(batch))
+        if on_batch is not None and batch:
+            on_batch(batch)
+    if hasattr(scorer, "combine"):
+        ok = [r for r in results if r.ok]
+        if ok:
+            names = list(ok[0].components)
+            combined = scorer.combine({n: [r.components[n] for r in ok] for n in names})
+            for r, value in zip(ok, combined, strict=True):
+                r.score = value
+    return results
+
+
+def report_failures(results: Sequence[Scored], already: int = 0) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        console.print(f"[yellow]skipped[/] {r.item.key}: {r.error}", highlight=False)
+    scored = len(results) - len(failed)
+    note = f", {already} already scored" if already else ""
+    console.print(f"Scored {scored} of {len(results)} images ({len(failed)} unreadable, skipped{note}).")
+
+
+@app.command("score")
+def score(
+    images: list[Path] = typer.Argument(None, help="Image files or folders (with --prompt)."),
+    scorer_spec: str = typer.Option(
+        "imagereward", "--scorer", "-s", help="NAME, NAME,NAME (an ensemble) or NAME=W,NAME=W."
+    ),
+    prompt: str | None = typer.Option(None, "--prompt", "-p", help="The prompt of every image."),
+    input_file: Path | None = typer.Option(None, "--input", "-i", help='JSONL of {"image", "prompt"} rows.'),
+    study: str | None = typer.Option(None, "--study", help="Score a study's images, stored in the database."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Weights: hub id or local path (NAME=SRC,...)."
+    ),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer/processor source (NAME=SRC,...)."
+    ),
+    clip: str | None = typer.Option(
+        None, "--clip", help="CLIP backbone of the aesthetic scorer (hub id or path)."
+    ),
+    ensemble_weights: str | None = typer.Option(
+        None, "--ensemble-weights", help="One weight per scorer: 0.7,0.3."
+    ),
+    normalize: NormalizeChoice = typer.Option(
+        NormalizeChoice.auto, "--normalize", help="Ensemble normalisation."
+    ),
+    reference_stats: Path | None = typer.Option(
+        None, "--reference-stats", help="JSON {scorer: {mean, std}}."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
+    dtype: str = typer.Option(
+        "auto", "--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16."
+    ),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass."),
+    workers: int = typer.Option(4, "--workers", min=0, help="Decoder threads (0: decode inline)."),
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="Output format."),
+    min_score: float | None = typer.Option(
+        None, "--min-score", help="Print only images scoring at least this."
+    ),
+    write_metadata: bool = typer.Option(
+        False,
+        "--write-metadata",
+        help="Store the score in each PNG (text chunk) or a .imagearena.json sidecar.",
+    ),
+    db: str | None = typer.Option(None, "--db", help="Database URL for --study."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder for --study."),
+) -> None:
+    """Score (prompt, image) pairs with a reward model or an ensemble of them."""
+    from imagearena.scorers.ensemble import build_scorer, parse_spec
+    from imagearena.scorers.io import ScoreItem
+
+    sources = sum(x is not None and x != [] for x in (images or None, input_file, study))
+    if sources != 1:
+        raise InputError("give images with --prompt, or --input FILE.jsonl, or --study NAME (exactly one)")
+    if write_metadata and study:
+        raise InputError(
+            "--write-metadata rewrites image files; study images are content-addressed: not with --study"
+        )
+    from imagearena.scorers import scorers
+
+    names = [name for name, _ in parse_spec(scorer_spec, ensemble_weights)]
+    for name in names:
+        scorers.factory(name)  # an unknown name fails now, listing the known ones
+    options: dict[str, dict[str, str]] = {}
+    for option, value in (("--weights", weights), ("--tokenizer", tokenizer)):
+        for name, kw in per_scorer(value, names, option).items():
+            options.setdefault(name, {}).update(kw)
+    if clip is not None:
+        if "aesthetic" not in names:
+            raise InputError("--clip sets the aesthetic scorer's CLIP backbone: add aesthetic to --scorer")
+        options.setdefault("aesthetic", {})["clip"] = clip
+
+    if study is None:
+        if input_file is not None:
+            items = read_jsonl(input_file, prompt)
+        else:
+            if prompt is None:
+                raise InputError("images need a prompt: pass --prompt TEXT, or use --input FILE.jsonl")
+            files = expand_images(images)
+            if not files:
+                raise InputError("no image files found in the given folders")
+            items = [ScoreItem(image=f, prompt=prompt, key=str(f)) for f in files]
+
+    scorer = build_scorer(
+        scorer_spec,
+        ensemble_weights=ensemble_weights,
+        normalize=normalize.value,
+        reference_stats=reference_stats,
+        options=options,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+    )
+    if study is not None:
+        results, already = score_study(scorer, names, study, db, data_dir, batch_size, workers)
+    else:
+        results, already = run_stream(scorer, items, batch_size, workers), 0
+    if write_metadata:
+        from imagearena.scorers.metadata import write_score
+
+        for r in results:
+            if r.ok:
+                write_score(Path(r.item.image), scorer_spec, r.item.prompt, r.score, r.components)  # type: ignore[arg-type]
+    print_rows(result_rows(results, min_score), fmt, names)
+    report_failures(results, already)
+
+
+def score_study(
+    scorer: Any,
+    names: Sequence[str],
+    study_name: str,
+    db: str | None,
+    data_dir: Path | None,
+    batch_size: int,
+    workers: int,
+) -> tuple[list[Scored], int]:
+    """Score a study's images that lack any of the scorers' values, storing each member's score."""
+    from imagearena.cli.db import load_settings
+    from imagearena.errors import UnknownNameError
+    from imagearena.media import MediaStore
+    from imagearena.scorers.io import ScoreItem
+    from imagearena.storage import catalog
+    from imagearena.storage.engine import make_sessionmaker, open_database
+
+    settings = load_settings(db, data_dir)
+    store = MediaStore(settings.media_dir)
+    engine = open_database(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            study = catalog.get_study(session, study_name)
+            images = catalog.list_images(session, study)
+            done = [set(catalog.scores_for(session, images, name)) for name in names]
+            todo = [im for im in images if not all(im.id in d for d in done)]
+            items = []
+            for im in todo:
+                try:
+                    path: Any = store.locate(im.sha256)
+                except UnknownNameError:
+                    path = Path("missing") / im.sha256  # reported as unreadable, the run goes on
+                items.append(ScoreItem(image=path, prompt=im.prompt.text, key=im.source or im.sha256))
+            by_key = {id(item): im for item, im in zip(items, todo, strict=True)}
+
+            def store_batch(batch: Sequence[Scored]) -> None:
+                for r in batch:
+                    if r.ok:
+                        for name, value in r.components.items():
+                            catalog.set_score(session, by_key[id(r.item)], name, value)
+                session.commit()  # a stopped run keeps what it scored
+
+            results = run_stream(scorer, items, batch_size, workers, on_batch=store_batch)
+    finally:
+        engine.dispose()
+    return results, len(images) - len(todo)
+
+
+@app.command("scorers")
+def list_scorers_command(
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+) -> None:
+    """List the registered scorers (built-in and installed plug-ins)."""
+    from imagearena.scorers import scorers
+
+    rows = []
+    for name in scorers.names():
+        try:
+            factory = scorers.factory(name)
+            doc = (sys.modules[factory.__module__].__doc__ or "").strip().splitlines()[0]
+            target = f"{factory.__module__}:{factory.__qualname__}"
+        except Exception as exc:  # a broken plug-in is listed, not fatal
+            doc, target = f"cannot load: {exc}", scorers._targets.get(name, "?")
+        rows.append({"name": name, "backend": target, "about": doc})
+    if fmt is FormatChoice.json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Registered scorers")
+    for column in ("Name", "Backend", "About"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["backend"], row["about"])
+    Console().print(table)
