@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagearena.errors import ImageArenaError
+from imagearena.errors import ImageArenaError, InputError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -51,7 +51,9 @@ class Scored:
 
 
 def decode_image(
-    source: str | os.PathLike[str] | Image, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: str | os.PathLike[str] | Image,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Image:
     """A fully decoded RGB image. Size and pixel count are checked before decoding (bombs)."""
     from PIL import Image as PILImage
@@ -62,19 +64,19 @@ def decode_image(
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise ImageArenaError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+            raise InputError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
         data = path.read_bytes()
         with PILImage.open(io.BytesIO(data)) as im:
             if im.width * im.height > max_pixels:
-                raise ImageArenaError(f"{im.width}x{im.height} is over the {max_pixels:,}-pixel limit")
+                raise InputError(f"{im.width}x{im.height} is over the {max_pixels:,}-pixel limit")
             im.load()
             return im.convert("RGB")
     except ImageArenaError:
         raise
     except FileNotFoundError:
-        raise ImageArenaError("file not found") from None
+        raise InputError("file not found") from None
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
-        raise ImageArenaError(f"not a readable image ({exc})") from None
+        raise InputError(f"not a readable image ({exc})") from None
 
 
 def iter_decoded(
