@@ -1,0 +1,157 @@
+"""A real Chromium against a real `imagearena demo` server: vote with the mouse and the keyboard, then
+see the leaderboard change."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
+    data = tmp_path_factory.mktemp("demo")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("imagearena")
+    proc = subprocess.Popen(
+        [str(exe), "demo", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"imagearena demo exited: {proc.stdout.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("imagearena demo did not start listening")
+    yield f"http://127.0.0.1:{port}"
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(headless=True, executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def _state(page, state: str) -> None:
+    page.wait_for_selector(f'#arena[data-state="{state}"]')
+
+
+def _leaderboard_votes(page, base: str) -> int:
+    page.goto(f"{base}/leaderboard/demo")
+    return int(page.inner_text("#vote-total"))
+
+
+def test_vote_with_mouse_and_keyboard_and_see_the_leaderboard_change(demo_server, page):
+    base = demo_server
+    assert _leaderboard_votes(page, base) == 0
+    assert page.locator("#no-votes").is_visible()
+
+    page.goto(base + "/")
+    assert page.url.endswith("/arena/demo")
+    _state(page, "ready")
+    prompt = page.inner_text("#prompt")
+    assert prompt and "Loading" not in prompt
+    assert page.eval_on_selector("#img-left", "img => img.naturalWidth") > 0
+    assert page.eval_on_selector("#img-right", "img => img.naturalWidth") > 0
+    assert not page.locator("#name-left").is_visible()  # no model names before the vote
+
+    # mouse: left is better
+    page.click('button[data-winner="model_a"]')
+    _state(page, "voted")
+    left, right = page.inner_text("#name-left"), page.inner_text("#name-right")
+    assert left.startswith("procedural-") and right.startswith("procedural-") and left != right
+    assert "Left wins" in page.inner_text("#result-text")
+    page.click("#next")
+    _state(page, "ready")
+
+    # keyboard: B (right), then N for the next match; the arrows and T/X work the same way
+    page.keyboard.press("b")
+    _state(page, "voted")
+    assert "Right wins" in page.inner_text("#result-text")
+    page.keyboard.press("n")
+    _state(page, "ready")
+    page.keyboard.press("ArrowUp")
+    _state(page, "voted")
+    assert "Tie" in page.inner_text("#result-text")
+    page.keyboard.press("Enter")
+    _state(page, "ready")
+    page.keyboard.press("x")
+    _state(page, "voted")
+    page.keyboard.press("n")
+    _state(page, "ready")
+
+    # skip: a new match, no vote
+    token_before = page.evaluate(
+        "() => document.getElementById('img-left').src + document.getElementById('prompt').textContent"
+    )
+    for _ in range(5):  # a skip may draw the same pair again by chance
+        page.keyboard.press("s")
+        _state(page, "ready")
+        now = page.evaluate(
+            "() => document.getElementById('img-left').src + document.getElementById('prompt').textContent"
+        )
+        if now != token_before:
+            break
+    assert now != token_before
+
+    assert _leaderboard_votes(page, base) == 4
+    rows = page.locator("#leaderboard tbody tr")
+    assert rows.count() >= 2
+    votes = [int(v) for v in page.locator("#leaderboard td.votes").all_inner_texts()]
+    assert sum(votes) == 8  # every vote counts for both of its models
+    assert page.locator("#winrates").is_visible()
+    assert page.locator(".chart-box svg polyline").count() >= 2
+
+    # and the history page shows the four votes with their thumbnails
+    page.goto(f"{base}/history/demo")
+    assert page.locator("#history tbody tr").count() == 4
+    assert page.locator("img.thumb").count() == 8
+    assert re.search(r"procedural-", page.inner_text("#history"))
