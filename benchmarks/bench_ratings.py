@@ -105,7 +105,8 @@ def anchor_sandwich(
         mat[np.diag_indices(m)] = np.bincount(a, h, minlength=m) + np.bincount(b, h, minlength=m)
         return mat
 
-    hinv = np.linalg.pinv(lap(p * (1 - p)))
+    ones = np.full((m, m), 1.0 / m)  # inverse on the centred subspace (pinv is unstable here)
+    hinv = np.linalg.inv(lap(p * (1 - p)) + ones) - ones
     cov = hinv @ lap((y - p) ** 2) @ hinv
     return ELO_PER_NAT * np.sqrt(np.diag(cov))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imagearena.errors import InputError
-from imagearena.ratings.battles import MODEL_B, Battles
+from imagearena.ratings.battles import Battles
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -140,20 +140,59 @@ def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple
     tau2 = float(env.tau) ** 2
     beta2x2 = 2.0 * float(env.beta) ** 2
     margin = env.draw_margin()
-    sqrt, v_w_win, v_w_draw = math.sqrt, _v_w_win, _v_w_draw
+    sqrt, exp, v_w_draw = math.sqrt, math.exp, _v_w_draw
     one_minus = 1.0 - 1e-15
     for ca, cb, co in battles.replay_chunks(CHUNK):  # chunks keep the Python lists small
         for i, j, o in zip(ca.tolist(), cb.tolist(), co.tolist(), strict=True):
-            if o == MODEL_B:
+            if o == 1:  # model_b won (a literal: no global lookup in the hot loop)
                 i, j = j, i  # i is now the winner (or model_a in a draw)
             vi = var[i] + tau2
             vj = var[j] + tau2
             c2 = beta2x2 + vi + vj
             c = sqrt(c2)
-            t = (mu[i] - mu[j]) / c
-            if o <= MODEL_B:
-                v, w = v_w_win(t - margin / c)
+            if o <= 1:
+                # _v_w_win inlined (most battles are wins): v = pdf(x) / cdf(x), w = v (v + x)
+                x = (mu[i] - mu[j] - margin) / c
+                e = exp(-0.5 * x * x)
+                z = 0.7071067811865476 * (x if x > 0.0 else -x)
+                t = 1.0 / (1.0 + 0.5 * z)
+                r = (
+                    t
+                    * e
+                    * exp(
+                        -1.26551223
+                        + t
+                        * (
+                            1.00002368
+                            + t
+                            * (
+                                0.37409196
+                                + t
+                                * (
+                                    0.09678418
+                                    + t
+                                    * (
+                                        -0.18628806
+                                        + t
+                                        * (
+                                            0.27886807
+                                            + t
+                                            * (
+                                                -1.13520398
+                                                + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))
+                                            )
+                                        )
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+                cdf = 1.0 - 0.5 * r if x > 0.0 else 0.5 * r
+                v = 0.3989422804014327 * e / cdf if cdf else -x
+                w = v * (v + x)
             else:
+                t = (mu[i] - mu[j]) / c
                 v, w = v_w_draw(t, margin / c)
                 if t < 0:
                     v = -v
