@@ -87,3 +87,8 @@ def test_nway_ties_share_the_update() -> None:
 def test_nway_round_validation() -> None:
     with pytest.raises(InputError, match="round 2"):
         rate_rounds([["a", "b"], ["a", "a"]])
+
+
+def test_nway_ranks_must_match_rounds() -> None:
+    with pytest.raises(InputError, match="2 rounds but 1 rank lists"):
+        rate_rounds([["a", "b"], ["b", "a"]], ranks=[[1, 2]])

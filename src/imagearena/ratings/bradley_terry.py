@@ -140,10 +140,10 @@ def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts
         wsum = np.zeros(size) if weights is not None else None
         w2sum = np.zeros(size) if weights is not None else None
     else:
-        cells = np.zeros(0, dtype=np.int64)
-        ncell = np.zeros(0, dtype=np.int64)
-        wcell = np.zeros(0)
-        w2cell = np.zeros(0)
+        cells: np.ndarray = np.zeros(0, dtype=np.int64)
+        ncell: np.ndarray = np.zeros(0, dtype=np.int64)
+        wcell: np.ndarray = np.zeros(0)
+        w2cell: np.ndarray = np.zeros(0)
     for start in range(0, n_rows, CHUNK):
         sl = slice(start, start + CHUNK)
         key = _cell_keys(battles.a[sl], battles.b[sl], battles.outcome[sl], m)

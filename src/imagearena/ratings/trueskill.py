@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -220,14 +221,17 @@ def rate_rounds(
 
     env = env or TrueSkillEnv()
     model = PlackettLuce(mu=env.mu, sigma=env.sigma, beta=env.beta, tau=env.tau)
-    ratings: dict[str, object] = {}
-    rank_iter = iter(ranks) if ranks is not None else None
+    ratings: dict[str, Any] = {}
+    rounds = [list(r) for r in rounds]
+    rank_lists = [list(r) for r in ranks] if ranks is not None else None
+    if rank_lists is not None and len(rank_lists) != len(rounds):
+        raise InputError(f"{len(rounds)} rounds but {len(rank_lists)} rank lists; give one per round")
     for n, names in enumerate(rounds, start=1):
-        names = list(names)
-        rank = list(next(rank_iter)) if rank_iter is not None else list(range(1, len(names) + 1))
+        given = rank_lists[n - 1] if rank_lists is not None else range(1, len(names) + 1)
+        rank = [float(x) for x in given]
         if len(names) < 2 or len(set(names)) != len(names) or len(rank) != len(names):
             raise InputError(f"round {n}: needs two or more different models and one rank per model")
         teams = [[ratings.get(m) or model.rating(name=m)] for m in names]
         for m, (r,) in zip(names, model.rate(teams, ranks=rank), strict=True):
             ratings[m] = r
-    return {m: (float(r.mu), float(r.sigma)) for m, r in ratings.items()}  # type: ignore[attr-defined]
+    return {m: (float(r.mu), float(r.sigma)) for m, r in ratings.items()}

@@ -1,0 +1,409 @@
+"""Which pair to show next: uniform pairs as the baseline, and an active sampler that spends votes
+where they most improve the ranking.
+
+Both samplers are small stateful objects with the same interface, usable in a web server or in a
+simulation: ``observe`` (one vote), ``observe_battles`` (bulk, from :class:`Battles`), ``next_pair`` and
+``add_model``. They are not thread-safe: a server keeps one per study behind a lock.
+
+The active rule (see ``docs/ratings.md``): fit Bradley-Terry with a weak Gaussian prior, then score
+every pair by how much one more vote on it is expected to reduce the number of wrongly ordered pairs
+in the leaderboard, counting the information it also gives about other pairs through the shared
+covariance. Pairs are drawn in proportion to that score, mixed with uniform pairs so no model starves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import log
+from typing import Any
+
+import numpy as np
+from scipy.special import erf, expit
+
+from imagearena.errors import InputError, UnknownNameError
+
+#: One Elo point in natural-log strength units (base 10, scale 400).
+ELO_TO_NATURAL = log(10) / 400
+
+_WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5}
+#: Score of model_a for the outcome codes of :class:`imagearena.ratings.battles.Battles`.
+_CODE_SCORE = np.array([1.0, 0.0, 0.5, 0.5])
+
+
+def _winner_score(winner: str) -> float:
+    try:
+        return _WINNER_SCORE[str(getattr(winner, "value", winner))]
+    except KeyError:
+        raise InputError(f"unknown winner {winner!r}; use one of model_a, model_b, tie, both_bad") from None
+
+
+class _Sampler:
+    """Shared bookkeeping: model names, the random generator, per-model vote counts."""
+
+    def __init__(self, models: Sequence[str], *, seed: int | None = None) -> None:
+        self.models: list[str] = []
+        self._index: dict[str, int] = {}
+        self._rng = np.random.default_rng(seed)
+        self._served = np.zeros(0, dtype=np.int64)
+        for name in models:
+            self.add_model(name)
+
+    # -- models -------------------------------------------------------------------------------------
+    def add_model(self, name: str) -> None:
+        """Add a contestant; it starts with no votes, so the active sampler favours it until it has some."""
+        if not isinstance(name, str) or not name:
+            raise InputError(f"model names must be non-empty strings, got {name!r}")
+        if name in self._index:
+            raise InputError(f"model {name!r} is already in the sampler")
+        self._index[name] = len(self.models)
+        self.models.append(name)
+        self._served = np.append(self._served, 0)
+        self._grow(len(self.models))
+
+    def _grow(self, m: int) -> None:
+        """Hook for subclasses that keep per-pair state."""
+
+    def _idx(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise UnknownNameError(
+                f"model {name!r} is not in the sampler; add it first with add_model({name!r})"
+            ) from None
+
+    @property
+    def votes(self) -> dict[str, int]:
+        """Votes observed per model."""
+        return {name: int(n) for name, n in zip(self.models, self._served, strict=True)}
+
+    # -- observations -------------------------------------------------------------------------------
+    def observe(self, model_a: str, model_b: str, winner: str) -> None:
+        """Record one vote; ``winner`` is ``model_a``, ``model_b``, ``tie`` or ``both_bad``."""
+        i, j = self._idx(model_a), self._idx(model_b)
+        if i == j:
+            raise InputError(f"model {model_a!r} cannot play itself")
+        score = _winner_score(winner)
+        self._served[i] += 1
+        self._served[j] += 1
+        self._record(np.array([i]), np.array([j]), np.array([score]))
+
+    def observe_battles(self, battles: Any) -> None:
+        """Record many votes at once from a :class:`imagearena.ratings.battles.Battles`.
+
+        Every model in ``battles.models`` must be in the sampler (``add_model`` the new ones first), so a
+        retired model in an old log is never silently brought back into rotation.
+        """
+        used = np.zeros(len(battles.models), dtype=bool)
+        used[np.asarray(battles.a)] = True
+        used[np.asarray(battles.b)] = True
+        unknown = [name for k, name in enumerate(battles.models) if used[k] and name not in self._index]
+        if unknown:
+            raise UnknownNameError(
+                f"battles mention models not in the sampler: {', '.join(sorted(unknown))}; "
+                "add them with add_model() or filter the battles first"
+            )
+        remap = np.array([self._index.get(name, -1) for name in battles.models], dtype=np.int64)
+        a = remap[np.asarray(battles.a, dtype=np.int64)]
+        b = remap[np.asarray(battles.b, dtype=np.int64)]
+        if np.any(a == b):
+            raise InputError("a battle has a model playing itself")
+        outcome = np.asarray(battles.outcome, dtype=np.int64)
+        if len(outcome) and (outcome.min() < 0 or outcome.max() > 3):
+            raise InputError("battle outcome codes must be 0 (model_a), 1 (model_b), 2 (tie) or 3 (both_bad)")
+        m = len(self.models)
+        self._served += np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
+        self._record(a, b, _CODE_SCORE[outcome])
+
+    def _record(self, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> None:
+        """Hook for subclasses: ``score_a`` is 1 for a win of ``a``, 0 for a loss, 0.5 for a draw."""
+
+    # -- serving ------------------------------------------------------------------------------------
+    def _check_servable(self) -> None:
+        if len(self.models) < 2:
+            raise InputError("pair sampling needs at least two models; add more with add_model()")
+
+    def _ordered(self, i: int, j: int) -> tuple[str, str]:
+        """Random left/right order, so position bias averages out."""
+        if self._rng.random() < 0.5:
+            i, j = j, i
+        return self.models[i], self.models[j]
+
+    def next_pair(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def pair_probability(self, model_a: str, model_b: str) -> float:
+        """Probability that the next call serves this pair (in either order): the propensity to use
+        for inverse-propensity weighting of adaptively collected votes."""
+        raise NotImplementedError
+
+
+class UniformSampler(_Sampler):
+    """Every unordered pair equally likely: the baseline. O(1) per pair and O(models) memory, so it
+    also serves rankings of thousands of items."""
+
+    def next_pair(self) -> tuple[str, str]:
+        self._check_servable()
+        m = len(self.models)
+        i = int(self._rng.integers(m))
+        j = int(self._rng.integers(m - 1))
+        j += j >= i
+        return self._ordered(i, j)
+
+    def pair_probability(self, model_a: str, model_b: str) -> float:
+        self._check_servable()
+        if self._idx(model_a) == self._idx(model_b):
+            return 0.0
+        m = len(self.models)
+        return 2.0 / (m * (m - 1))
+
+
+def fit_bt_map(
+    wins: np.ndarray,
+    games: np.ndarray,
+    ridge: float,
+    theta0: np.ndarray | None = None,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bradley-Terry maximum a posteriori strengths (natural-log units) and their covariance.
+
+    ``wins[i, j]`` is i's score against j (a draw counts half), ``games[i, j]`` the number of votes
+    between them. The Gaussian prior N(0, 1/ridge) keeps strengths finite while a model is unbeaten or
+    unplayed, which a sampler meets at every start. Newton's method on the aggregated matrix costs
+    O(models^3) per step, independent of the number of votes.
+    """
+    m = len(games)
+    theta = np.zeros(m) if theta0 is None else np.array(theta0, dtype=float)
+    eye = np.eye(m)
+    hess = eye * ridge
+    for _ in range(max_iter):
+        p = expit(theta[:, None] - theta[None, :])
+        grad = (wins - games * p).sum(axis=1) - ridge * theta
+        w = games * p * (1.0 - p)
+        hess = np.diag(w.sum(axis=1)) - w + ridge * eye
+        step = np.linalg.solve(hess, grad)
+        big = np.abs(step).max(initial=0.0)
+        if big > 1.0:  # damp the first steps from a poor start (e.g. unbeaten models)
+            step /= big
+        theta += step
+        if big < tol:
+            break
+    p = expit(theta[:, None] - theta[None, :])
+    w = games * p * (1.0 - p)
+    hess = np.diag(w.sum(axis=1)) - w + ridge * eye
+    return theta, np.linalg.inv(hess)
+
+
+def _misorder_weight(z: np.ndarray) -> np.ndarray:
+    """Expected drop in a pair's chance of being misordered per unit of variance removed, times the
+    variance; ``z`` is the estimated difference over its standard deviation.
+
+    Derivation (docs/ratings.md): with the true difference d ~ N(estimate, s^2), an unbiased estimate
+    with variance v misorders the pair with probability Phi(-|d|/sqrt v); its derivative in v averaged
+    over d has this closed form. It peaks for pairs whose order is uncertain (z near 0) and vanishes for
+    pairs already clearly apart, which uniform sampling keeps paying for.
+    """
+    az = np.abs(z)
+    e = np.exp(-(az**2) / 4.0)
+    return e / (4.0 * np.sqrt(np.pi)) * (e / np.sqrt(np.pi) + 0.5 * az * erf(az / 2.0))
+
+
+class ActiveSampler(_Sampler):
+    """Chooses the pair whose next vote most reduces the expected number of wrongly ordered pairs.
+
+    Every ``refit_every`` votes (default: half the number of models, at least 4) the next call refits
+    Bradley-Terry strengths and their covariance (O(models^3)). Each pair served in between is booked
+    as a "virtual" vote: an exact rank-one update of the covariance and of the pair scores
+    (O(models^2)), so consecutive or concurrent requests spread over the most useful pairs instead of
+    repeating one, and the real outcomes are folded in at the next refit.
+
+    ``explore`` is the share of pairs drawn uniformly, the floor that keeps every model served (each
+    model appears in at least ``explore * 2 / models`` of the matches in expectation). ``power``
+    sharpens the choice: pairs are drawn with probability proportional to score ** power, and the
+    default ``inf`` takes the best pair (ties broken at random). ``prior_sd`` (Elo points) is the prior
+    spread of strengths. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
+    interval instead (the Chatbot Arena rule, paper Eq. 9, in its model-based form).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[str],
+        *,
+        seed: int | None = None,
+        explore: float = 0.1,
+        refit_every: int | None = None,
+        prior_sd: float = 200.0,
+        criterion: str = "rank",
+        power: float = float("inf"),
+    ) -> None:
+        if not 0.0 <= explore <= 1.0:
+            raise InputError(f"explore must be between 0 and 1, got {explore}")
+        if criterion not in ("rank", "ci"):
+            raise InputError(f"unknown criterion {criterion!r}; use 'rank' or 'ci'")
+        if prior_sd <= 0:
+            raise InputError(f"prior_sd must be positive, got {prior_sd}")
+        if refit_every is not None and refit_every < 1:
+            raise InputError(f"refit_every must be at least 1, got {refit_every}")
+        if not power > 0:
+            raise InputError(f"power must be positive, got {power}")
+        self.explore = explore
+        self.criterion = criterion
+        self.power = power
+        self._refit_every = refit_every
+        self._ridge = 1.0 / (prior_sd * ELO_TO_NATURAL) ** 2
+        self._wins = np.zeros((0, 0))
+        self._games = np.zeros((0, 0))
+        self._theta = np.zeros(0)
+        self._pending = 0
+        self._fitted = False
+        # State of the last refit, advanced by virtual votes: covariance, Fisher information of one
+        # vote per pair, variance of each difference, the misorder-weight Laplacian and cov @ lap @ cov.
+        self._cov = self._info = self._var_d = self._lap = self._mm = np.zeros((0, 0))
+        super().__init__(models, seed=seed)
+
+    @property
+    def refit_every(self) -> int:
+        return self._refit_every or max(4, len(self.models) // 2)
+
+    def _grow(self, m: int) -> None:
+        old = len(self._games)
+        wins, games = np.zeros((m, m)), np.zeros((m, m))
+        wins[:old, :old] = self._wins
+        games[:old, :old] = self._games
+        self._wins, self._games = wins, games
+        self._theta = np.append(self._theta, np.zeros(m - old))
+        self._fitted = False  # the pair set changed: refit before serving
+
+    def _record(self, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> None:
+        self._pending += len(a)
+        if len(a) == 1:  # the per-vote path of a live server: plain indexing beats np.add.at
+            i, j, s = int(a[0]), int(b[0]), float(score_a[0])
+            self._games[i, j] += 1.0
+            self._games[j, i] += 1.0
+            self._wins[i, j] += s
+            self._wins[j, i] += 1.0 - s
+            return
+        np.add.at(self._games, (a, b), 1.0)
+        np.add.at(self._games, (b, a), 1.0)
+        np.add.at(self._wins, (a, b), score_a)
+        np.add.at(self._wins, (b, a), 1.0 - score_a)
+
+    @property
+    def ratings(self) -> dict[str, float]:
+        """Current strength estimates on the Elo scale (mean 0), as of the last refit."""
+        return {n: float(t / ELO_TO_NATURAL) for n, t in zip(self.models, self._theta, strict=True)}
+
+    def refit(self) -> None:
+        """Refit strengths, covariance and pair scores now (``next_pair`` does this lazily)."""
+        theta, cov = fit_bt_map(self._wins, self._games, self._ridge, self._theta, tol=1e-6)
+        self._theta, self._cov = theta, cov
+        self._pending = 0
+        dc = np.diag(cov)
+        self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * cov, 0.0)
+        p = expit(theta[:, None] - theta[None, :])
+        self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
+        if self.criterion == "rank":
+            safe = np.where(self._var_d > 0, self._var_d, 1.0)
+            g = _misorder_weight((theta[:, None] - theta[None, :]) / np.sqrt(safe)) / safe
+            np.fill_diagonal(g, 0.0)
+            self._lap = np.diag(g.sum(axis=1)) - g
+            self._mm = cov @ self._lap @ cov
+        self._fitted = True
+
+    def _scores(self) -> np.ndarray:
+        """Value of one more vote on each pair (m x m, zero diagonal).
+
+        ``rank``: a vote on (a, b) lowers the variance of every difference (i, j) by
+        shrink * (c_i - c_j)^2 with c = cov @ (e_a - e_b) and shrink = info / (1 + info * var_ab).
+        Weighting each (i, j) by how much its variance matters for its order and summing gives
+        shrink * u^T (cov G cov) u, with G the Laplacian of the weights: O(1) per pair from ``_mm``.
+        ``ci``: the drop of the pair's own standard deviation.
+        """
+        info, var_d = self._info, self._var_d
+        if self.criterion == "ci":
+            score = np.sqrt(var_d) * (1.0 - 1.0 / np.sqrt(1.0 + info * var_d))
+        else:
+            dm = np.diag(self._mm)
+            score = info / (1.0 + info * var_d) * (dm[:, None] + dm[None, :] - 2.0 * self._mm)
+        score = np.where(np.isfinite(score), np.maximum(score, 0.0), 0.0)
+        np.fill_diagonal(score, 0.0)
+        return score
+
+    def _virtual_vote(self, a: int, b: int) -> None:
+        """Book one expected vote on (a, b): exact rank-one updates of the covariance, the difference
+        variances and cov @ lap @ cov, holding the strengths and weights of the last refit."""
+        c = self._cov[:, a] - self._cov[:, b]
+        k = self._info[a, b] / (1.0 + self._info[a, b] * (c[a] - c[b]))
+        self._cov -= k * np.outer(c, c)
+        self._var_d -= k * np.subtract.outer(c, c) ** 2
+        np.maximum(self._var_d, 0.0, out=self._var_d)
+        if self.criterion == "rank":
+            lc = self._lap @ c
+            r = self._cov @ lc + k * c * (c @ lc)  # old cov @ lap @ c, from the updated cov
+            self._mm -= k * (np.outer(c, r) + np.outer(r, c)) - k * k * (c @ lc) * np.outer(c, c)
+
+    def _distribution(self, score: np.ndarray) -> np.ndarray:
+        """Serving probabilities over all ordered index pairs (m x m, each unordered pair counted once)."""
+        m = len(score)
+        upper = np.triu(np.ones((m, m), dtype=bool), k=1)
+        s = np.where(upper, score, 0.0)
+        top = s.max(initial=0.0)
+        if top <= 0.0:
+            active = upper / upper.sum()
+        elif np.isinf(self.power):
+            best = s >= top
+            active = best / best.sum()
+        else:
+            w = np.where(upper, (s / top) ** self.power, 0.0)
+            active = w / w.sum()
+        return (1.0 - self.explore) * active + self.explore * upper / upper.sum()
+
+    def _ensure_fitted(self) -> None:
+        if not self._fitted or self._pending >= self.refit_every:
+            self.refit()
+
+    def next_pair(self) -> tuple[str, str]:
+        self._check_servable()
+        self._ensure_fitted()
+        m = len(self.models)
+        if self._rng.random() < self.explore:
+            i = int(self._rng.integers(m))
+            j = int(self._rng.integers(m - 1))
+            j += j >= i
+        else:
+            score = np.triu(self._scores(), k=1)
+            if np.isinf(self.power):
+                best = np.flatnonzero(score >= score.max())
+                k = int(best[0] if len(best) == 1 else self._rng.choice(best))
+            else:
+                top = score.max()
+                w = (score / top) ** self.power if top > 0 else np.triu(np.ones((m, m)), k=1)
+                cdf = np.cumsum(w.ravel())
+                k = int(np.searchsorted(cdf, self._rng.random() * cdf[-1], side="right"))
+                k = min(k, m * m - 1)
+            i, j = divmod(k, m)
+        self._virtual_vote(i, j)
+        return self._ordered(i, j)
+
+    def pair_probability(self, model_a: str, model_b: str) -> float:
+        self._check_servable()
+        i, j = self._idx(model_a), self._idx(model_b)
+        if i == j:
+            return 0.0
+        self._ensure_fitted()
+        return float(self._distribution(self._scores())[min(i, j), max(i, j)])
+
+
+SAMPLERS: dict[str, type[_Sampler]] = {"uniform": UniformSampler, "active": ActiveSampler}
+
+
+def make_sampler(name: str, models: Sequence[str], *, seed: int | None = None, **options: Any) -> _Sampler:
+    """Build a sampler by name (``uniform`` or ``active``)."""
+    try:
+        cls = SAMPLERS[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown sampler {name!r}; available: {', '.join(sorted(SAMPLERS))}"
+        ) from None
+    return cls(models, seed=seed, **options)

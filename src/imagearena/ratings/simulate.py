@@ -1,0 +1,257 @@
+"""Simulated arenas: how fast does each pair sampler recover the true ranking?
+
+True strengths are drawn on the Elo scale; a voter answers each pair by the Davidson model, the
+Bradley-Terry model extended with draws (P(tie) = nu * sqrt(pi_a pi_b) / (pi_a + pi_b + nu * sqrt(pi_a
+pi_b))), with nu calibrated so that about ``tie_rate`` of votes between uniformly chosen pairs are
+draws (public image arenas report about a quarter). At each checkpoint the votes so far are fitted
+with Bradley-Terry (draws as half a win, as the leaderboard does) and compared with the truth.
+Pure numpy/scipy: no files, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from math import exp
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+from imagearena.errors import InputError
+from imagearena.ratings.sampling import ELO_TO_NATURAL, fit_bt_map, make_sampler
+
+#: Prior sd (Elo) of the evaluation fit: wide enough to be a plain maximum-likelihood fit once every
+#: model has won and lost, yet finite for an unbeaten model at the first checkpoints.
+EVAL_PRIOR_SD = 1000.0
+_OUTCOMES = ("model_a", "model_b", "tie")
+
+
+def draw_strengths(n_models: int, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """True strengths on the Elo scale: normal with standard deviation ``spread``, mean 0."""
+    return rng.normal(0.0, spread, size=n_models)
+
+
+def _davidson(delta: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(a wins), P(b wins), P(tie)) for natural-log strength differences ``delta = a - b``."""
+    ea, eb = np.exp(delta / 2.0), np.exp(-delta / 2.0)
+    den = ea + eb + nu
+    return ea / den, eb / den, nu / den
+
+
+def davidson_nu(strengths: np.ndarray, tie_rate: float) -> float:
+    """The Davidson draw parameter that gives ``tie_rate`` draws on average over all pairs."""
+    if tie_rate <= 0.0:
+        return 0.0
+    if tie_rate >= 1.0:
+        raise InputError(f"tie rate must be below 1, got {tie_rate}")
+    i, j = np.triu_indices(len(strengths), k=1)
+    delta = (strengths[i] - strengths[j]) * ELO_TO_NATURAL
+
+    def gap(log_nu: float) -> float:
+        return float(_davidson(delta, exp(log_nu))[2].mean()) - tie_rate
+
+    return exp(brentq(gap, -30.0, 30.0))
+
+
+class DavidsonVoter:
+    """Answers pairs like a crowd whose preferences follow Bradley-Terry with Davidson draws."""
+
+    def __init__(self, strengths: np.ndarray, nu: float, rng: np.random.Generator) -> None:
+        self.strengths = strengths * ELO_TO_NATURAL
+        self.nu = nu
+        self._rng = rng
+
+    def vote(self, i: int, j: int) -> int:
+        """Outcome code: 0 (i wins), 1 (j wins) or 2 (tie)."""
+        pa, pb, _ = _davidson(np.array([self.strengths[i] - self.strengths[j]]), self.nu)
+        u = self._rng.random()
+        return 0 if u < pa[0] else 1 if u < pa[0] + pb[0] else 2
+
+
+def kendall_tau(truth: np.ndarray, estimate: np.ndarray) -> float:
+    """Kendall tau-a between two score vectors (tied estimates count as neither right nor wrong)."""
+    i, j = np.triu_indices(len(truth), k=1)
+    return float(np.mean(np.sign(truth[i] - truth[j]) * np.sign(estimate[i] - estimate[j])))
+
+
+def top_k_overlap(truth: np.ndarray, estimate: np.ndarray, k: int) -> float:
+    """Share of the true top ``k`` that the estimate also puts in its top ``k``."""
+    k = min(k, len(truth))
+    return len(set(np.argsort(-truth)[:k]) & set(np.argsort(-estimate)[:k])) / k
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    """One simulated arena: metrics at each checkpoint."""
+
+    tau: np.ndarray
+    top1: np.ndarray
+    topk: np.ndarray
+    ties: int
+    votes: int
+
+
+def run_arena(
+    sampler: str,
+    strengths: np.ndarray,
+    nu: float,
+    checkpoints: Sequence[int],
+    *,
+    seed: int,
+    top_k: int = 5,
+    sampler_options: dict[str, Any] | None = None,
+) -> RunTrace:
+    """Play ``sampler`` against a Davidson voter up to the last checkpoint."""
+    m = len(strengths)
+    names = [f"model-{k:03d}" for k in range(m)]
+    index = {n: k for k, n in enumerate(names)}
+    seq = np.random.SeedSequence(seed)
+    sampler_seed, voter_seed = (int(s.generate_state(1)[0]) for s in seq.spawn(2))
+    smp = make_sampler(sampler, names, seed=sampler_seed, **(sampler_options or {}))
+    voter = DavidsonVoter(strengths, nu, np.random.default_rng(voter_seed))
+    wins, games = np.zeros((m, m)), np.zeros((m, m))
+    ridge = 1.0 / (EVAL_PRIOR_SD * ELO_TO_NATURAL) ** 2
+    theta = np.zeros(m)
+    stops = sorted(set(int(c) for c in checkpoints))
+    tau, top1, topk = (np.zeros(len(stops)) for _ in range(3))
+    best = int(np.argmax(strengths))
+    done, ties = 0, 0
+    for c, stop in enumerate(stops):
+        while done < stop:
+            left, right = smp.next_pair()
+            i, j = index[left], index[right]
+            code = voter.vote(i, j)
+            smp.observe(left, right, _OUTCOMES[code])
+            score = (1.0, 0.0, 0.5)[code]
+            ties += code == 2
+            games[i, j] += 1
+            games[j, i] += 1
+            wins[i, j] += score
+            wins[j, i] += 1.0 - score
+            done += 1
+        theta, _ = fit_bt_map(wins, games, ridge, theta)
+        tau[c] = kendall_tau(strengths, theta)
+        top1[c] = float(np.argmax(theta) == best)
+        topk[c] = top_k_overlap(strengths, theta, top_k)
+    return RunTrace(tau, top1, topk, ties, done)
+
+
+def default_checkpoints(votes: int, count: int = 10) -> list[int]:
+    """``count`` evenly spaced checkpoints ending at ``votes``."""
+    return sorted({max(1, round(votes * k / count)) for k in range(1, count + 1)})
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Metrics per sampler, seeds in rows and checkpoints in columns."""
+
+    checkpoints: list[int]
+    tau: dict[str, np.ndarray]
+    top1: dict[str, np.ndarray]
+    topk: dict[str, np.ndarray]
+    tie_share: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def votes_to_reach(self, sampler: str, target: float) -> np.ndarray:
+        """Per seed, the first checkpoint where Kendall tau reaches ``target`` (NaN if never)."""
+        hit = self.tau[sampler] >= target
+        first = np.argmax(hit, axis=1)
+        cps = np.asarray(self.checkpoints, dtype=float)
+        return np.where(hit.any(axis=1), cps[first], np.nan)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for JSON output: mean metrics per sampler and checkpoint."""
+        out: dict[str, Any] = {"settings": self.settings, "checkpoints": self.checkpoints, "samplers": {}}
+        for name in self.tau:
+            rows = []
+            for c, votes in enumerate(self.checkpoints):
+                rows.append(
+                    {
+                        "votes": votes,
+                        "kendall_tau": round(float(self.tau[name][:, c].mean()), 4),
+                        "kendall_tau_median": round(float(np.median(self.tau[name][:, c])), 4),
+                        "top1": round(float(self.top1[name][:, c].mean()), 4),
+                        "topk": round(float(self.topk[name][:, c].mean()), 4),
+                    }
+                )
+            reach = self.votes_to_reach(name, 0.9)
+            out["samplers"][name] = {
+                "checkpoints": rows,
+                "tie_share": round(self.tie_share[name], 4),
+                "median_votes_to_tau_0.9": None if np.isnan(reach).any() else float(np.median(reach)),
+            }
+        return out
+
+
+def simulate(
+    *,
+    models: int = 30,
+    votes: int = 5000,
+    samplers: Sequence[str] = ("active", "uniform"),
+    seeds: int = 20,
+    first_seed: int = 0,
+    tie_rate: float = 0.25,
+    spread: float = 100.0,
+    checkpoints: Sequence[int] | None = None,
+    top_k: int = 5,
+    sampler_options: dict[str, dict[str, Any]] | None = None,
+) -> SimulationResult:
+    """Run every sampler on the same ``seeds`` arenas (same true strengths per seed) and collect metrics."""
+    if models < 2:
+        raise InputError(f"a simulation needs at least 2 models, got {models}")
+    if votes < 1 or seeds < 1:
+        raise InputError("votes and seeds must be at least 1")
+    if not 0.0 <= tie_rate < 1.0:
+        raise InputError(f"tie rate must be in [0, 1), got {tie_rate}")
+    if spread <= 0:
+        raise InputError(f"spread must be positive, got {spread}")
+    cps = default_checkpoints(votes) if not checkpoints else sorted(set(int(c) for c in checkpoints))
+    if cps[0] < 1 or cps[-1] > votes:
+        raise InputError(f"checkpoints must lie between 1 and --votes ({votes}), got {cps}")
+    tau: dict[str, np.ndarray] = {}
+    top1: dict[str, np.ndarray] = {}
+    topk: dict[str, np.ndarray] = {}
+    tie_share: dict[str, float] = {}
+    for name in samplers:
+        tau[name], top1[name], topk[name] = (np.zeros((seeds, len(cps))) for _ in range(3))
+        n_ties = 0
+        for s in range(seeds):
+            seed = first_seed + s
+            strengths = draw_strengths(models, spread, np.random.default_rng([seed, 1]))
+            nu = davidson_nu(strengths, tie_rate)
+            trace = run_arena(
+                name,
+                strengths,
+                nu,
+                cps,
+                seed=seed,
+                top_k=top_k,
+                sampler_options=(sampler_options or {}).get(name),
+            )
+            tau[name][s], top1[name][s], topk[name][s] = trace.tau, trace.top1, trace.topk
+            n_ties += trace.ties
+        tie_share[name] = n_ties / (seeds * cps[-1])
+    settings = {
+        "models": models,
+        "votes": cps[-1],
+        "seeds": seeds,
+        "first_seed": first_seed,
+        "tie_rate": tie_rate,
+        "spread": spread,
+        "top_k": top_k,
+    }
+    return SimulationResult(cps, tau, top1, topk, tie_share, settings)
+
+
+__all__ = [
+    "DavidsonVoter",
+    "SimulationResult",
+    "davidson_nu",
+    "default_checkpoints",
+    "draw_strengths",
+    "kendall_tau",
+    "run_arena",
+    "simulate",
+    "top_k_overlap",
+]
