@@ -21,6 +21,8 @@ from imagearena.media import ImageRejected, Limits, MediaStore, inspect_image, r
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from imagearena.storage.models import Model
+
 BATCH = 100
 
 
@@ -105,7 +107,7 @@ def import_folder(
     report.problems.extend(layout_problems)
     if on_start:
         on_start(len(candidates))
-    models: dict[str, object] = {}
+    models: dict[str, Model] = {}
     pending = 0
     for model_name, path in candidates:
         rel = f"{model_name}/{path.name}"
@@ -123,7 +125,7 @@ def import_folder(
             model = models[model_name]
             prompt = catalog.get_or_create_prompt(session, prompt_text, source=f"import:{root.name}")
             digest = hashlib.sha256(data).hexdigest()
-            if catalog.find_image(session, study, model, prompt, digest) is not None:  # type: ignore[arg-type]
+            if catalog.find_image(session, study, model, prompt, digest) is not None:
                 report.already += 1
                 report.models.add(model_name)
                 continue
@@ -131,7 +133,7 @@ def import_folder(
             catalog.add_image(
                 session,
                 study,
-                model,  # type: ignore[arg-type]
+                model,
                 prompt,
                 sha256=info.sha256,
                 format=info.format,

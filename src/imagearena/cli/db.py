@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,7 +24,7 @@ def load_settings(db: str | None, data_dir: Path | None):
     """Settings from the environment (IMAGEARENA_*), overridden by the command line."""
     from imagearena.settings import Settings
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if db:
         overrides["db_url"] = db
     if data_dir:

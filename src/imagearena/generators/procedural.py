@@ -61,12 +61,20 @@ SCENES: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {  # top 
 NUMBERS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
+RGB = tuple[int, int, int]
+
+
+def _rgb(values) -> RGB:
+    a, b, c = (int(v) for v in values)
+    return (a, b, c)
+
+
 @dataclass(frozen=True, slots=True)
 class Composition:
     """What the prompt asks for, with the layout drawn from (prompt, seed)."""
 
-    background: tuple[tuple[int, int, int], tuple[int, int, int]]
-    shapes: tuple[tuple[str, tuple[int, int, int], float, float, float], ...]  # kind, colour, x, y, radius
+    background: tuple[RGB, RGB]
+    shapes: tuple[tuple[str, RGB, float, float, float], ...]  # kind, colour, x, y, radius
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -83,10 +91,10 @@ def compose(prompt: str, seed: int) -> Composition:
     colours = [COLOURS[w] for w in words if w in COLOURS]
     background = next((SCENES[w] for w in words if w in SCENES), None)
     if background is None:
-        top = tuple(int(v) for v in rng.integers(150, 240, 3))
-        background = (top, tuple(min(255, v + 25) for v in top))  # type: ignore[assignment]
+        top = _rgb(rng.integers(150, 240, 3))
+        background = (top, _rgb(min(255, v + 25) for v in top))
     # Each shape word takes the nearest preceding count and colour words ("three yellow stars").
-    shapes: list[tuple[str, tuple[int, int, int]]] = []
+    shapes: list[tuple[str, RGB]] = []
     count, colour = 1, None
     for word in words:
         if word.isdigit():
@@ -98,14 +106,14 @@ def compose(prompt: str, seed: int) -> Composition:
         else:
             kind = SHAPES.get(word.rstrip("s")) or SHAPES.get(word)
             if kind:
-                fill = colour or (colours[0] if colours else tuple(int(v) for v in rng.integers(30, 230, 3)))
-                shapes.extend((kind, fill) for _ in range(count))  # type: ignore[misc]
+                fill = colour or (colours[0] if colours else _rgb(rng.integers(30, 230, 3)))
+                shapes.extend((kind, fill) for _ in range(count))
                 count, colour = 1, None
     if not shapes:
         kinds = ["circle", "square", "triangle", "star"]
         for i in range(int(rng.integers(1, 4))):
-            fill = colours[i % len(colours)] if colours else tuple(int(v) for v in rng.integers(30, 230, 3))
-            shapes.append((kinds[int(rng.integers(0, 4))], fill))  # type: ignore[arg-type]
+            fill = colours[i % len(colours)] if colours else _rgb(rng.integers(30, 230, 3))
+            shapes.append((kinds[int(rng.integers(0, 4))], fill))
     placed = []
     n = len(shapes)
     for i, (kind, fill) in enumerate(shapes):
@@ -113,7 +121,7 @@ def compose(prompt: str, seed: int) -> Composition:
         x = (i + 0.5) / n + float(rng.uniform(-0.3, 0.3)) / n
         y = float(rng.uniform(0.3, 0.7))
         placed.append((kind, fill, min(max(x, radius), 1 - radius), y, radius))
-    return Composition(background=background, shapes=tuple(placed))  # type: ignore[arg-type]
+    return Composition(background=background, shapes=tuple(placed))
 
 
 def _shape_points(kind: str, cx: float, cy: float, r: float) -> list[tuple[float, float]]:
@@ -193,17 +201,17 @@ def _glitchy(comp: Composition, size: int, rng: np.random.Generator) -> Image:
     from PIL import Image
 
     shuffled = Composition(
-        background=(comp.background[1][::-1], comp.background[0][::-1]),  # type: ignore[arg-type]
+        background=(_rgb(comp.background[1][::-1]), _rgb(comp.background[0][::-1])),
         shapes=tuple(
-            (kind, tuple(int(v) for v in rng.integers(0, 256, 3)), float(rng.uniform(0.2, 0.8)),
+            (kind, _rgb(rng.integers(0, 256, 3)), float(rng.uniform(0.2, 0.8)),
              float(rng.uniform(0.2, 0.8)), r * float(rng.uniform(0.5, 1.4)))
             for kind, _, _, _, r in comp.shapes
-        ),  # type: ignore[arg-type]
+        ),
     )  # fmt: skip
     img = render_clean(shuffled, size, supersample=1)
     block = max(4, size // 24)
     small = img.resize((size // block, size // block), Image.Resampling.NEAREST)
-    arr = np.asarray(small.resize((size, size), Image.Resampling.NEAREST), np.float32)
+    arr = np.asarray(small.resize((size, size), Image.Resampling.NEAREST), np.float64)
     arr = arr + rng.normal(0, 40, arr.shape)
     rows = rng.choice(size, size // 10, replace=False)
     arr[rows] = np.roll(arr[rows], int(rng.integers(5, size // 4)), axis=1)
