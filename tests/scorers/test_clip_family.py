@@ -83,7 +83,9 @@ def test_aesthetic_is_head_on_normalised_embedding(tiny_clip, tiny_aesthetic_hea
 
 def test_aesthetic_head_file_can_be_given_directly(tiny_clip, tiny_aesthetic_head, images):
     path = tiny_aesthetic_head / "sac+logos+ava1-l14-linearMSE.pth"
-    a = create_scorer("aesthetic", weights=str(path), clip=str(tiny_clip), device="cpu").score("x", images[:1])
+    a = create_scorer("aesthetic", weights=str(path), clip=str(tiny_clip), device="cpu").score(
+        "x", images[:1]
+    )
     b = create_scorer("aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu")
     assert a == pytest.approx(b.score("x", images[:1]))
 
@@ -101,7 +103,9 @@ def test_blip_score_is_itc_cosine(tiny_blip, images):
     scorer = create_scorer("blip", weights=str(tiny_blip), device="cpu")
     got = scorer.score(PROMPTS, images)
     model = BlipForImageTextRetrieval.from_pretrained(tiny_blip).eval()
-    pixels = BlipImageProcessorPil.from_pretrained(tiny_blip)(images=images, return_tensors="pt")["pixel_values"]
+    pixels = BlipImageProcessorPil.from_pretrained(tiny_blip)(images=images, return_tensors="pt")[
+        "pixel_values"
+    ]
     tokens = AutoTokenizer.from_pretrained(tiny_blip)(PROMPTS, padding=True, return_tensors="pt")
     with torch.no_grad():
         vision = model.vision_model(pixel_values=pixels).last_hidden_state

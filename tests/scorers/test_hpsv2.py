@@ -59,7 +59,9 @@ def open_clip_reference(state, cfg, pixels, tokens):
     cls = s["visual.class_embedding"].expand(x.shape[0], 1, -1)
     x = torch.cat([cls, x], dim=1) + s["visual.positional_embedding"]
     x = F.layer_norm(x, (v["width"],), s["visual.ln_pre.weight"], s["visual.ln_pre.bias"])
-    x = resblocks(x.permute(1, 0, 2), s, "visual.", v["layers"], v["width"] // v["head_width"]).permute(1, 0, 2)
+    x = resblocks(x.permute(1, 0, 2), s, "visual.", v["layers"], v["width"] // v["head_width"]).permute(
+        1, 0, 2
+    )
     img = F.layer_norm(x[:, 0], (v["width"],), s["visual.ln_post.weight"], s["visual.ln_post.bias"])
     img = img @ s["visual.proj"]
 
@@ -75,7 +77,9 @@ def open_clip_reference(state, cfg, pixels, tokens):
 PROMPTS = ["a photo of a cat", "a red car", "the blue house on the tree", "dog"]
 
 
-@pytest.mark.parametrize("name,file", [("hpsv2", "HPS_v2_compressed.pt"), ("hpsv2.1", "HPS_v2.1_compressed.pt")])
+@pytest.mark.parametrize(
+    "name,file", [("hpsv2", "HPS_v2_compressed.pt"), ("hpsv2.1", "HPS_v2.1_compressed.pt")]
+)
 def test_hps_matches_open_clip_forward(name, file, tiny_open_clip, tiny_clip, images):
     folder, cfg = tiny_open_clip
     scorer = create_scorer(name, weights=str(folder), tokenizer=str(tiny_clip), device="cpu")
@@ -87,8 +91,14 @@ def test_hps_matches_open_clip_forward(name, file, tiny_open_clip, tiny_clip, im
     tok = AutoTokenizer.from_pretrained(tiny_clip)
     n = cfg["text_cfg"]["context_length"]
     ids = tok(PROMPTS, padding="max_length", max_length=n, truncation=True)["input_ids"]
-    tokens = torch.tensor([[0 if m == 0 else i for i, m in zip(row, mask, strict=True)]
-                           for row, mask in zip(ids, tok(PROMPTS, padding="max_length", max_length=n)["attention_mask"], strict=True)])
+    tokens = torch.tensor(
+        [
+            [0 if m == 0 else i for i, m in zip(row, mask, strict=True)]
+            for row, mask in zip(
+                ids, tok(PROMPTS, padding="max_length", max_length=n)["attention_mask"], strict=True
+            )
+        ]
+    )
     pixels = torch.stack([hps_transform(im, cfg["vision_cfg"]["image_size"]) for im in images])
     state = torch.load(folder / file)["state_dict"]
     expected = open_clip_reference(state, cfg, pixels, tokens)

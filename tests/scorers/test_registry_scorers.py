@@ -71,6 +71,9 @@ def test_registered_scorer_scores_aligned_batches(name, tiny_kwargs, images):
     assert got == pytest.approx(one_by_one, abs=1e-4)  # batching and padding change nothing
     with pytest.raises(InputError):
         scorer.score(prompts[:2], images)
+    if hasattr(scorer, "prepare_image"):  # preprocessing ahead of time (decoder threads) changes nothing
+        prepared = [scorer.prepare_image(im) for im in images]
+        assert scorer.score(prompts, prepared) == pytest.approx(got, abs=1e-6)
 
 
 @pytest.mark.parametrize("name", [n for n in BUILTIN if n != "imagereward"])

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import TorchScorer, pick_device, pick_dtype, resolve_file
-from imagearena.scorers.hf_clip import ImageSpec, image_embeddings, load_clip, pixel_batch
+from imagearena.scorers.base import pick_device, pick_dtype, resolve_file
+from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, image_embeddings, load_clip, pixel_batch
 
 if TYPE_CHECKING:
     import torch
@@ -29,7 +29,9 @@ def build_head(state_dict: dict[str, Any]) -> torch.nn.Sequential:
     (inference only), so the original key names load unchanged."""
     import torch
 
-    indices = sorted({int(k.split(".")[1]) for k in state_dict if k.startswith("layers.") and k.endswith(".weight")})
+    indices = sorted(
+        {int(k.split(".")[1]) for k in state_dict if k.startswith("layers.") and k.endswith(".weight")}
+    )
     if not indices:
         raise InputError("not an aesthetic head: expected keys layers.N.weight / layers.N.bias")
     modules: list[torch.nn.Module] = [torch.nn.Identity() for _ in range(indices[-1] + 1)]
@@ -52,7 +54,7 @@ def load_head(source: str) -> torch.nn.Sequential:
     return build_head(state)
 
 
-class AestheticScore(TorchScorer):
+class AestheticScore(PixelScorer):
     name = "aesthetic"
 
     def __init__(

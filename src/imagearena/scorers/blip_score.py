@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import TorchScorer, from_pretrained, pick_device, pick_dtype
-from imagearena.scorers.hf_clip import ImageSpec, load_tokenizer, pixel_batch
+from imagearena.scorers.base import from_pretrained, pick_device, pick_dtype
+from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, load_tokenizer, pixel_batch
 
 if TYPE_CHECKING:
     import torch
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 DEFAULT_WEIGHTS = "Salesforce/blip-itm-base-coco"
 
 
-class BlipScore(TorchScorer):
+class BlipScore(PixelScorer):
     name = "blip"
 
     def __init__(
@@ -34,7 +34,9 @@ class BlipScore(TorchScorer):
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
-        self.model = from_pretrained(BlipForImageTextRetrieval, weights, dtype=self.dtype).to(self.device).eval()
+        self.model = (
+            from_pretrained(BlipForImageTextRetrieval, weights, dtype=self.dtype).to(self.device).eval()
+        )
         self.tokenizer = load_tokenizer(processor)
         image_size = self.model.config.vision_config.image_size
         self.spec = ImageSpec.from_pretrained_dir(processor, default_size=image_size, crop=False)

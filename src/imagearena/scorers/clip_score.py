@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import TorchScorer, pick_device, pick_dtype
+from imagearena.scorers.base import pick_device, pick_dtype
 from imagearena.scorers.hf_clip import (
     ImageSpec,
+    PixelScorer,
     image_embeddings,
     load_clip,
     load_tokenizer,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 DEFAULT_WEIGHTS = "openai/clip-vit-large-patch14"
 
 
-class ClipScore(TorchScorer):
+class ClipScore(PixelScorer):
     name = "clip"
 
     def __init__(
@@ -40,7 +41,9 @@ class ClipScore(TorchScorer):
         self.batch_size = batch_size
         self.model = load_clip(weights, self.device, self.dtype)
         self.tokenizer = load_tokenizer(processor)
-        self.spec = ImageSpec.from_pretrained_dir(processor, default_size=self.model.config.vision_config.image_size)
+        self.spec = ImageSpec.from_pretrained_dir(
+            processor, default_size=self.model.config.vision_config.image_size
+        )
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         img = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))

@@ -181,7 +181,9 @@ class Ensemble:
         """Batch z-scores and ranks depend on every score of the run, not one batch."""
         return self.normalize in ("batch", "rank")
 
-    def score_components(self, prompts: str | Sequence[str], images: Sequence[Image]) -> dict[str, list[float]]:
+    def score_components(
+        self, prompts: str | Sequence[str], images: Sequence[Image]
+    ) -> dict[str, list[float]]:
         return {name: list(scorer.score(prompts, images)) for name, scorer in self.members.items()}
 
     def combine(self, components: Mapping[str, Sequence[float]]) -> list[float]:

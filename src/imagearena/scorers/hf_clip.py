@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagearena.scorers.base import from_pretrained, hub_offline
+from imagearena.scorers.base import TorchScorer, from_pretrained, hub_offline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +100,9 @@ def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
     if short != spec.size:
         new_long = int(spec.size * long / short)
         out_hw = (new_long, spec.size) if width <= height else (spec.size, new_long)
-        x = torch.nn.functional.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True)
+        x = torch.nn.functional.interpolate(
+            x, size=out_hw, mode="bicubic", align_corners=False, antialias=True
+        )
     height, width = x.shape[-2:]
     top, left = int(round((height - spec.size) / 2.0)), int(round((width - spec.size) / 2.0))
     x = x[..., top : top + spec.size, left : left + spec.size]
@@ -109,15 +111,40 @@ def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
     return ((x - mean) / std)[0]
 
 
-def pixel_batch(images: Sequence[Image], spec: ImageSpec, device: str, dtype: torch.dtype) -> torch.Tensor:
-    import numpy as np
+@dataclass(frozen=True, slots=True)
+class Pixels:
+    """An image already preprocessed for ``spec``: made by ``prepare_image`` in a decoder thread, so
+    resizing and normalising overlap the model too, not only decoding."""
+
+    spec: ImageSpec
+    array: Any  # float32 CHW numpy array or tensor
+
+
+def one_image(image: Image | Pixels, spec: ImageSpec) -> Any:
+    if isinstance(image, Pixels) and image.spec == spec:
+        return image.array
+    if isinstance(image, Pixels):
+        raise TypeError("image was prepared for another scorer's preprocessing")
+    return tensor_pixels(image, spec) if spec.tensor_resize else pil_pixels(image, spec)
+
+
+def pixel_batch(
+    images: Sequence[Image | Pixels], spec: ImageSpec, device: str, dtype: torch.dtype
+) -> torch.Tensor:
     import torch
 
-    if spec.tensor_resize:
-        batch = torch.stack([tensor_pixels(im, spec) for im in images])
-    else:
-        batch = torch.from_numpy(np.stack([pil_pixels(im, spec) for im in images]))
+    batch = torch.stack([torch.as_tensor(one_image(im, spec)) for im in images])
     return batch.to(device=device, dtype=dtype)
+
+
+class PixelScorer(TorchScorer):
+    """A torch scorer whose whole image input is ``pixel_batch(images, self.spec, ...)``: it can
+    preprocess images ahead of time, off the model's thread."""
+
+    spec: ImageSpec
+
+    def prepare_image(self, image: Image) -> Pixels:
+        return Pixels(self.spec, one_image(image, self.spec))
 
 
 def load_tokenizer(source: str) -> Any:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import TorchScorer, pick_device, pick_dtype, resolve_file
+from imagearena.scorers.base import pick_device, pick_dtype, resolve_file
 from imagearena.scorers.hf_clip import (
     OPENAI_MEAN,
     OPENAI_STD,
     ImageSpec,
+    PixelScorer,
     image_embeddings,
     load_tokenizer,
     pixel_batch,
@@ -64,7 +65,9 @@ def clip_config_from_open_clip(model_cfg: dict[str, Any], eos_token_id: int | No
     unsupported = [k for k in ("ls_init_value", "attentional_pool", "input_patchnorm") if vision.get(k)]
     unsupported += [k for k in ("hf_model_name", "ls_init_value") if text.get(k)]
     if unsupported or vision.get("timm_model_name"):
-        raise InputError(f"open_clip features not supported by the HPSv2 loader: {unsupported or 'timm tower'}")
+        raise InputError(
+            f"open_clip features not supported by the HPSv2 loader: {unsupported or 'timm tower'}"
+        )
     act = "quick_gelu" if model_cfg.get("quick_gelu") else "gelu"
     v_width, t_width = int(vision["width"]), int(text["width"])
     mlp_ratio_v, mlp_ratio_t = float(vision.get("mlp_ratio", 4.0)), float(text.get("mlp_ratio", 4.0))
@@ -191,7 +194,7 @@ def load_open_clip_as_hf(
     return model.eval()
 
 
-class HPSv2(TorchScorer):
+class HPSv2(PixelScorer):
     name = "hpsv2"
     version = "v2.0"
 

@@ -127,6 +127,9 @@ def score_stream(
 ) -> Iterator[Scored]:
     """Score items as they decode, yielding results in input order, failed items included.
 
+    A scorer with ``prepare_image`` (the CLIP-family ones) has its preprocessing run in the decoder
+    threads as well, so the model's thread only stacks ready arrays.
+
     ``score`` is left empty for ensembles whose normalisation needs the whole run (see
     ``ensemble.Ensemble.combine``); single scorers get their score directly.
     """
@@ -148,7 +151,13 @@ def score_stream(
         pending.clear()
         images.clear()
 
-    for index, item, image, error in iter_decoded(items, workers=workers, prefetch=prefetch):
+    prepare = getattr(scorer, "prepare_image", None)
+
+    def decode(source: Any) -> Any:
+        image = decode_image(source)
+        return prepare(image) if prepare is not None else image
+
+    for index, item, image, error in iter_decoded(items, workers=workers, prefetch=prefetch, decode=decode):
         pending.append(Scored(item=item, index=index, error=error))
         if image is not None:
             images.append(image)

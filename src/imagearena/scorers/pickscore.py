@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import TorchScorer, pick_device, pick_dtype
+from imagearena.scorers.base import pick_device, pick_dtype
 from imagearena.scorers.hf_clip import (
     ImageSpec,
+    PixelScorer,
     image_embeddings,
     load_clip,
     load_tokenizer,
@@ -24,7 +25,7 @@ DEFAULT_WEIGHTS = "yuvalkirstain/PickScore_v1"
 DEFAULT_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 
-class PickScore(TorchScorer):
+class PickScore(PixelScorer):
     name = "pickscore"
 
     def __init__(
@@ -42,7 +43,9 @@ class PickScore(TorchScorer):
         self.batch_size = batch_size
         self.model = load_clip(weights, self.device, self.dtype)
         self.tokenizer = load_tokenizer(processor)
-        self.spec = ImageSpec.from_pretrained_dir(processor, default_size=self.model.config.vision_config.image_size)
+        self.spec = ImageSpec.from_pretrained_dir(
+            processor, default_size=self.model.config.vision_config.image_size
+        )
         self.scale = float(self.model.logit_scale.detach().float().exp())
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
