@@ -60,7 +60,7 @@ class Arena:
         self.write_lock = threading.Lock() if self.is_sqlite else None
         from imagearena.arena.writer import VoteWriter
 
-        self.vote_writer = VoteWriter(self.writing)
+        self.vote_writer = VoteWriter(self.writing, threads=1 if self.is_sqlite else 4)
         self.leaderboard_cache: dict = {}
         self.leaderboard_lock = threading.Lock()
 

@@ -7,7 +7,7 @@ factory receives; nothing is read from globals.
 from __future__ import annotations
 
 import threading
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -39,6 +39,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        _warm_pools(arena)
         worker = None
         if background_snapshots:
             worker = threading.Thread(
@@ -97,6 +98,21 @@ async def _validation_error(request: Request, exc: Exception):
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
     return _error_response(request, 400, "InputError", "invalid request: " + "; ".join(parts))
+
+
+def _warm_pools(arena: Arena) -> None:
+    """Load every playable study's match pool before the first voter arrives, not during their request."""
+    from imagearena.arena.studies import list_studies
+
+    try:
+        for study in list_studies(arena):
+            if study.models >= 2:
+                with suppress(ImageArenaError):  # not playable yet: the first request says why
+                    arena.pools.get(study.name)
+    except Exception:  # an unreachable database is reported by the first request that needs it
+        import logging
+
+        logging.getLogger("imagearena.web").exception("could not preload the match pools")
 
 
 def _snapshot_loop(arena: Arena, interval_s: float, stop: threading.Event) -> None:
