@@ -114,7 +114,10 @@ def _load_state(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # memory-mapped: the weights are read once, straight into the modules
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # checkpoints in torch's legacy (pre-zip) format cannot be mapped
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise InputError(f"cannot read the ImageReward checkpoint {path}: {exc}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

@@ -157,15 +157,18 @@ class ImageRewardNet(nn.Module):
         ]
         if missing:
             raise KeyError(f"checkpoint has no {', '.join(missing)} weights")
-        vision = BlipVisionModel(vision_config(vision_state, vision_heads))
-        text = BlipTextModel(text_config(med_config, text_state), add_pooling_layer=False)
+        with torch.device("meta"):  # no random init of ~430M parameters that the checkpoint overwrites
+            vision = BlipVisionModel(vision_config(vision_state, vision_heads))
+            text = BlipTextModel(text_config(med_config, text_state), add_pooling_layer=False)
         for module, part in ((vision, vision_state), (text, text_state)):
-            result = module.load_state_dict(part, strict=False)
+            result = module.load_state_dict(part, strict=False, assign=True)
             if result.missing_keys or result.unexpected_keys:
                 raise KeyError(
                     f"checkpoint does not match the architecture: missing {result.missing_keys[:5]}, "
                     f"unexpected {result.unexpected_keys[:5]}"
                 )
+        positions = text.config.max_position_embeddings
+        text.embeddings.position_ids = torch.arange(positions).expand((1, -1))  # a buffer, not in checkpoints
         return cls(vision, text, RewardHead(linears)).eval()
 
     @property
