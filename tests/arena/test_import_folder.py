@@ -202,3 +202,34 @@ def test_same_bytes_in_two_models_are_stored_once(session, media_store, folder):
     cats = [i for i in images if i.prompt.text == "a cat"]
     assert len(cats) == 2 and cats[0].sha256 == cats[1].sha256
     assert len([p for p in media_store.root.rglob("*") if p.is_file()]) == 3
+
+
+def test_import_holds_no_write_lock_while_it_reads_files(sqlite_url, media_store, folder, monkeypatch):
+    """A running server must be able to record votes during an import: between batches (while files
+    are read and decoded) another connection can take SQLite's write lock at once."""
+    import sqlite3
+
+    from imagearena.arena import importing
+    from imagearena.storage.engine import make_engine, make_sessionmaker
+
+    monkeypatch.setattr(importing, "BATCH", 2)  # several batches from the 4 files
+    for i in range(5):
+        (folder / "sdxl" / f"extra{i}.png").write_bytes(png((50 + i, 0, 0)))
+        (folder / "sdxl" / f"extra{i}.txt").write_text(f"extra {i}")
+    path = sqlite_url.removeprefix("sqlite:///")
+    checks: list[str] = []
+
+    def try_to_write(rel: str) -> None:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once with 'database is locked' if held
+            other.execute("ROLLBACK")
+            checks.append(rel)
+        finally:
+            other.close()
+
+    engine = make_engine(sqlite_url)
+    with make_sessionmaker(engine)() as session:
+        report = import_folder(session, media_store, folder, "s", on_file=try_to_write)
+    engine.dispose()
+    assert report.imported == 9 and len(checks) == 9

@@ -3,7 +3,9 @@ or sidecars (see imagearena.generators.folder).
 
 Importing is idempotent: an image already in the study for the same model and prompt is skipped
 before it is decoded again, and commits happen in batches, so an interrupted import keeps what it
-committed and a rerun adds only the rest. A bad file is reported and skipped, never fatal.
+committed and a rerun adds only the rest. Files are read, decoded and stored with no transaction
+open; each batch is then recorded in one short transaction, so a running server's voters are not
+held up by an import. A bad file is reported and skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.generators.folder import PROMPT_FILES, is_inside, prompt_for, read_prompt_table
-from imagearena.media import ImageRejected, Limits, MediaStore, inspect_image, read_limited
+from imagearena.media import ImageInfo, ImageRejected, Limits, MediaStore, inspect_image, read_limited
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from imagearena.storage.models import Model
+    from imagearena.storage.models import Model, Study
 
-BATCH = 100
+BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,8 @@ def import_folder(
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: pass DIR holding one sub-folder per model")
     study = catalog.get_or_create_study(session, study_name)
+    known = catalog.image_identities(session, study)
+    session.commit()  # no transaction stays open while files are read and decoded (see _flush)
     report = ImportReport(study=study.name)
     table = read_prompt_table(root)
     report.problems.extend(Problem(where, "prompt-file", msg) for where, msg in table.problems)
@@ -107,11 +111,11 @@ def import_folder(
     report.problems.extend(layout_problems)
     if on_start:
         on_start(len(candidates))
-    models: dict[str, Model] = {}
-    pending = 0
+    pending: list[_Pending] = []
     for model_name, path in candidates:
         rel = f"{model_name}/{path.name}"
         try:
+            catalog.check_model_name(model_name)
             data = read_limited(path, limits)
             prompt_text = prompt_for(path, root, model_name, table)
             if not prompt_text:
@@ -120,34 +124,19 @@ def import_folder(
                     f"no prompt: add {path.stem}.txt beside it or a line for {path.name} in prompts.jsonl",
                     "no-prompt",
                 )
-            if model_name not in models:
-                models[model_name] = catalog.get_or_create_model(session, model_name)
-            model = models[model_name]
-            prompt = catalog.get_or_create_prompt(session, prompt_text, source=f"import:{root.name}")
-            digest = hashlib.sha256(data).hexdigest()
-            if catalog.find_image(session, study, model, prompt, digest) is not None:
-                report.already += 1
-                report.models.add(model_name)
-                continue
-            info = store.put(data, limits)
-            catalog.add_image(
-                session,
-                study,
-                model,
-                prompt,
-                sha256=info.sha256,
-                format=info.format,
-                width=info.width,
-                height=info.height,
-                size_bytes=info.size_bytes,
-                source=str(path),
-            )
-            report.imported += 1
+            prompt_text = catalog.normalize_prompt(prompt_text)
+            key = (model_name, catalog.prompt_digest(prompt_text), hashlib.sha256(data).hexdigest())
             report.models.add(model_name)
-            pending += 1
-            if pending >= BATCH:
-                session.commit()
-                pending = 0
+            if key in known:
+                report.already += 1
+                continue
+            info = store.put(data, limits)  # decoded and written outside any transaction
+            known.add(key)
+            pending.append(_Pending(model_name, prompt_text, info, str(path)))
+            if len(pending) >= BATCH:
+                _flush(session, study, pending, f"import:{root.name}")
+                report.imported += len(pending)
+                pending = []
         except ImageRejected as exc:
             report.problems.append(Problem(rel, exc.reason, str(exc)))
         except ImageArenaError as exc:
@@ -157,5 +146,41 @@ def import_folder(
         finally:
             if on_file:
                 on_file(rel)
-    session.commit()
+    _flush(session, study, pending, f"import:{root.name}")
+    report.imported += len(pending)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    model: str
+    prompt: str
+    info: ImageInfo
+    source: str
+
+
+def _flush(session: Session, study: Study, items: list[_Pending], source: str) -> None:
+    """Record stored images in one short transaction: on SQLite the write lock is held for the
+    inserts only, so voters on a running server do not wait while an import decodes files."""
+    from imagearena.storage import catalog
+
+    if not items:
+        return
+    models: dict[str, Model] = {}
+    for item in items:
+        if item.model not in models:
+            models[item.model] = catalog.get_or_create_model(session, item.model)
+        prompt = catalog.get_or_create_prompt(session, item.prompt, source=source)
+        catalog.add_image(
+            session,
+            study,
+            models[item.model],
+            prompt,
+            sha256=item.info.sha256,
+            format=item.info.format,
+            width=item.info.width,
+            height=item.info.height,
+            size_bytes=item.info.size_bytes,
+            source=item.source,
+        )
+    session.commit()

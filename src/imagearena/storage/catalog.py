@@ -207,6 +207,18 @@ def add_image(
     )
 
 
+def image_identities(session: Session, study: Study) -> set[tuple[str, str, str]]:
+    """``(model name, prompt sha256, image sha256)`` of every image in the study: what an import
+    checks a file against before decoding it."""
+    rows = session.execute(
+        select(Model.name, Prompt.text_sha256, Image.sha256)
+        .join(Image, Image.model_id == Model.id)
+        .join(Prompt, Prompt.id == Image.prompt_id)
+        .where(Image.study_id == study.id)
+    )
+    return {(model, prompt, sha) for model, prompt, sha in rows}
+
+
 def get_image(session: Session, image_id: int) -> Image:
     image = session.get(Image, image_id)
     if image is None:
