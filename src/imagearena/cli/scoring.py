@@ -208,6 +208,15 @@ def report_failures(results: Sequence[Scored], already: int = 0) -> None:
     console.print(f"Scored {scored} of {len(results)} images ({len(failed)} unreadable, skipped{note}).")
 
 
+def quiet_model_loading() -> None:
+    """transformers' per-tensor loading bar would interleave with our output; our progress bar stays."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the scorer itself reports the missing extra
+        return
+    hf_logging.disable_progress_bar()
+
+
 @app.command("score")
 def score(
     images: list[Path] = typer.Argument(None, help="Image files or folders (with --prompt)."),
@@ -289,6 +298,7 @@ def score(
                 raise InputError("no image files found in the given folders")
             items = [ScoreItem(image=f, prompt=prompt, key=str(f)) for f in files]
 
+    quiet_model_loading()
     scorer = build_scorer(
         scorer_spec,
         ensemble_weights=ensemble_weights,
@@ -361,6 +371,12 @@ def score_study(
     return results, len(images) - len(todo)
 
 
+def first_sentence(doc: str) -> str:
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    head, sep, _ = paragraph.partition(": ")
+    return head if sep and len(head) > 8 else paragraph.split(". ")[0].rstrip(".")
+
+
 @app.command("scorers")
 def list_scorers_command(
     fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
@@ -372,7 +388,7 @@ def list_scorers_command(
     for name in scorers.names():
         try:
             factory = scorers.factory(name)
-            doc = (sys.modules[factory.__module__].__doc__ or "").strip().splitlines()[0]
+            doc = first_sentence(sys.modules[factory.__module__].__doc__ or "")
             target = f"{factory.__module__}:{factory.__qualname__}"
         except Exception as exc:  # a broken plug-in is listed, not fatal
             doc, target = f"cannot load: {exc}", scorers._targets.get(name, "?")

@@ -75,6 +75,8 @@ def decode_image(
         raise
     except FileNotFoundError:
         raise InputError("file not found") from None
+    except PILImage.UnidentifiedImageError:
+        raise InputError("not a readable image (unknown format or corrupt header)") from None
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
         raise InputError(f"not a readable image ({exc})") from None
 
