@@ -255,7 +255,13 @@ def fit_bt(
     c = PairCounts(k, remap[counts.i], remap[counts.j], counts.n, counts.w, counts.w2)
     s = c.w[:, 0] + 0.5 * c.w[:, 2]
     tot = c.w.sum(axis=1)
-    theta = np.zeros(k) if init is None else np.asarray(init, dtype=float)[idx] - np.mean(init[idx])
+    if init is None:
+        theta = np.zeros(k)
+    else:
+        init = np.asarray(init, dtype=float)
+        if init.shape != (m,):
+            raise InputError(f"init needs one value per model ({m}), got shape {init.shape}")
+        theta = init[idx] - init[idx].mean()
     if k > DENSE_LIMIT:
         theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, tol, max_iter)
     else:
