@@ -21,3 +21,20 @@ def test_seed_demo_creates_a_complete_study_once(session, media_store):
     assert len({i.sha256 for i in images}) == 32  # every image differs
     assert seed_demo(session, media_store, size=64) == "demo"
     assert len(catalog.list_images(session, study)) == 32
+
+
+def test_seed_demo_completes_a_partial_study(session, media_store):
+    """An interrupted first run (some images missing) is completed, nothing duplicated."""
+    from imagearena.storage.models import Image
+
+    seed_demo(session, media_store, size=32)
+    study = catalog.get_study(session, "demo")
+    victims = catalog.list_images(session, study)[:5]
+    for image in victims:
+        session.delete(session.get(Image, image.id))
+    session.commit()
+    assert catalog.count_images(session, study) == 27
+    seed_demo(session, media_store, size=32)
+    images = catalog.list_images(session, study)
+    assert len(images) == 32
+    assert len({(i.model_id, i.prompt_id) for i in images}) == 32
