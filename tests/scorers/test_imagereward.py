@@ -110,6 +110,7 @@ def test_paths_and_single_image_and_batching_agree(scorer, tmp_path):
     single = scorer.score(GOLDEN["prompts"][1], str(paths[1]))
     assert isinstance(single, float)
     assert abs(single - GOLDEN["scores"][1]) < 1e-4
+    assert scorer.score(GOLDEN["prompts"][:2], iter(paths[:2])) == pytest.approx(from_paths[:2], abs=1e-6)
     scorer.batch_size = 1
     try:
         one_by_one = scorer.score(GOLDEN["prompts"], images)
@@ -188,6 +189,22 @@ def test_offline_hub_cache_is_used_without_network(tiny_dir, vocab_dir, tmp_path
     assert med.resolve() == (tiny_dir / "med_config.json").resolve()
     scorer = ImageReward(tokenizer=vocab_dir, device="cpu")
     assert abs(scorer.score(GOLDEN["prompts"][2], recipe.make_images()[2]) - GOLDEN["scores"][2]) < 1e-4
+
+
+def test_original_package_download_folder_is_reused(tiny_dir, monkeypatch):
+    """Files the original package downloaded (~/.cache/ImageReward) serve the default weights, offline."""
+    monkeypatch.setattr("imagearena.scorers.imagereward.ORIGINAL_CACHE", tiny_dir)
+    assert resolve_checkpoint(None) == (tiny_dir / "ImageReward.pt", tiny_dir / "med_config.json")
+    assert resolve_checkpoint("ImageReward-v1.0")[0] == tiny_dir / "ImageReward.pt"
+
+
+def test_bf16_runs_close_to_float32(tiny_dir, vocab_dir):
+    """Half precision (the GPU default, opt-in on CPU) keeps the head in float32 and stays near fp32."""
+    scorer = ImageReward(weights=tiny_dir, tokenizer=vocab_dir, device="cpu", dtype="bf16")
+    assert scorer.net.head.layers[0].weight.dtype == torch.float32
+    assert scorer.net.vision.embeddings.patch_embedding.weight.dtype == torch.bfloat16
+    scores = scorer.score(GOLDEN["prompts"], recipe.make_images())
+    assert np.max(np.abs(np.array(scores) - np.array(GOLDEN["scores"]))) < 0.1
 
 
 # -- real weights ---------------------------------------------------------------------------------------------

@@ -224,9 +224,11 @@ class ImageReward(TorchScorer):
     def score(self, prompts: str | Sequence[str], images: Sequence[ImageInput]) -> list[float]: ...
     def score(self, prompts, images):
         """Normalised rewards, one per image (a single prompt broadcasts); a lone image gives a float."""
-        if isinstance(images, (str, os.PathLike)) or not isinstance(images, Sequence):
+        from PIL.Image import Image
+
+        if isinstance(images, (str, os.PathLike, Image)):
             return self._rewards(align_prompts(prompts, 1), [images])[0]
-        images = list(images)
+        images = list(images)  # any iterable of images
         return self._rewards(align_prompts(prompts, len(images)), images)
 
     def inference_rank(self, prompt: str, images: Sequence[ImageInput]) -> tuple[list[int], list[float]]:
