@@ -223,6 +223,7 @@ def main() -> None:
 
     print("Bradley-Terry")
     t_ours, rows = best_of(lambda: leaderboard(battles, "bt"), args.repeat)
+    cpu_ours = _last_cpu[0]
     t_anchor, theta = best_of(
         lambda: anchor_bt_per_row(battles.a.astype(np.int64), battles.b.astype(np.int64), battles.outcome, m),
         1,
@@ -230,6 +231,7 @@ def main() -> None:
     t_sand = time.perf_counter()
     se = anchor_sandwich(theta, battles.a.astype(np.int64), battles.b.astype(np.int64), battles.outcome, m)
     t_anchor_total = t_anchor + time.perf_counter() - t_sand
+    _last_cpu[0] = cpu_ours
     line("fit + sandwich CIs", t_ours, t_anchor_total, 1.0, "(per-row L-BFGS)", cpu=True)
     ours = {r.model: r for r in rows}  # type: ignore[union-attr]
     ref = 1000 + ELO_PER_NAT * theta
