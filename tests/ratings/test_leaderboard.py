@@ -66,6 +66,8 @@ def test_bad_arguments() -> None:
         leaderboard(battles, "glicko")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="confidence interval"):
         leaderboard(battles, "bt", ci="jackknife")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="K factor"):
+        leaderboard(battles, "elo", k=0.0)
     with pytest.raises(InputError, match="weights"):
         leaderboard(battles, "elo", weights=np.ones(len(battles)))
 

@@ -48,6 +48,8 @@ def leaderboard(
         raise InputError(f"unknown rating method {method!r}; use one of {', '.join(METHODS)}")
     if ci not in CIS:
         raise InputError(f"unknown confidence interval method {ci!r}; use one of {', '.join(CIS)}")
+    if not (k > 0 and np.isfinite(k)):
+        raise InputError(f"the Elo K factor must be a positive number, got {k}")
     if anchor is not None and anchor[0] not in battles.models:
         raise UnknownNameError(f"anchor model {anchor[0]!r} is not among the rated models")
     if anchor is not None and method == "trueskill":
