@@ -8,6 +8,7 @@ the last snapshot and it is older than a minimum interval.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from imagearena.errors import InputError
 from imagearena.types import RatingRow
 
 METHODS = ("elo", "trueskill", "bt")
+STALE_FACTOR = 20.0
+MAX_STALE_S = 30.0
 METHOD_TITLES = {"elo": "Elo", "trueskill": "TrueSkill", "bt": "Bradley-Terry"}
 
 
@@ -72,13 +75,40 @@ def parse_time(value: str | None, what: str) -> datetime | None:
 
 
 def _battles(arena: Arena, study_id: int, epoch: int, since, until):
-    """The window's battles (imagearena.ratings.Battles), cached until a vote arrives."""
+    """(cache key state, imagearena.ratings.Battles) of the epoch's votes in [since, until).
+
+    The whole epoch's log is kept in memory and extended by the votes added since (votes are
+    append-only), so a busy study costs one small query per view; windows are read in full.
+    """
+    from imagearena.ratings import Battles
+
+    if since is not None or until is not None:
+        return _window(arena, study_id, epoch, since, until)
+    from imagearena.storage.votes import battle_columns_after
+
+    key = ("log", study_id, epoch)
+    with arena.leaderboard_lock:
+        log = arena.leaderboard_cache.get(key)
+        if log is None:
+            log = {"a": [], "b": [], "w": [], "t": [], "top": 0, "battles": None}
+        with arena.read_session() as session:
+            a, b, w, t, top = battle_columns_after(session, study_id, epoch, log["top"])
+        if a or log["battles"] is None:
+            log = {"a": log["a"] + a, "b": log["b"] + b, "w": log["w"] + w, "t": log["t"] + t, "top": top}
+            log["battles"] = Battles.from_records(
+                log["a"], log["b"], log["w"], log["t"] if log["t"] else None
+            )
+            _remember(arena, key, log)
+        return (len(log["a"]), log["top"]), log["battles"]
+
+
+def _window(arena: Arena, study_id: int, epoch: int, since, until):
     from imagearena.ratings import Battles
     from imagearena.storage.votes import iter_votes, vote_state
 
     with arena.read_session() as session:
         state = vote_state(session, study_id, epoch)
-        key = ("battles", study_id, epoch, since, until)
+        key = ("window", study_id, epoch, since, until)
         hit = arena.leaderboard_cache.get(key)
         if hit is not None and hit[0] == state:
             return state, hit[1]
@@ -93,7 +123,7 @@ def _battles(arena: Arena, study_id: int, epoch: int, since, until):
     return state, battles
 
 
-def _remember(arena: Arena, key: tuple, value: tuple) -> None:
+def _remember(arena: Arena, key: tuple, value) -> None:
     cache = arena.leaderboard_cache
     if len(cache) > 512:  # arbitrary ?since/?until windows must not grow it without bound
         cache.clear()
@@ -121,16 +151,23 @@ def leaderboard(
 
 
 def _leaderboard(arena: Arena, row, method: str, since, until) -> Leaderboard:
+    """Recomputed when votes arrived, except that a board which took long to compute may be up to
+    ``STALE_FACTOR`` times its computing time old (at most ``MAX_STALE_S``): with a hundred thousand
+    votes and a leaderboard page open in many browsers, the server spends a bounded share of its CPU
+    on ratings, never the voters' share."""
     from imagearena import ratings
 
     state, battles = _battles(arena, row.id, row.epoch, since, until)
     key = ("board", row.id, row.epoch, method, since, until)
     hit = arena.leaderboard_cache.get(key)
-    if hit is not None and hit[0] == state:
-        return hit[1]
+    now = time.monotonic()
+    if hit is not None:
+        hit_state, computed_at, took, board = hit
+        if hit_state == state or now - computed_at < min(MAX_STALE_S, STALE_FACTOR * took):
+            return board
     rows = ratings.leaderboard(battles, method=method, k=arena.settings.elo_k) if len(battles) else []
     board = Leaderboard(row.name, method, row.epoch, len(battles), list(rows), since, until)
-    _remember(arena, key, (state, board))
+    _remember(arena, key, (state, now, time.monotonic() - now, board))
     return board
 
 

@@ -104,6 +104,33 @@ def iter_votes(
         yield VoteRecord(*row[:4], as_utc(row[4]), *row[5:])
 
 
+def battle_columns_after(
+    session: Session, study_id: int, epoch: int, after_id: int
+) -> tuple[list[str], list[str], list[str], list[float], int]:
+    """Votes of an epoch with an id above ``after_id`` as columns (model_a, model_b, winner, tstamp in
+    seconds) plus the highest id seen. Votes are append-only, so a cached battle log only ever needs
+    this tail."""
+    stmt = (
+        select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp)
+        .join(_A, _A.id == Vote.model_a_id)
+        .join(_B, _B.id == Vote.model_b_id)
+        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.id > after_id)
+        .order_by(Vote.tstamp, Vote.id)
+    )
+    a: list[str] = []
+    b: list[str] = []
+    w: list[str] = []
+    t: list[float] = []
+    top = after_id
+    for vote_id, model_a, model_b, winner, tstamp in session.execute(stmt.execution_options(yield_per=5000)):
+        a.append(model_a)
+        b.append(model_b)
+        w.append(winner)
+        t.append(as_utc(tstamp).timestamp())
+        top = max(top, vote_id)
+    return a, b, w, t, top
+
+
 def vote_state(session: Session, study_id: int, epoch: int) -> tuple[int, int]:
     """(number of votes, highest vote id) in an epoch: a cheap key for caching derived leaderboards."""
     count, top = session.execute(
