@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from imagearena.errors import InputError, UnknownNameError
@@ -227,3 +229,44 @@ def test_chunked_aggregation_matches_a_plain_count(m: int, monkeypatch: pytest.M
     assert got.keys() == expected.keys()
     for cell, values in expected.items():
         assert got[cell] == pytest.approx(values)
+
+
+def test_two_model_hand_case() -> None:
+    # x beats y 3 times out of 4: the MLE has P(x beats y) = 3/4, so r_x - r_y = 400 log10(3) = 190.85,
+    # centred on 1000: 1095.42 and 904.58.
+    # Sandwich on the natural scale: H = n p (1 - p) = 4 * 3/16 = 0.75, B = 3 (1/4)^2 + (3/4)^2 = 0.75,
+    # var(d) = B / H^2 = 4/3; each centred rating carries half of d: sd = (400 / ln 10) sqrt(4/3) / 2
+    # = 100.29 Elo points, so the 95% half-width is 1.96 * 100.29 = 196.58.
+    b = Battles.from_records(
+        ["x", "y", "x", "x"], ["y", "x", "y", "y"], ["model_a", "model_a", "model_a", "model_a"]
+    )
+    rows = {r.model: r for r in leaderboard(b, "bt")}
+    assert rows["x"].rating == pytest.approx(1095.4243, abs=1e-3)
+    assert rows["y"].rating == pytest.approx(904.5757, abs=1e-3)
+    assert rows["x"].upper - rows["x"].rating == pytest.approx(196.5766, abs=1e-3)
+    # one win each and two draws: equal ratings
+    even = Battles.from_records(
+        ["x", "x", "y", "y"], ["y", "y", "x", "x"], ["model_a", "tie", "model_a", "both_bad"]
+    )
+    assert [r.rating for r in leaderboard(even, "bt")] == pytest.approx([1000.0, 1000.0])
+
+
+battle_rows = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=battle_rows, seed=st.integers(0, 2**16))
+def test_properties_on_arbitrary_battles(rows: list[tuple[int, int, int]], seed: int) -> None:
+    a = np.array([r[0] for r in rows], dtype=np.int32)
+    b = ((a + np.array([r[1] for r in rows])) % 5).astype(np.int32)
+    o = np.array([r[2] for r in rows], dtype=np.int8)
+    models = [f"m{i}" for i in range(5)]
+    base = fit_bt(aggregate(Battles(models, a, b, o)))
+    perm = np.random.default_rng(seed).permutation(len(rows))
+    shuffled = fit_bt(aggregate(Battles(models, a[perm], b[perm], o[perm])))
+    flipped = fit_bt(aggregate(Battles(models, b, a, np.array([1, 0, 2, 3], dtype=np.int8)[o])))
+    np.testing.assert_allclose(shuffled.ratings, base.ratings, atol=1e-6)
+    np.testing.assert_allclose(flipped.ratings, base.ratings, atol=1e-6)
+    assert np.mean(base.ratings) == pytest.approx(1000.0)

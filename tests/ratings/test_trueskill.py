@@ -92,3 +92,12 @@ def test_nway_round_validation() -> None:
 def test_nway_ranks_must_match_rounds() -> None:
     with pytest.raises(InputError, match="2 rounds but 1 rank lists"):
         rate_rounds([["a", "b"], ["b", "a"]], ranks=[[1, 2]])
+
+
+def test_first_game_matches_the_published_example() -> None:
+    # the trueskill documentation: rate_1vs1(Rating(), Rating()) -> 29.396 / 20.604, sigma 7.171;
+    # a draw leaves both at 25.000 with sigma 6.458
+    mu, sigma = replay_trueskill(Battles.from_records(["x"], ["y"], ["model_a"]))
+    assert mu.round(3).tolist() == [29.396, 20.604] and sigma.round(3).tolist() == [7.171, 7.171]
+    mu, sigma = replay_trueskill(Battles.from_records(["x"], ["y"], ["both_bad"]))
+    assert mu.round(3).tolist() == [25.0, 25.0] and sigma.round(3).tolist() == [6.458, 6.458]
