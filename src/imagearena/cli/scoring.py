@@ -309,6 +309,14 @@ def score(
         dtype=dtype,
         batch_size=batch_size,
     )
+    if hasattr(scorer, "combine"):
+        how = {
+            "reference": "z-scores against reference statistics",
+            "batch": "z-scores within this run",
+            "rank": "percentile ranks within this run",
+        }[scorer.normalize]
+        mix = " + ".join(f"{w:g} x {n}" for n, w in scorer.weights.items())
+        print(f"Ensemble score: {mix}, on {how}.", file=sys.stderr)
     if study is not None:
         results, already = score_study(scorer, names, study, db, data_dir, batch_size, workers)
     else:
@@ -319,8 +327,11 @@ def score(
         for r in results:
             if r.ok:
                 write_score(Path(r.item.image), scorer_spec, r.item.prompt, r.score, r.components)  # type: ignore[arg-type]
-    print_rows(result_rows(results, min_score), fmt, names)
+    rows = result_rows(results, min_score)
+    print_rows(rows, fmt, names)
     report_failures(results, already)
+    if min_score is not None:
+        print(f"{len(rows)} shown with a score of at least {min_score:g}.", file=sys.stderr)
 
 
 def score_study(
