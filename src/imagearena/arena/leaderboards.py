@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from imagearena.arena.runtime import Arena
 from imagearena.errors import InputError
@@ -165,7 +165,9 @@ def _leaderboard(arena: Arena, row, method: str, since, until) -> Leaderboard:
         hit_state, computed_at, took, board = hit
         if hit_state == state or now - computed_at < min(MAX_STALE_S, STALE_FACTOR * took):
             return board
-    rows = ratings.leaderboard(battles, method=method, k=arena.settings.elo_k) if len(battles) else []
+    rows = (
+        ratings.leaderboard(battles, method=cast(Any, method), k=arena.settings.elo_k) if len(battles) else []
+    )
     board = Leaderboard(row.name, method, row.epoch, len(battles), list(rows), since, until)
     _remember(arena, key, (state, now, time.monotonic() - now, board))
     return board

@@ -34,14 +34,24 @@ def list_studies(arena: Arena) -> list[StudySummary]:
     from imagearena.storage.matches import list_study_rows, study_counts
 
     with arena.read_session() as session:
-        return [
-            StudySummary(*_fields(row), *study_counts(session, row.id, row.epoch))
-            for row in list_study_rows(session)
-        ]
+        return [_summary(row, study_counts(session, row.id, row.epoch)) for row in list_study_rows(session)]
 
 
-def _fields(row) -> tuple:
-    return row.name, row.kind, row.title, row.description, row.epoch, row.created_at
+def _summary(row, counts: tuple[int, int, int, int, int]) -> StudySummary:
+    models, prompts, images, votes, archived = counts
+    return StudySummary(
+        row.name,
+        row.kind,
+        row.title,
+        row.description,
+        row.epoch,
+        row.created_at,
+        models,
+        prompts,
+        images,
+        votes,
+        archived,
+    )
 
 
 def study_detail(arena: Arena, study: str) -> StudyDetail:
@@ -50,7 +60,7 @@ def study_detail(arena: Arena, study: str) -> StudyDetail:
 
     with arena.read_session() as session:
         row = study_row(session, study)
-        summary = StudySummary(*_fields(row), *study_counts(session, row.id, row.epoch))
+        summary = _summary(row, study_counts(session, row.id, row.epoch))
         orm_study = get_study(session, study)
         models = sorted(image_counts_by_model(session, orm_study).items())
         prompts = [p.text for p in study_prompts(session, orm_study)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,10 +62,10 @@ def study_row(session: Session, name: str) -> StudyRow:
 
 
 def _study(row) -> StudyRow:
-    created = row[6]
+    study_id, name, kind, title, description, epoch, created = row
     if created is not None and created.tzinfo is None:  # SQLite returns naive datetimes; we store UTC
         created = created.replace(tzinfo=UTC)
-    return StudyRow(*row[:6], created)
+    return StudyRow(study_id, name, kind, title, description, epoch, created)
 
 
 def list_study_rows(session: Session) -> list[StudyRow]:
@@ -112,8 +113,8 @@ class MatchVote:
 
 
 # Built once: plain Table inserts skip the ORM's per-call statement building on the hot path.
-_MATCHES = Match.__table__
-_VOTES = Vote.__table__
+_MATCHES = cast(Table, Match.__table__)
+_VOTES = cast(Table, Vote.__table__)
 _INSERT_MATCHES = insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True)
 _INSERT_VOTES = insert(_VOTES).returning(_VOTES.c.id, sort_by_parameter_order=True)
 

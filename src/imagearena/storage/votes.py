@@ -100,8 +100,10 @@ def iter_votes(
 ) -> Iterator[VoteRecord]:
     """Votes in the order they were cast (TrueSkill and online Elo depend on it); epoch None = all epochs."""
     stmt = _vote_query(study_id, epoch, since, until).order_by(Vote.tstamp, Vote.id)
-    for row in session.execute(stmt.execution_options(yield_per=2000)):
-        yield VoteRecord(*row[:4], as_utc(row[4]), *row[5:])
+    for vote_id, model_a, model_b, winner, tstamp, judge, voter, epoch_, prompt in session.execute(
+        stmt.execution_options(yield_per=2000)
+    ):
+        yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, voter, epoch_, prompt)
 
 
 def battle_columns_after(
