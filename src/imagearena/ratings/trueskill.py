@@ -52,11 +52,10 @@ class TrueSkillEnv:
         return _ppf((self.draw_probability + 1.0) / 2.0) * _SQRT2 * self.beta
 
 
-def _erfc(x: float) -> float:
-    """Chebyshev approximation of erfc, the one the trueskill package uses by default."""
-    z = abs(x)
+def _tail(z: float) -> float:
+    """erfc(z) for z >= 0 by the Chebyshev approximation the trueskill package uses by default."""
     t = 1.0 / (1.0 + 0.5 * z)
-    r = t * math.exp(
+    return t * math.exp(
         -z * z
         - 1.26551223
         + t
@@ -81,7 +80,10 @@ def _erfc(x: float) -> float:
             )
         )
     )
-    return 2.0 - r if x < 0 else r
+
+
+def _erfc(x: float) -> float:
+    return 2.0 - _tail(-x) if x < 0 else _tail(x)
 
 
 def _cdf(x: float) -> float:
@@ -108,25 +110,6 @@ def _ppf(p: float) -> float:
     return -_SQRT2 * inv
 
 
-def _v_w_win(x: float) -> tuple[float, float]:
-    """Mean and variance corrections for a win, ``x`` = (difference - margin) / c."""
-    denom = _cdf(x)
-    v = _pdf(x) / denom if denom else -x
-    return v, v * (v + x)
-
-
-def _v_w_draw(t: float, e: float) -> tuple[float, float]:
-    """Corrections for a draw; ``v`` is for abs(t), the caller applies the sign."""
-    abs_t = abs(t)
-    lo, hi = -e - abs_t, e - abs_t
-    denom = _cdf(hi) - _cdf(lo)
-    if not denom:
-        return hi, 1.0
-    p_hi, p_lo = _pdf(hi), _pdf(lo)
-    v = (p_lo - p_hi) / denom
-    return v, v * v + (hi * p_hi - lo * p_lo) / denom
-
-
 def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mu, sigma) per model after replaying ``battles`` in tstamp order (file order without tstamps).
 
@@ -141,7 +124,7 @@ def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple
     tau2 = float(env.tau) ** 2
     beta2x2 = 2.0 * float(env.beta) ** 2
     margin = env.draw_margin()
-    sqrt, exp, v_w_draw = math.sqrt, math.exp, _v_w_draw
+    sqrt, exp, tail = math.sqrt, math.exp, _tail
     one_minus = 1.0 - 1e-15
     for ca, cb, co in battles.replay_chunks(CHUNK):  # chunks keep the Python lists small
         for i, j, o in zip(ca.tolist(), cb.tolist(), co.tolist(), strict=True):
@@ -152,7 +135,7 @@ def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple
             c2 = beta2x2 + vi + vj
             c = sqrt(c2)
             if o <= 1:
-                # _v_w_win inlined (most battles are wins): v = pdf(x) / cdf(x), w = v (v + x)
+                # win: v = pdf(x) / cdf(x), w = v (v + x); erfc inlined, this branch runs most
                 x = (mu[i] - mu[j] - margin) / c
                 e = exp(-0.5 * x * x)
                 z = 0.7071067811865476 * (x if x > 0.0 else -x)
@@ -193,8 +176,21 @@ def replay_trueskill(battles: Battles, env: TrueSkillEnv | None = None) -> tuple
                 v = 0.3989422804014327 * e / cdf if cdf else -x
                 w = v * (v + x)
             else:
+                # draw: truncation to |diff| < margin; v for |t| then signed, pdf(u) = exp(-u^2 / 2) / sqrt(2 pi)
                 t = (mu[i] - mu[j]) / c
-                v, w = v_w_draw(t, margin / c)
+                e = margin / c
+                abs_t = t if t > 0.0 else -t
+                hi = e - abs_t
+                lo = -e - abs_t  # <= 0
+                e_hi = exp(-0.5 * hi * hi)
+                e_lo = exp(-0.5 * lo * lo)
+                r_hi = tail(0.7071067811865476 * (hi if hi > 0.0 else -hi))
+                denom = (1.0 - 0.5 * r_hi if hi > 0.0 else 0.5 * r_hi) - 0.5 * tail(-0.7071067811865476 * lo)
+                if denom:
+                    v = 0.3989422804014327 * (e_lo - e_hi) / denom
+                    w = v * v + 0.3989422804014327 * (hi * e_hi - lo * e_lo) / denom
+                else:
+                    v, w = hi, 1.0
                 if t < 0:
                     v = -v
             if not 0.0 < w < 1.0:
