@@ -154,3 +154,14 @@ def test_fast_and_slow_csv_paths_agree(tmp_path: Path) -> None:
     assert fast.models == slow.models
     assert np.array_equal(fast.a, slow.a) and np.array_equal(fast.b, slow.b)
     assert np.array_equal(fast.outcome, slow.outcome) and np.array_equal(fast.tstamp, slow.tstamp)
+
+
+def test_csv_fast_path_names_first_seen_in_later_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagearena.battlelog as bl
+
+    monkeypatch.setattr(bl, "BLOCK", 32)
+    text = "model_a,model_b,winner\n" + "".join(f"m{k // 5},m{k // 5 + 1},model_a\n" for k in range(40))
+    b = parse_battles(text, "csv")
+    assert b.models == sorted(f"m{i}" for i in range(9))
+    assert [b.models[i] for i in b.a] == [f"m{k // 5}" for k in range(40)]
+    assert [b.models[i] for i in b.b] == [f"m{k // 5 + 1}" for k in range(40)]

@@ -209,10 +209,14 @@ def _parse_csv_fast(body: bytes, header: list[str], name: str, tstamps: bool) ->
         if len(fields) != nrow * ncol:
             return None
         col_a, col_b, col_w = fields[ia::ncol], fields[ib::ncol], fields[iw::ncol]
-        for new in set(col_a).union(col_b).difference(names):
-            names[new] = len(names)
-        a = np.fromiter(map(names.__getitem__, col_a), np.int32, nrow)
-        b = np.fromiter(map(names.__getitem__, col_b), np.int32, nrow)
+        try:  # after the first block every name is usually known: skip building sets
+            a = np.fromiter(map(names.__getitem__, col_a), np.int32, nrow)
+            b = np.fromiter(map(names.__getitem__, col_b), np.int32, nrow)
+        except KeyError:
+            for new in set(col_a).union(col_b).difference(names):
+                names[new] = len(names)
+            a = np.fromiter(map(names.__getitem__, col_a), np.int32, nrow)
+            b = np.fromiter(map(names.__getitem__, col_b), np.int32, nrow)
         try:
             o = np.fromiter(map(win_codes.__getitem__, col_w), np.int8, nrow)
         except KeyError:
