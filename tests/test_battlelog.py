@@ -165,3 +165,10 @@ def test_csv_fast_path_names_first_seen_in_later_blocks(monkeypatch: pytest.Monk
     assert b.models == sorted(f"m{i}" for i in range(9))
     assert [b.models[i] for i in b.a] == [f"m{k // 5}" for k in range(40)]
     assert [b.models[i] for i in b.b] == [f"m{k // 5 + 1}" for k in range(40)]
+
+
+def test_csv_rows_with_compensating_field_counts_are_not_misread() -> None:
+    # one line a field short, a later one a field long: the totals match, the columns would shift
+    text = "model_a,model_b,winner\nx,y,model_a\nx,model_b\ny,x,tie\nx,y,z,model_a\n"
+    with pytest.raises(InputError, match=r"line 3: 2 fields where the header has 3"):
+        parse_battles(text, "csv", name="votes")

@@ -204,10 +204,10 @@ def _parse_csv_fast(body: bytes, header: list[str], name: str, tstamps: bool) ->
             block = block[:-1]
         if not block:
             continue
-        fields = block.replace(b"\n", b",").split(b",")
-        nrow = block.count(b"\n") + 1
-        if len(fields) != nrow * ncol:
+        nrow = _regular_rows(block, ncol)
+        if nrow is None:
             return None
+        fields = block.replace(b"\n", b",").split(b",")
         col_a, col_b, col_w = fields[ia::ncol], fields[ib::ncol], fields[iw::ncol]
         try:  # after the first block every name is usually known: skip building sets
             a = np.fromiter(map(names.__getitem__, col_a), np.int32, nrow)
@@ -274,6 +274,26 @@ def _parse_csv_fast(body: bytes, header: list[str], name: str, tstamps: bool) ->
         k = int(np.flatnonzero(np.isnan(ts))[0])
         raise InputError(f"{name} line {k + 2}: tstamp is not a number")
     return Battles([decoded[k] for k in order], a_all, b_all, cat(parts_o, np.int8), ts)
+
+
+def _regular_rows(block: bytes, ncol: int) -> int | None:
+    """Number of lines in ``block`` if every line has exactly ``ncol`` fields, else None.
+
+    Counting all delimiters is not enough: a line with a field too many and another with one too few
+    would balance out and shift every column in between, so each line's commas are checked to lie
+    between its own newlines.
+    """
+    buf = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    commas = np.flatnonzero(buf == 44)
+    nrow = len(newlines) + 1
+    if len(commas) != nrow * (ncol - 1):
+        return None
+    if ncol > 1 and nrow > 1:
+        per_row = commas.reshape(nrow, ncol - 1)
+        if np.any(per_row[:-1, -1] > newlines) or np.any(per_row[1:, 0] < newlines):
+            return None
+    return nrow
 
 
 def _parse_csv_slow(data: bytes, name: str) -> Battles:
