@@ -138,7 +138,7 @@ def from_pretrained(cls: Any, source: str | os.PathLike[str], **kwargs: Any) -> 
 
 def _looks_local(source: str) -> bool:
     """Paths that cannot be hub ids: absolute, relative with ./ or ../, more than one slash, a file suffix."""
-    if source.startswith(("/", "./", "../", "~")) or os.sep + os.sep in source:
+    if source.startswith(("/", "./", "../", "~", ".\\")):
         return True
     return source.count("/") > 1 or Path(source).suffix in {".pt", ".pth", ".bin", ".safetensors", ".json"}
 
