@@ -76,7 +76,7 @@ def rate(
         ci=ci.value,
         rounds=rounds,
         anchor=anchor_pair,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
     )
     if fmt is FormatChoice.json:
         print(rows_to_json(rows))

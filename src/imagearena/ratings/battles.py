@@ -176,7 +176,7 @@ def _to_tstamp(values: Sequence[float | None], first_row: int) -> np.ndarray:
     if ts is None or ts.ndim != 1 or np.isnan(ts).any():
         for i, v in enumerate(values):
             try:
-                ok = v is not None and not np.isnan(float(v))  # type: ignore[arg-type]
+                ok = v is not None and not np.isnan(float(v))
             except (TypeError, ValueError):
                 ok = False
             if not ok:
