@@ -114,3 +114,12 @@ def test_blip_score_is_itc_cosine(tiny_blip, images):
         txt = torch.nn.functional.normalize(model.text_proj(text[:, 0]), dim=-1)
     assert got == pytest.approx((img * txt).sum(-1).tolist(), abs=1e-4)
     assert all(-1 <= v <= 1 for v in got)
+
+
+@pytest.mark.parametrize("name", ["clip", "pickscore"])
+def test_long_prompts_are_truncated_to_the_context(name, tiny_clip, images):
+    """The tiny text tower has 16 positions: a 200-word prompt must be truncated, not crash."""
+    scorer = create_scorer(name, weights=str(tiny_clip), tokenizer=str(tiny_clip), device="cpu")
+    long_prompt = " ".join(["a red car"] * 70)
+    got = scorer.score(long_prompt, images[:2])
+    assert len(got) == 2 and all(v == v for v in got)
