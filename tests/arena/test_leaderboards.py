@@ -172,3 +172,33 @@ def test_studies_create_list_detail(arena):
         studies.study_detail(arena, "missing")
     with pytest.raises(InputError, match="import"):
         serve_match(arena, "fresh")
+
+
+def test_a_vote_committed_late_with_a_lower_id_is_not_missed(arena):
+    """With several writers a vote can commit after a higher id was already read into the cached log."""
+    from sqlalchemy import delete, insert, select
+
+    from imagearena.storage.models import Vote
+
+    cast(arena, 4)
+    with arena.session() as s:
+        first = s.execute(select(Vote.__table__).order_by(Vote.id).limit(1)).mappings().one()
+        s.execute(delete(Vote).where(Vote.id == first["id"]))  # as if it had not committed yet
+        s.commit()
+    assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 3
+    with arena.session() as s:
+        s.execute(insert(Vote.__table__).values(**first))  # now it commits, below the cached top id
+        s.commit()
+    assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 4
+
+
+def test_slow_boards_may_be_briefly_stale(arena, monkeypatch):
+    """A board that is expensive to compute is not recomputed on every view while votes stream in."""
+    cast(arena, 3)
+    monkeypatch.setattr(leaderboards, "SLOW_BOARD_S", 0.0)  # treat every board as slow
+    monkeypatch.setattr(leaderboards, "STALE_FACTOR", 1e9)
+    assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 3
+    cast(arena, 1)
+    assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 3  # within its staleness allowance
+    monkeypatch.setattr(leaderboards, "MAX_STALE_S", 0.0)
+    assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 4

@@ -18,6 +18,7 @@ from imagearena.errors import InputError
 from imagearena.types import RatingRow
 
 METHODS = ("elo", "trueskill", "bt")
+SLOW_BOARD_S = 0.1  # boards that compute faster than this are always fresh
 STALE_FACTOR = 20.0
 MAX_STALE_S = 30.0
 METHOD_TITLES = {"elo": "Elo", "trueskill": "TrueSkill", "bt": "Bradley-Terry"}
@@ -84,7 +85,7 @@ def _battles(arena: Arena, study_id: int, epoch: int, since, until):
 
     if since is not None or until is not None:
         return _window(arena, study_id, epoch, since, until)
-    from imagearena.storage.votes import battle_columns_after
+    from imagearena.storage.votes import battle_columns_after, vote_state
 
     key = ("log", study_id, epoch)
     with arena.leaderboard_lock:
@@ -93,6 +94,11 @@ def _battles(arena: Arena, study_id: int, epoch: int, since, until):
             log = {"a": [], "b": [], "w": [], "t": [], "top": 0, "battles": None}
         with arena.read_session() as session:
             a, b, w, t, top = battle_columns_after(session, study_id, epoch, log["top"])
+            # Concurrent writers (PostgreSQL) can commit a lower id after a higher one was read:
+            # the count then disagrees with the log, and the log is read again in full.
+            if vote_state(session, study_id, epoch)[0] != len(log["a"]) + len(a):
+                log = {"a": [], "b": [], "w": [], "t": [], "top": 0, "battles": None}
+                a, b, w, t, top = battle_columns_after(session, study_id, epoch, 0)
         if a or log["battles"] is None:
             log = {"a": log["a"] + a, "b": log["b"] + b, "w": log["w"] + w, "t": log["t"] + t, "top": top}
             log["battles"] = Battles.from_records(
@@ -151,8 +157,8 @@ def leaderboard(
 
 
 def _leaderboard(arena: Arena, row, method: str, since, until) -> Leaderboard:
-    """Recomputed when votes arrived, except that a board which took long to compute may be up to
-    ``STALE_FACTOR`` times its computing time old (at most ``MAX_STALE_S``): with a hundred thousand
+    """Recomputed when votes arrived, except that a board which took long to compute (``SLOW_BOARD_S``)
+    may be up to ``STALE_FACTOR`` times its computing time old (at most ``MAX_STALE_S``): with a hundred thousand
     votes and a leaderboard page open in many browsers, the server spends a bounded share of its CPU
     on ratings, never the voters' share."""
     from imagearena import ratings
@@ -163,7 +169,8 @@ def _leaderboard(arena: Arena, row, method: str, since, until) -> Leaderboard:
     now = time.monotonic()
     if hit is not None:
         hit_state, computed_at, took, board = hit
-        if hit_state == state or now - computed_at < min(MAX_STALE_S, STALE_FACTOR * took):
+        stale_ok = min(MAX_STALE_S, STALE_FACTOR * took) if took >= SLOW_BOARD_S else 0.0
+        if hit_state == state or now - computed_at < stale_ok:
             return board
     rows = (
         ratings.leaderboard(battles, method=cast(Any, method), k=arena.settings.elo_k) if len(battles) else []
