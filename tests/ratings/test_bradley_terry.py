@@ -200,6 +200,11 @@ def test_models_without_battles_stay_at_the_centre() -> None:
     assert np.mean(fit.ratings[:3]) == pytest.approx(1000.0)
     rows = leaderboard(wider, "bt")
     assert [r.lower for r in rows if r.model == "zz"] == [None]
+    anchored = {r.model: r for r in leaderboard(wider, "bt", anchor=("m0", 1200.0))}
+    assert anchored["zz"].lower is None and anchored["zz"].upper is None
+    assert {r.model: r.rank for r in anchored.values() if r.model != "zz"} == {
+        r.model: r.rank for r in leaderboard(battles, "bt", anchor=("m0", 1200.0))
+    }
 
 
 @pytest.mark.parametrize("m", [5, 700])  # 700 models: the sparse (sorted cells) aggregation path

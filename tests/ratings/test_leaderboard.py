@@ -85,3 +85,9 @@ def test_matrices_hand_case() -> None:
     assert np.isnan(w[0, 0])
     off_diagonal = ~np.eye(3, dtype=bool)
     assert np.allclose((w + w.T)[off_diagonal], 1.0)
+
+
+def test_unknown_bounds_claim_no_rank() -> None:
+    lower = np.array([10.0, np.nan, 3.0])
+    upper = np.array([14.0, np.nan, 5.0])
+    assert upper_bound_ranks(lower, upper).tolist() == [1, 1, 2]

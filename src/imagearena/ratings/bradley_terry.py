@@ -376,6 +376,7 @@ def anchored_std(cov: np.ndarray, k: int) -> np.ndarray:
     else:
         d = np.diag(cov)
         var = d + d[k] - 2.0 * cov[:, k]
+    var = np.where(np.isnan(var), np.inf, var)  # models without battles: unbounded
     return np.sqrt(np.maximum(var, 0.0))
 
 

@@ -21,8 +21,9 @@ def upper_bound_ranks(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
     Models whose intervals overlap share a rank, so a rank is only claimed when the data supports it.
     """
-    lo = np.sort(lower)
-    return 1 + len(lo) - np.searchsorted(lo, upper, side="right")
+    lo = np.sort(np.nan_to_num(lower, nan=-np.inf))  # an unknown bound claims nothing
+    up = np.nan_to_num(upper, nan=np.inf)
+    return 1 + len(lo) - np.searchsorted(lo, up, side="right")
 
 
 def leaderboard(
