@@ -119,6 +119,16 @@ def test_paths_and_single_image_and_batching_agree(scorer, tmp_path):
     assert np.max(np.abs(np.array(one_by_one) - np.array(from_paths))) < 1e-5
 
 
+def test_prepared_images_score_like_images(scorer):
+    """``prepare_image`` lets a caller preprocess in its own threads; the arrays score the same."""
+    images = recipe.make_images()
+    prepared = [scorer.prepare_image(img) for img in images]
+    assert prepared[0].shape == (3, 224, 224) and prepared[0].dtype == np.float32
+    assert scorer.score(GOLDEN["prompts"], prepared) == pytest.approx(GOLDEN["scores"], abs=1e-4)
+    with pytest.raises(InputError, match="shape"):
+        scorer.score("x", [np.zeros((3, 64, 64), np.float32)])
+
+
 def test_lean_forward_equals_transformers_modules(scorer):
     """Our forward pass against transformers' own BlipVisionModel / BlipTextModel forward on the same weights."""
     net = scorer.net

@@ -178,6 +178,18 @@ class ImageReward(TorchScorer):
         """The original transform: bicubic short-side resize, centre crop, RGB, CLIP mean/std."""
         return clip_preprocess(image, self.image_size, CLIP_MEAN, CLIP_STD)
 
+    def prepare_image(self, image: ImageInput) -> np.ndarray:
+        """Preprocess ahead of time (e.g. in a decoder thread); ``score`` accepts the returned array."""
+        return self.preprocess(image)
+
+    def _pixels(self, image: ImageInput | np.ndarray) -> np.ndarray:
+        shape = (3, self.image_size, self.image_size)
+        if getattr(image, "shape", None) is None:
+            return self.preprocess(image)
+        if tuple(image.shape) != shape:
+            raise InputError(f"a prepared image must be a float32 array of shape {shape}, got {image.shape}")
+        return image
+
     def _tokenize(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         enc = self.tokenizer(
             list(prompts), padding="longest", truncation=True, max_length=MAX_TEXT_LENGTH, return_tensors="pt"
@@ -189,7 +201,7 @@ class ImageReward(TorchScorer):
         import numpy as np
 
         def prepare(start: int) -> np.ndarray:
-            return np.stack([self.preprocess(img) for img in images[start : start + self.batch_size]])
+            return np.stack([self._pixels(img) for img in images[start : start + self.batch_size]])
 
         starts = range(0, len(images), self.batch_size)
         if len(starts) <= 1:
