@@ -29,10 +29,13 @@ def create_app(
     arena: Arena | None = None,
     snapshot_interval_s: float = 60.0,
     background_snapshots: bool = True,
+    hot_path: bool = True,
 ) -> FastAPI:
     """Build the web app. ``snapshot_interval_s`` is the least time between two rating snapshots of a
-    study (the points of its rating-over-time chart); a background thread takes them while votes arrive."""
+    study (the points of its rating-over-time chart); a background thread takes them while votes arrive.
+    ``hot_path`` answers next-match and vote in plain ASGI (web.hotpath) ahead of the FastAPI routes."""
     from imagearena.web import api, media, pages
+    from imagearena.web.hotpath import HotPath
 
     arena = arena or Arena(settings)
     stop = threading.Event()
@@ -69,6 +72,8 @@ def create_app(
     app.include_router(media.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    if hot_path:
+        app.add_middleware(HotPath, arena=arena)
     app.add_exception_handler(ImageArenaError, _user_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

@@ -1,0 +1,82 @@
+"""The plain-ASGI front for next-match and vote answers exactly like the documented FastAPI routes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from imagearena.arena.tokens import TokenSigner
+from imagearena.web.app import create_app
+
+STUDY = "t2i"
+
+
+@pytest.fixture
+def clients(arena):
+    fast = create_app(arena.settings, arena=arena, background_snapshots=False, hot_path=True)
+    slow = create_app(arena.settings, arena=arena, background_snapshots=False, hot_path=False)
+    with TestClient(fast) as f, TestClient(slow) as s:
+        yield f, s
+
+
+def shape(response):
+    body = response.json()
+    if "error" in body:
+        return response.status_code, body["error"]["type"], sorted(body["error"])
+    return response.status_code, sorted(body)
+
+
+def test_matches_answer_alike(clients, arena, admin_headers):
+    fast, slow = clients
+    for path in (f"/api/v1/studies/{STUDY}/matches", "/api/v1/studies/nope/matches"):
+        assert shape(fast.post(path)) == shape(slow.post(path))
+    slow.post("/api/v1/studies", json={"name": "empty"}, headers=admin_headers)
+    a, b = fast.post("/api/v1/studies/empty/matches"), slow.post("/api/v1/studies/empty/matches")
+    assert a.status_code == b.status_code == 400 and a.json() == b.json()
+    m = fast.post(f"/api/v1/studies/{STUDY}/matches")
+    assert m.headers["content-type"] == "application/json"
+    assert (
+        set(m.json()["left"]) == {"image_url"} and fast.get(m.json()["left"]["image_url"]).status_code == 200
+    )
+
+
+def test_votes_answer_alike(clients):
+    fast, slow = clients
+    forged, _ = TokenSigner(b"q" * 32).issue(
+        study_id=1, epoch=0, prompt_id=1, left_image_id=1, right_image_id=2, model_a_id=1, model_b_id=2
+    )
+    cases = [
+        {"token": forged, "winner": "tie"},
+        {"token": "garbage", "winner": "tie"},
+        {"winner": "tie"},
+        {"token": 5, "winner": "tie"},
+        {"token": "x.y", "winner": "left"},
+        {"token": "x.y"},
+        {"token": "x.y", "winner": "tie", "voter": "v" * 101},
+        ["not", "an", "object"],
+    ]
+    for case in cases:
+        a, b = fast.post("/api/v1/votes", json=case), slow.post("/api/v1/votes", json=case)
+        assert shape(a) == shape(b), case
+        assert a.status_code in (400, 403)
+    for client in (fast, slow):
+        r = client.post("/api/v1/votes", content=b"{oops", headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "InputError"
+    for voter in (None, "someone"):
+        results = []
+        for client in (fast, slow):
+            token = client.post(f"/api/v1/studies/{STUDY}/matches").json()["token"]
+            payload = {"token": token, "winner": "model_b", **({"voter": voter} if voter else {})}
+            first = client.post("/api/v1/votes", json=payload)
+            again = client.post("/api/v1/votes", json=payload)
+            results.append((shape(first), again.status_code, again.json()))
+        assert results[0] == results[1]
+        assert results[0][0][0] == 201 and results[0][1] == 409
+    assert fast.get(f"/api/v1/studies/{STUDY}/leaderboard").json()["votes"] == 4
+
+
+def test_other_requests_pass_through(clients):
+    fast, _ = clients
+    assert fast.get("/api/v1/studies").status_code == 200
+    assert fast.post("/api/v1/studies/a/b/matches").status_code == 404
+    assert fast.get(f"/api/v1/studies/{STUDY}/matches").status_code == 405
