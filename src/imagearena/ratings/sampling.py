@@ -21,20 +21,21 @@ import numpy as np
 from scipy.special import erf, expit
 
 from imagearena.errors import InputError, UnknownNameError
+from imagearena.ratings.battles import OUTCOME_CODES
+from imagearena.ratings.bradley_terry import PairCounts, fit_bt
 
 #: One Elo point in natural-log strength units (base 10, scale 400).
 ELO_TO_NATURAL = log(10) / 400
 
-_WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5}
-#: Score of model_a for the outcome codes of :class:`imagearena.ratings.battles.Battles`.
-_CODE_SCORE = np.array([1.0, 0.0, 0.5, 0.5])
+#: Battle outcome code -> 0 (model_a wins), 1 (model_b wins) or 2 (draw: tie or both_bad).
+_DRAW_CODE = np.array([0, 1, 2, 2])
 
 
-def _winner_score(winner: str) -> float:
-    try:
-        return _WINNER_SCORE[str(getattr(winner, "value", winner))]
-    except KeyError:
-        raise InputError(f"unknown winner {winner!r}; use one of model_a, model_b, tie, both_bad") from None
+def _winner_code(winner: str) -> int:
+    value = str(getattr(winner, "value", winner))
+    if value not in ("model_a", "model_b", "tie", "both_bad"):
+        raise InputError(f"unknown winner {winner!r}; use one of model_a, model_b, tie, both_bad")
+    return int(_DRAW_CODE[OUTCOME_CODES[value]])
 
 
 class _Sampler:
@@ -82,10 +83,10 @@ class _Sampler:
         i, j = self._idx(model_a), self._idx(model_b)
         if i == j:
             raise InputError(f"model {model_a!r} cannot play itself")
-        score = _winner_score(winner)
+        code = _winner_code(winner)
         self._served[i] += 1
         self._served[j] += 1
-        self._record(np.array([i]), np.array([j]), np.array([score]))
+        self._record(np.array([i]), np.array([j]), np.array([code]))
 
     def observe_battles(self, battles: Any) -> None:
         """Record many votes at once from a :class:`imagearena.ratings.battles.Battles`.
@@ -112,10 +113,10 @@ class _Sampler:
             raise InputError("battle outcome codes must be 0 (model_a), 1 (model_b), 2 (tie) or 3 (both_bad)")
         m = len(self.models)
         self._served += np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
-        self._record(a, b, _CODE_SCORE[outcome])
+        self._record(a, b, _DRAW_CODE[outcome])
 
-    def _record(self, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> None:
-        """Hook for subclasses: ``score_a`` is 1 for a win of ``a``, 0 for a loss, 0.5 for a draw."""
+    def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
+        """Hook for subclasses: ``code`` is 0 when ``a`` won, 1 when ``b`` won, 2 for a draw."""
 
     # -- serving ------------------------------------------------------------------------------------
     def _check_servable(self) -> None:
@@ -128,7 +129,12 @@ class _Sampler:
             i, j = j, i
         return self.models[i], self.models[j]
 
+    #: Probability with which the last ``next_pair`` chose its pair (either order): the propensity
+    #: for inverse-propensity weights, ``weights=1 / p`` in :func:`imagearena.ratings.leaderboard`.
+    last_probability: float = float("nan")
+
     def next_pair(self) -> tuple[str, str]:
+        """The pair to show next, in random left/right order."""
         raise NotImplementedError
 
     def pair_probability(self, model_a: str, model_b: str) -> float:
@@ -147,6 +153,7 @@ class UniformSampler(_Sampler):
         i = int(self._rng.integers(m))
         j = int(self._rng.integers(m - 1))
         j += j >= i
+        self.last_probability = 2.0 / (m * (m - 1))
         return self._ordered(i, j)
 
     def pair_probability(self, model_a: str, model_b: str) -> float:
@@ -155,44 +162,6 @@ class UniformSampler(_Sampler):
             return 0.0
         m = len(self.models)
         return 2.0 / (m * (m - 1))
-
-
-def fit_bt_map(
-    wins: np.ndarray,
-    games: np.ndarray,
-    ridge: float,
-    theta0: np.ndarray | None = None,
-    *,
-    tol: float = 1e-8,
-    max_iter: int = 100,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bradley-Terry maximum a posteriori strengths (natural-log units) and their covariance.
-
-    ``wins[i, j]`` is i's score against j (a draw counts half), ``games[i, j]`` the number of votes
-    between them. The Gaussian prior N(0, 1/ridge) keeps strengths finite while a model is unbeaten or
-    unplayed, which a sampler meets at every start. Newton's method on the aggregated matrix costs
-    O(models^3) per step, independent of the number of votes.
-    """
-    m = len(games)
-    theta = np.zeros(m) if theta0 is None else np.array(theta0, dtype=float)
-    eye = np.eye(m)
-    hess = eye * ridge
-    for _ in range(max_iter):
-        p = expit(theta[:, None] - theta[None, :])
-        grad = (wins - games * p).sum(axis=1) - ridge * theta
-        w = games * p * (1.0 - p)
-        hess = np.diag(w.sum(axis=1)) - w + ridge * eye
-        step = np.linalg.solve(hess, grad)
-        big = np.abs(step).max(initial=0.0)
-        if big > 1.0:  # damp the first steps from a poor start (e.g. unbeaten models)
-            step /= big
-        theta += step
-        if big < tol:
-            break
-    p = expit(theta[:, None] - theta[None, :])
-    w = games * p * (1.0 - p)
-    hess = np.diag(w.sum(axis=1)) - w + ridge * eye
-    return theta, np.linalg.inv(hess)
 
 
 def _misorder_weight(z: np.ndarray) -> np.ndarray:
@@ -231,7 +200,7 @@ class ActiveSampler(_Sampler):
         models: Sequence[str],
         *,
         seed: int | None = None,
-        explore: float = 0.1,
+        explore: float = 0.2,
         refit_every: int | None = None,
         prior_sd: float = 200.0,
         criterion: str = "rank",
@@ -252,8 +221,8 @@ class ActiveSampler(_Sampler):
         self.power = power
         self._refit_every = refit_every
         self._ridge = 1.0 / (prior_sd * ELO_TO_NATURAL) ** 2
-        self._wins = np.zeros((0, 0))
-        self._games = np.zeros((0, 0))
+        self._decisive = np.zeros((0, 0))  # [i, j]: votes i won against j
+        self._draws = np.zeros((0, 0))  # symmetric: ties and both_bad
         self._theta = np.zeros(0)
         self._pending = 0
         self._fitted = False
@@ -267,27 +236,31 @@ class ActiveSampler(_Sampler):
         return self._refit_every or max(4, len(self.models) // 2)
 
     def _grow(self, m: int) -> None:
-        old = len(self._games)
-        wins, games = np.zeros((m, m)), np.zeros((m, m))
-        wins[:old, :old] = self._wins
-        games[:old, :old] = self._games
-        self._wins, self._games = wins, games
+        old = len(self._draws)
+        decisive, draws = np.zeros((m, m)), np.zeros((m, m))
+        decisive[:old, :old] = self._decisive
+        draws[:old, :old] = self._draws
+        self._decisive, self._draws = decisive, draws
         self._theta = np.append(self._theta, np.zeros(m - old))
         self._fitted = False  # the pair set changed: refit before serving
 
-    def _record(self, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> None:
+    def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
         self._pending += len(a)
         if len(a) == 1:  # the per-vote path of a live server: plain indexing beats np.add.at
-            i, j, s = int(a[0]), int(b[0]), float(score_a[0])
-            self._games[i, j] += 1.0
-            self._games[j, i] += 1.0
-            self._wins[i, j] += s
-            self._wins[j, i] += 1.0 - s
+            i, j, c = int(a[0]), int(b[0]), int(code[0])
+            if c == 2:
+                self._draws[i, j] += 1.0
+                self._draws[j, i] += 1.0
+            elif c == 0:
+                self._decisive[i, j] += 1.0
+            else:
+                self._decisive[j, i] += 1.0
             return
-        np.add.at(self._games, (a, b), 1.0)
-        np.add.at(self._games, (b, a), 1.0)
-        np.add.at(self._wins, (a, b), score_a)
-        np.add.at(self._wins, (b, a), 1.0 - score_a)
+        draw = code == 2
+        np.add.at(self._draws, (a[draw], b[draw]), 1.0)
+        np.add.at(self._draws, (b[draw], a[draw]), 1.0)
+        np.add.at(self._decisive, (a[code == 0], b[code == 0]), 1.0)
+        np.add.at(self._decisive, (b[code == 1], a[code == 1]), 1.0)
 
     @property
     def ratings(self) -> dict[str, float]:
@@ -296,13 +269,18 @@ class ActiveSampler(_Sampler):
 
     def refit(self) -> None:
         """Refit strengths, covariance and pair scores now (``next_pair`` does this lazily)."""
-        theta, cov = fit_bt_map(self._wins, self._games, self._ridge, self._theta, tol=1e-6)
+        counts = PairCounts.from_matrices(self._decisive, self._draws)
+        theta = fit_bt(counts, init=self._theta, reg=self._ridge, tol=1e-6, covariance=False).theta
+        games = self._decisive + self._decisive.T + self._draws
+        p = expit(theta[:, None] - theta[None, :])
+        self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
+        w = games * self._info
+        hess = np.diag(w.sum(axis=1) + self._ridge) - w  # posterior precision (Laplacian + prior)
+        cov = np.linalg.inv(hess)
         self._theta, self._cov = theta, cov
         self._pending = 0
         dc = np.diag(cov)
         self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * cov, 0.0)
-        p = expit(theta[:, None] - theta[None, :])
-        self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
         if self.criterion == "rank":
             safe = np.where(self._var_d > 0, self._var_d, 1.0)
             g = _misorder_weight((theta[:, None] - theta[None, :]) / np.sqrt(safe)) / safe
@@ -367,22 +345,24 @@ class ActiveSampler(_Sampler):
         self._check_servable()
         self._ensure_fitted()
         m = len(self.models)
+        score = np.triu(self._scores(), k=1)
+        probs = self._distribution(score)
         if self._rng.random() < self.explore:
             i = int(self._rng.integers(m))
             j = int(self._rng.integers(m - 1))
             j += j >= i
         else:
-            score = np.triu(self._scores(), k=1)
+            active = probs - self.explore * np.triu(np.ones((m, m)), k=1) / (m * (m - 1) / 2)
             if np.isinf(self.power):
-                best = np.flatnonzero(score >= score.max())
+                best = np.flatnonzero(active >= active.max())
                 k = int(best[0] if len(best) == 1 else self._rng.choice(best))
             else:
-                top = score.max()
-                w = (score / top) ** self.power if top > 0 else np.triu(np.ones((m, m)), k=1)
-                cdf = np.cumsum(w.ravel())
+                cdf = np.cumsum(np.maximum(active, 0.0).ravel())
                 k = int(np.searchsorted(cdf, self._rng.random() * cdf[-1], side="right"))
                 k = min(k, m * m - 1)
             i, j = divmod(k, m)
+        i, j = min(i, j), max(i, j)
+        self.last_probability = float(probs[i, j])
         self._virtual_vote(i, j)
         return self._ordered(i, j)
 

@@ -4,7 +4,7 @@ True strengths are drawn on the Elo scale; a voter answers each pair by the Davi
 Bradley-Terry model extended with draws (P(tie) = nu * sqrt(pi_a pi_b) / (pi_a + pi_b + nu * sqrt(pi_a
 pi_b))), with nu calibrated so that about ``tie_rate`` of votes between uniformly chosen pairs are
 draws (public image arenas report about a quarter). At each checkpoint the votes so far are fitted
-with Bradley-Terry (draws as half a win, as the leaderboard does) and compared with the truth.
+with the leaderboard's Bradley-Terry fit (draws as half a win) and compared with the truth.
 Pure numpy/scipy: no files, no database.
 """
 
@@ -19,11 +19,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from imagearena.errors import InputError
-from imagearena.ratings.sampling import ELO_TO_NATURAL, fit_bt_map, make_sampler
+from imagearena.ratings.bradley_terry import PairCounts, fit_bt
+from imagearena.ratings.sampling import ELO_TO_NATURAL, make_sampler
 
-#: Prior sd (Elo) of the evaluation fit: wide enough to be a plain maximum-likelihood fit once every
-#: model has won and lost, yet finite for an unbeaten model at the first checkpoints.
-EVAL_PRIOR_SD = 1000.0
 _OUTCOMES = ("model_a", "model_b", "tie")
 
 
@@ -110,8 +108,7 @@ def run_arena(
     sampler_seed, voter_seed = (int(s.generate_state(1)[0]) for s in seq.spawn(2))
     smp = make_sampler(sampler, names, seed=sampler_seed, **(sampler_options or {}))
     voter = DavidsonVoter(strengths, nu, np.random.default_rng(voter_seed))
-    wins, games = np.zeros((m, m)), np.zeros((m, m))
-    ridge = 1.0 / (EVAL_PRIOR_SD * ELO_TO_NATURAL) ** 2
+    decisive, draws = np.zeros((m, m)), np.zeros((m, m))
     theta = np.zeros(m)
     stops = sorted(set(int(c) for c in checkpoints))
     tau, top1, topk = (np.zeros(len(stops)) for _ in range(3))
@@ -123,14 +120,15 @@ def run_arena(
             i, j = index[left], index[right]
             code = voter.vote(i, j)
             smp.observe(left, right, _OUTCOMES[code])
-            score = (1.0, 0.0, 0.5)[code]
-            ties += code == 2
-            games[i, j] += 1
-            games[j, i] += 1
-            wins[i, j] += score
-            wins[j, i] += 1.0 - score
+            if code == 2:
+                ties += 1
+                draws[i, j] += 1
+                draws[j, i] += 1
+            else:
+                decisive[(i, j) if code == 0 else (j, i)] += 1
             done += 1
-        theta, _ = fit_bt_map(wins, games, ridge, theta)
+        # the leaderboard's own fit (maximum likelihood with its tiny default ridge), warm-started
+        theta = fit_bt(PairCounts.from_matrices(decisive, draws), init=theta, covariance=False).theta
         tau[c] = kendall_tau(strengths, theta)
         top1[c] = float(np.argmax(theta) == best)
         topk[c] = top_k_overlap(strengths, theta, top_k)
@@ -175,11 +173,12 @@ class SimulationResult:
                         "topk": round(float(self.topk[name][:, c].mean()), 4),
                     }
                 )
-            reach = self.votes_to_reach(name, 0.9)
+            reach = np.median(np.nan_to_num(self.votes_to_reach(name, 0.9), nan=np.inf))
             out["samplers"][name] = {
                 "checkpoints": rows,
                 "tie_share": round(self.tie_share[name], 4),
-                "median_votes_to_tau_0.9": None if np.isnan(reach).any() else float(np.median(reach)),
+                # None when fewer than half the seeds reach it by the last checkpoint
+                "median_votes_to_tau_0.9": float(reach) if np.isfinite(reach) else None,
             }
         return out
 

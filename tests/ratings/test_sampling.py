@@ -1,0 +1,238 @@
+"""Pair samplers: interface, exploration floor, determinism, the covariance bookkeeping, and that the
+active sampler ranks better than uniform pairs on a seeded scenario."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from imagearena.errors import InputError, UnknownNameError
+from imagearena.ratings.battles import Battles
+from imagearena.ratings.sampling import ActiveSampler, UniformSampler, make_sampler
+from imagearena.ratings.simulate import simulate
+
+MODELS = [f"m{k}" for k in range(6)]
+SAMPLERS = [UniformSampler, ActiveSampler]
+
+
+def _play(sampler, truth: dict[str, float], n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Serve ``n`` pairs; the stronger model (by ``truth``) wins with Bradley-Terry probability."""
+    rng = np.random.default_rng(seed)
+    served = []
+    for _ in range(n):
+        a, b = sampler.next_pair()
+        served.append((a, b))
+        p = 1.0 / (1.0 + 10 ** ((truth[b] - truth[a]) / 400))
+        sampler.observe(a, b, "model_a" if rng.random() < p else "model_b")
+    return served
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+def test_next_pair_serves_two_known_models_in_both_orders(cls) -> None:
+    sampler = cls(MODELS, seed=1)
+    pairs = [sampler.next_pair() for _ in range(300)]
+    assert all(a in MODELS and b in MODELS and a != b for a, b in pairs)
+    left = Counter(a for a, _ in pairs)
+    # random left/right order: every model shows up on the left side
+    assert set(left) == set(MODELS)
+    ordered = Counter(pairs)
+    assert any((b, a) in ordered for a, b in ordered)
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+def test_observe_rejects_bad_input(cls) -> None:
+    sampler = cls(MODELS, seed=0)
+    with pytest.raises(UnknownNameError, match="add_model"):
+        sampler.observe("m0", "nope", "model_a")
+    with pytest.raises(InputError, match="itself"):
+        sampler.observe("m1", "m1", "tie")
+    with pytest.raises(InputError, match="unknown winner"):
+        sampler.observe("m0", "m1", "m0")
+    with pytest.raises(InputError, match="already"):
+        sampler.add_model("m0")
+    sampler.observe("m0", "m1", "both_bad")
+    assert sampler.votes["m0"] == sampler.votes["m1"] == 1
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+def test_needs_two_models(cls) -> None:
+    sampler = cls(["solo"], seed=0)
+    with pytest.raises(InputError, match="at least two models"):
+        sampler.next_pair()
+    sampler.add_model("duo")
+    assert set(sampler.next_pair()) == {"solo", "duo"}
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+def test_same_seed_same_pairs_and_different_seed_different_pairs(cls) -> None:
+    truth = {m: 60.0 * k for k, m in enumerate(MODELS)}
+    first = _play(cls(MODELS, seed=7), truth, 200)
+    again = _play(cls(MODELS, seed=7), truth, 200)
+    other = _play(cls(MODELS, seed=8), truth, 200)
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+def test_observe_battles_matches_one_by_one(cls) -> None:
+    rows = [
+        ("m0", "m1", "model_a"),
+        ("m2", "m0", "tie"),
+        ("m3", "m4", "both_bad"),
+        ("m5", "m1", "model_b"),
+    ] * 5
+    battles = Battles.from_records(*zip(*rows, strict=True))
+    bulk, single = cls(MODELS, seed=3), cls(MODELS, seed=3)
+    bulk.observe_battles(battles)
+    for a, b, w in rows:
+        single.observe(a, b, w)
+    assert bulk.votes == single.votes
+    assert [bulk.next_pair() for _ in range(50)] == [single.next_pair() for _ in range(50)]
+    if isinstance(bulk, ActiveSampler):
+        assert bulk.ratings == pytest.approx(single.ratings)
+
+
+def test_observe_battles_rejects_models_the_sampler_does_not_serve() -> None:
+    battles = Battles.from_records(["m0", "retired"], ["m1", "m0"], ["model_a", "tie"])
+    sampler = ActiveSampler(MODELS)
+    with pytest.raises(UnknownNameError, match="retired"):
+        sampler.observe_battles(battles)
+    sampler.add_model("retired")
+    sampler.observe_battles(battles)
+    assert sampler.votes["retired"] == 1
+
+
+def test_active_ratings_follow_the_votes() -> None:
+    sampler = ActiveSampler(["strong", "weak", "mid"], seed=0)
+    for _ in range(30):
+        sampler.observe("strong", "weak", "model_a")
+        sampler.observe("mid", "weak", "model_a")
+        sampler.observe("strong", "mid", "model_a")
+    sampler.refit()
+    r = sampler.ratings
+    assert r["strong"] > r["mid"] > r["weak"]
+    assert sum(r.values()) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_exploration_floor_keeps_a_hopeless_model_served() -> None:
+    """A model that loses everything is settled fast, so the active rule alone stops showing it;
+    the uniform share keeps it in rotation (each model in >= explore * 2 / m of the matches)."""
+    models = [f"m{k}" for k in range(10)]
+    truth = {m: 30.0 * k for k, m in enumerate(models)}
+    truth["m0"] = -3000.0  # never wins
+    counts = {}
+    for explore in (0.0, 0.2):
+        sampler = ActiveSampler(models, seed=5, explore=explore)
+        served = _play(sampler, truth, 1500, seed=5)[500:]
+        counts[explore] = sum("m0" in pair for pair in served)
+    floor = 0.2 * 2 / len(models) * 1000
+    assert counts[0.2] >= 0.7 * floor
+    assert counts[0.0] < 0.5 * floor  # without the floor the model starves: the floor is what serves it
+
+
+def test_pair_probabilities_form_a_distribution_with_a_floor() -> None:
+    truth = {m: 80.0 * k for k, m in enumerate(MODELS)}
+    for sampler, floor in (
+        (ActiveSampler(MODELS, seed=2, explore=0.3, power=2.0), 0.3),
+        (UniformSampler(MODELS), 1.0),
+    ):
+        _play(sampler, truth, 120)
+        probs = [sampler.pair_probability(a, b) for i, a in enumerate(MODELS) for b in MODELS[i + 1 :]]
+        assert sum(probs) == pytest.approx(1.0)
+        assert min(probs) >= floor / len(probs) - 1e-12
+        assert sampler.pair_probability("m1", "m0") == sampler.pair_probability("m0", "m1")
+        assert sampler.pair_probability("m0", "m0") == 0.0
+
+
+@pytest.mark.parametrize("options", [{}, {"power": 2.0}])
+def test_last_probability_is_the_propensity_of_the_served_pair(options) -> None:
+    truth = {m: 80.0 * k for k, m in enumerate(MODELS)}
+    sampler = ActiveSampler(MODELS, seed=3, **options)
+    _play(sampler, truth, 50)
+    for _ in range(20):
+        before = {(a, b): sampler.pair_probability(a, b) for a in MODELS for b in MODELS if a != b}
+        a, b = sampler.next_pair()
+        assert sampler.last_probability == pytest.approx(before[(a, b)])
+        assert sampler.last_probability >= sampler.explore / 15
+    uniform = UniformSampler(MODELS)
+    uniform.next_pair()
+    assert uniform.last_probability == pytest.approx(1 / 15)
+
+
+def test_a_new_model_is_served_soon() -> None:
+    truth = {m: 50.0 * k for k, m in enumerate(MODELS)}
+    sampler = ActiveSampler(MODELS, seed=4)
+    _play(sampler, truth, 400)
+    sampler.add_model("newcomer")
+    truth["newcomer"] = 120.0
+    served = _play(sampler, truth, 30, seed=9)
+    share = sum("newcomer" in pair for pair in served) / len(served)
+    assert share > 0.5  # uniform pairs would show it in 2/7 of the matches
+
+
+def test_virtual_votes_update_the_covariance_exactly() -> None:
+    """Pairs served between refits are booked by rank-one updates; they must equal refitting the
+    precision matrix with those votes' Fisher information added."""
+    sampler = ActiveSampler(MODELS, seed=0, refit_every=10_000)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        a, b = rng.choice(MODELS, 2, replace=False)
+        sampler.observe(str(a), str(b), ["model_a", "model_b", "tie"][rng.integers(3)])
+    sampler.refit()
+    precision = np.linalg.inv(sampler._cov)
+    info, lap = sampler._info.copy(), sampler._lap.copy()
+    for _ in range(5):
+        a, b = sampler.next_pair()
+        i, j = MODELS.index(a), MODELS.index(b)
+        u = np.zeros(len(MODELS))
+        u[i], u[j] = 1.0, -1.0
+        precision += info[i, j] * np.outer(u, u)
+    cov = np.linalg.inv(precision)
+    np.testing.assert_allclose(sampler._cov, cov, atol=1e-10)
+    np.testing.assert_allclose(sampler._mm, cov @ lap @ cov, atol=1e-10)
+    d = np.diag(cov)
+    np.testing.assert_allclose(sampler._var_d, d[:, None] + d[None, :] - 2 * cov, atol=1e-10)
+
+
+def test_active_spreads_requests_between_refits() -> None:
+    """Without votes coming back (concurrent requests), the virtual votes move it to other pairs."""
+    sampler = ActiveSampler([f"m{k}" for k in range(8)], seed=0, refit_every=10_000)
+    pairs = {frozenset(sampler.next_pair()) for _ in range(20)}
+    assert len(pairs) >= 10
+
+
+@pytest.mark.parametrize("options", [{"criterion": "ci"}, {"power": 3.0}])
+def test_active_variants_run(options) -> None:
+    truth = {m: 70.0 * k for k, m in enumerate(MODELS)}
+    sampler = ActiveSampler(MODELS, seed=0, **options)
+    served = _play(sampler, truth, 200)
+    assert len(Counter(frozenset(p) for p in served)) > 5
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"explore": 1.5}, {"criterion": "bogus"}, {"prior_sd": 0}, {"refit_every": 0}, {"power": 0}],
+)
+def test_bad_options_are_input_errors(options) -> None:
+    with pytest.raises(InputError):
+        ActiveSampler(MODELS, **options)
+
+
+def test_make_sampler_by_name() -> None:
+    assert isinstance(make_sampler("uniform", MODELS, seed=1), UniformSampler)
+    assert isinstance(make_sampler("active", MODELS, seed=1, explore=0.5), ActiveSampler)
+    with pytest.raises(UnknownNameError, match="available: active, uniform"):
+        make_sampler("thompson", MODELS)
+
+
+def test_active_ranks_better_than_uniform_on_seeded_arenas() -> None:
+    """30 models, 10 seeded arenas (the same true strengths and voter for both samplers). The gain
+    is modest, as the benchmark shows (about +0.025 Kendall tau here), but it holds in most arenas."""
+    result = simulate(
+        models=30, votes=800, seeds=10, spread=400, checkpoints=[400, 800], samplers=("active", "uniform")
+    )
+    gain = result.tau["active"] - result.tau["uniform"]
+    assert gain.mean() >= 0.015
+    assert (gain.mean(axis=1) > 0).sum() >= 7
