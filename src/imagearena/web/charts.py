@@ -26,7 +26,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks or [lo]
 
 
-def rating_chart(points: Sequence[Any], title: str, width: int = 720, height: int = 280) -> Markup:
+def rating_chart(points: Sequence[Any], title: str, width: int = 760, height: int = 280) -> Markup:
     """Lines of rating against time, one per model, from rating snapshots (model, rating, at)."""
     if not points:
         return Markup('<p class="muted">No rating history yet: it appears once votes come in.</p>')
@@ -40,7 +40,7 @@ def rating_chart(points: Sequence[Any], title: str, width: int = 720, height: in
     y0, y1 = min(ys), max(ys)
     pad = max((y1 - y0) * 0.08, 1.0)
     y0, y1 = y0 - pad, y1 + pad
-    left, right, top, bottom = 56, 150, 28, 34
+    left, right, top, bottom = 56, 190, 28, 34
     pw, ph = width - left - right, height - top - bottom
 
     def sx(x: float) -> float:
@@ -59,7 +59,8 @@ def rating_chart(points: Sequence[Any], title: str, width: int = 720, height: in
         y = sy(t)
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{t:g}</text>')
-    for x, anchor in ((x0, "start"), (x1, "end")):
+    ends = ((x0, "start"), (x1, "end")) if x1 - x0 >= 120 else ((x1, "middle"),)  # labels would overlap
+    for x, anchor in ends:
         label = datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%d %H:%M UTC")
         out.append(
             f'<text x="{sx(x):.1f}" y="{height - 10}" text-anchor="{anchor}" class="tick">{label}</text>'
@@ -73,6 +74,8 @@ def rating_chart(points: Sequence[Any], title: str, width: int = 720, height: in
             out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}"/>')
         ly = top + 14 * i + 6
         out.append(f'<rect x="{left + pw + 12}" y="{ly - 8}" width="10" height="10" fill="{color}"/>')
-        out.append(f'<text x="{left + pw + 26}" y="{ly + 1}" class="legend">{escape(model[:18])}</text>')
+        out.append(
+            f'<text x="{left + pw + 26}" y="{ly + 1}" class="legend">{escape(model if len(model) <= 24 else model[:23] + "…")}</text>'
+        )
     out.append("</svg>")
     return Markup("".join(out))

@@ -4,6 +4,7 @@ voting runs in a small local script against the JSON API."""
 from __future__ import annotations
 
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
@@ -70,7 +71,11 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
     boards = {m: leaderboards.leaderboard(arena, study, m) for m in leaderboards.METHODS}
     by_model = {m: {r.model: r for r in b.rows} for m, b in boards.items()}
     ordered = boards[method].rows
-    points = leaderboards.rating_history(arena, study, method)
+    points = list(leaderboards.rating_history(arena, study, method))
+    board = boards[method]
+    if board.rows and (not points or points[-1].at < board.computed_at):
+        # the chart ends at the current ratings, not at the last stored snapshot
+        points += [SimpleNamespace(model=r.model, rating=r.rating, at=board.computed_at) for r in board.rows]
     return render(
         request,
         "leaderboard.html",
@@ -82,6 +87,7 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
             "by_model": by_model,
             "win_rate": leaderboards.win_rate,
             "votes": boards[method].votes,
+            "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
             "chart": rating_chart(points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time"),
         },
