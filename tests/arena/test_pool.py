@@ -102,7 +102,9 @@ def test_active_sampler_is_the_default_when_available():
     assert isinstance(default_sampler_factory(["a", "b"]), ActiveSampler)
 
 
-def test_pool_cache_reloads_only_when_the_version_changes():
+def test_pool_cache_reloads_in_the_background_only_when_the_version_changes():
+    import time
+
     loads = []
     version = [(0, 2, 2)]
 
@@ -114,10 +116,35 @@ def test_pool_cache_reloads_only_when_the_version_changes():
 
     cache = PoolCache(loader, lambda study_id: version[0], ttl_s=0)
     first = cache.get("s")
-    assert cache.get("s") is first and loads == ["s"]
-    version[0] = (0, 3, 3)  # an import elsewhere
+    assert cache.get("s") is first
+    time.sleep(0.2)
+    assert cache.get("s") is first and loads == ["s"]  # checked, unchanged: not reloaded
+    version[0] = (0, 3, 3)  # an import made by another process
+    assert cache.get("s") is first  # the request does not wait for the reload
+    deadline = time.time() + 5
+    while cache.get("s") is first and time.time() < deadline:
+        time.sleep(0.01)
     assert cache.get("s") is not first and loads == ["s", "s"]
     assert cache.peek(1) is not None
     cache.invalidate("s")
     cache.get("s")
     assert loads == ["s", "s", "s"]
+
+
+def test_pool_cache_keeps_serving_when_a_reload_fails():
+    import time
+
+    calls = []
+
+    def loader(name):
+        calls.append(name)
+        if len(calls) > 1:
+            raise RuntimeError("database unreachable")
+        return StudyPool(study_id=1, name=name, epoch=0, version=(0,), images=[img(1, 1, 1), img(2, 2, 1)])
+
+    cache = PoolCache(loader, lambda study_id: (1,), ttl_s=0)
+    first = cache.get("s")
+    for _ in range(20):
+        assert cache.get("s") is first
+        time.sleep(0.01)
+    assert len(calls) >= 2

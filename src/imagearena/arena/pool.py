@@ -1,13 +1,13 @@
 """The in-memory match pool of a study: its catalog and pair sampler, cached per process.
 
-Serving a match reads only this cache (no database round trip). The cache is checked against a
-cheap version query (epoch, image count, highest image id) at most every ``ttl_s`` seconds, so an
-import or a reset made by another process shows up within that delay; changes made through this
-process invalidate it at once.
+Serving a match reads only this cache (no database round trip). A background check of a cheap
+version query (epoch, image count, highest image id) every ``ttl_s`` seconds picks up an import or
+a reset made by another process; changes made through this process invalidate it at once.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -153,7 +153,12 @@ class StudyPool:
 
 
 class PoolCache:
-    """One StudyPool per study name, reloaded when the study's catalog version changes."""
+    """One StudyPool per study name, per process.
+
+    A request never waits for the database once a study's pool is loaded: when the pool is older than
+    ``ttl_s``, a background thread compares the catalog version (epoch, image count, highest image id)
+    and swaps in a reloaded pool if it changed, while requests keep using the current one.
+    """
 
     def __init__(
         self, loader: Callable[[str], StudyPool], version_of: Callable[[int], tuple], ttl_s: float = 5.0
@@ -162,23 +167,44 @@ class PoolCache:
         self._version_of = version_of
         self.ttl_s = ttl_s
         self._pools: dict[str, tuple[StudyPool, float]] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, study: str) -> StudyPool:
         entry = self._pools.get(study)
-        now = time.monotonic()
-        if entry is not None and now - entry[1] < self.ttl_s:
-            return entry[0]
-        with self._lock:  # one thread reloads; the others wait briefly rather than all querying
+        if entry is not None:
+            pool, checked = entry
+            if time.monotonic() - checked >= self.ttl_s:
+                self._refresh_in_background(study, pool)
+            return pool
+        with self._lock:  # the first load: one thread queries, the others wait for it
             entry = self._pools.get(study)
-            if entry is not None and time.monotonic() - entry[1] < self.ttl_s:
-                return entry[0]
-            if entry is not None and self._version_of(entry[0].study_id) == entry[0].version:
-                self._pools[study] = (entry[0], time.monotonic())
+            if entry is not None:
                 return entry[0]
             pool = self._loader(study)
             self._pools[study] = (pool, time.monotonic())
             return pool
+
+    def _refresh_in_background(self, study: str, pool: StudyPool) -> None:
+        with self._lock:
+            if study in self._refreshing or self._pools.get(study, (None, 0.0))[0] is not pool:
+                return
+            self._refreshing.add(study)
+            self._pools[study] = (pool, time.monotonic())
+        threading.Thread(target=self._refresh, args=(study, pool), name=f"pool-{study}", daemon=True).start()
+
+    def _refresh(self, study: str, pool: StudyPool) -> None:
+        try:
+            if self._version_of(pool.study_id) != pool.version:
+                fresh = self._loader(study)
+                with self._lock:
+                    if self._pools.get(study, (None, 0.0))[0] is pool:
+                        self._pools[study] = (fresh, time.monotonic())
+        except Exception:  # keep serving the current pool; the next check retries
+            logging.getLogger("imagearena.arena").exception("reloading the match pool of %r failed", study)
+        finally:
+            with self._lock:
+                self._refreshing.discard(study)
 
     def peek(self, study_id: int) -> StudyPool | None:
         for pool, _ in list(self._pools.values()):
@@ -187,6 +213,7 @@ class PoolCache:
         return None
 
     def invalidate(self, study: str | None = None) -> None:
+        """Forget a study's pool (after a change made through this process): the next request reloads it."""
         with self._lock:
             if study is None:
                 self._pools.clear()

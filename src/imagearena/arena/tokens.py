@@ -13,6 +13,7 @@ import hmac
 import os
 import secrets
 import struct
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +141,12 @@ def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
             return value
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(nbytes)
-    tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")  # owner-only (0600)
+    tmp = Path(tmp_name)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     try:
         os.link(tmp, path)  # atomic and never overwrites: concurrent first starts agree on one value
     except FileExistsError:
