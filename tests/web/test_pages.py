@@ -72,6 +72,12 @@ def test_unknown_pages_render_html_errors(client):
     assert r.status_code == 404 and "unknown study" in r.text and "<html" in r.text
     r = client.get("/media/" + "0" * 64 + ".png")
     assert r.status_code == 404
+    r = client.get("/no/such/page", headers=HTML)
+    assert r.status_code == 404 and "<html" in r.text and "Not Found" in r.text
+    r = client.get("/api/v1/nothing")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "NotFound"
+    r = client.delete("/api/v1/studies")
+    assert r.status_code == 405 and "allow" in r.headers
 
 
 def test_admin_login_then_create_and_reset_through_forms(client, arena):

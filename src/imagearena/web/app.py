@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imagearena import __version__
 from imagearena.arena.runtime import Arena
@@ -76,6 +77,7 @@ def create_app(
         app.add_middleware(HotPath, arena=arena)
     app.add_exception_handler(ImageArenaError, _user_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
 
 
@@ -94,6 +96,16 @@ def _error_response(request: Request, status: int, kind: str, message: str):
 async def _user_error(request: Request, exc: Exception):
     assert isinstance(exc, ImageArenaError)
     return _error_response(request, exc.http_status, type(exc).__name__, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception):
+    """Unknown paths and wrong methods answer in the same error shape as user errors."""
+    assert isinstance(exc, StarletteHTTPException)
+    kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+    response = _error_response(request, exc.status_code, kind, str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception):
