@@ -100,6 +100,8 @@ def test_active_sampler_is_the_default_when_available():
     from imagearena.ratings.sampling import ActiveSampler
 
     assert isinstance(default_sampler_factory(["a", "b"]), ActiveSampler)
+    many = [f"m{i}" for i in range(200)]
+    assert isinstance(default_sampler_factory(many), UniformPairs)  # stays cheap per match
 
 
 def test_pool_cache_reloads_in_the_background_only_when_the_version_changes():

@@ -47,11 +47,19 @@ class UniformPairs:
         return a, b
 
 
+# The active sampler's cost per pair grows with the square of the models (and its refits with the
+# cube): about 0.2 ms at 64 models, 0.5 ms at 128 and 2 ms at 256 here, on the request's thread.
+ACTIVE_SAMPLER_MAX_MODELS = 128
+
+
 def default_sampler_factory(models: list[str]) -> Any:
-    """The ratings engine's active sampler when it is installed, uniform choice otherwise."""
+    """The ratings engine's active sampler when it is installed and the study is small enough for it
+    to stay cheap per match; uniform pairs otherwise."""
     try:
         from imagearena.ratings.sampling import ActiveSampler
     except ImportError:
+        return UniformPairs(models)
+    if len(models) > ACTIVE_SAMPLER_MAX_MODELS:
         return UniformPairs(models)
     return ActiveSampler(models)
 
