@@ -96,6 +96,8 @@ def child(args: argparse.Namespace) -> None:
     )
     scorer.score("warm-up", [decode_image(paths[0])] * 2)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     if args.mode == "naive":  # decode everything first, as a simple script would
         images = [decode_image(p) for p in paths]
@@ -106,18 +108,10 @@ def child(args: argparse.Namespace) -> None:
         workers = 0 if args.mode == "serial" else args.workers
         n = sum(1 for r in score_stream(scorer, items, batch_size=args.batch_size, workers=workers) if r.ok)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "n": n,
-                "seconds": elapsed,
-                "ips": n / elapsed,
-                "peak_mib": peak / 1024,
-                "base_mib": rss_before / 1024,
-            }
-        )
-    )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cores = (usage.ru_utime + usage.ru_stime - cpu_before) / elapsed
+    result = {"n": n, "seconds": elapsed, "ips": n / elapsed, "cores": cores}
+    print(json.dumps(result | {"peak_mib": usage.ru_maxrss / 1024, "base_mib": rss_before / 1024}))
 
 
 def run_child(args: argparse.Namespace, mode: str, count: int) -> dict:
@@ -170,10 +164,15 @@ def main() -> None:
     serial = run_child(args, "serial", args.images)
     overlap = run_child(args, "overlap", args.images)
     print(f"\nthroughput on {args.images} images")
-    print(f"  decode-then-score serial (anchor): {serial['ips']:8.1f} images/s")
     print(
-        f"  decode overlapping compute ({args.workers} threads): {overlap['ips']:8.1f} images/s"
-        f"   ratio {overlap['ips'] / serial['ips']:.2f}x"
+        f"  decode-then-score serial (anchor): {serial['ips']:8.1f} images/s, {serial['cores']:.2f} cores busy"
+    )
+    print(
+        f"  decode overlapping compute ({args.workers} threads): {overlap['ips']:8.1f} images/s, "
+        f"{overlap['cores']:.2f} cores busy   ratio {overlap['ips'] / serial['ips']:.2f}x"
+    )
+    print(
+        f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: overlapping needs a free core)"
     )
 
     print("\npeak RSS (MiB) of a fresh process by image count")
