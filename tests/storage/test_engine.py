@@ -143,3 +143,23 @@ def test_migrations_match_the_models(engine):
 def test_bad_database_urls_are_user_errors(url):
     with pytest.raises(InputError):
         make_engine(url)
+
+
+def test_concurrent_upgrades_of_an_empty_database_all_succeed(db_url):
+    """Several processes may start on a new database at once: they migrate in turn."""
+    import subprocess
+    import sys
+
+    downgrade_database(db_url, "base")
+    code = "import sys; from imagearena.storage.engine import upgrade_database; upgrade_database(sys.argv[1])"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()

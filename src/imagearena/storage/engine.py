@@ -104,6 +104,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 # --- schema ------------------------------------------------------------------------------------------
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+_MIGRATION_LOCK = 0x1A4E_0001  # an arbitrary key for pg_advisory_xact_lock
 
 
 def alembic_config(url: str) -> Config:
@@ -131,6 +132,10 @@ def _migrate(url: str, direction: str, revision: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Two processes starting on an empty database (workers, a CLI run beside a server)
+                # migrate one after the other; SQLite gets the same from BEGIN IMMEDIATE.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
             getattr(command, direction)(cfg, revision)
