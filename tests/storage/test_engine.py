@@ -163,3 +163,9 @@ def test_concurrent_upgrades_of_an_empty_database_all_succeed(db_url):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_plain_postgresql_urls_use_psycopg_3():
+    engine = make_engine("postgresql://user@localhost/db")  # no connection is made
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()

@@ -58,14 +58,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         _install_sqlite_hooks(engine)
         return engine
     if backend == "postgresql":
-        if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+        if "+" not in parsed.drivername:  # plain postgresql://: use psycopg 3, what the pg extra installs
             parsed = parsed.set(drivername="postgresql+psycopg")
+        driver = parsed.get_driver_name()
         try:
-            import psycopg  # noqa: F401
+            __import__(driver)
         except ImportError as exc:
             from imagearena.errors import MissingDependencyError
 
-            raise MissingDependencyError("PostgreSQL storage", "pg", "psycopg") from exc
+            raise MissingDependencyError("PostgreSQL storage", "pg", driver) from exc
         return create_engine(parsed, echo=echo, pool_size=16, max_overflow=64, pool_pre_ping=True)
     raise InputError(f"unsupported database {backend!r}: use sqlite:///path.db or postgresql+psycopg://...")
 
