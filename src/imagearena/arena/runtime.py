@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from imagearena.arena.pool import PoolCache, StudyPool, default_sampler_factory
 from imagearena.arena.tokens import TokenSigner, load_or_create_secret
+from imagearena.arena.writer import VoteWriter
+from imagearena.media import MediaStore
 from imagearena.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,15 +53,11 @@ class Arena:
         self.signer = TokenSigner(key.encode())
         self.admin_token = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
         self.sampler_factory = sampler_factory
-        from imagearena.media import MediaStore
-
         self.media_store = MediaStore(settings.media_dir)
         self.pools = PoolCache(self._load_pool, self._pool_version, ttl_s=pool_ttl_s)
         # SQLite has one writer at a time; queueing our own threads here is fairer and faster than
         # letting them meet in SQLite's busy handler, which sleeps in growing steps.
         self.write_lock = threading.Lock() if self.is_sqlite else None
-        from imagearena.arena.writer import VoteWriter
-
         self.vote_writer = VoteWriter(self.writing, threads=1 if self.is_sqlite else 4)
         self.leaderboard_cache: dict = {}
         self.leaderboard_lock = threading.Lock()
