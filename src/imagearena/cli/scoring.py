@@ -358,7 +358,14 @@ def score_study(
         with make_sessionmaker(engine)() as session:
             study = catalog.get_study(session, study_name)
             images = catalog.list_images(session, study)
-            done = [set(catalog.scores_for(session, images, name)) for name in names]
+            done = [
+                {
+                    i
+                    for start in range(0, len(images), 500)
+                    for i in catalog.scores_for(session, images[start : start + 500], name)
+                }
+                for name in names
+            ]  # in chunks: one IN (...) list per 500 images stays under every database's parameter limit
             todo = [im for im in images if not all(im.id in d for d in done)]
             items = []
             for im in todo:
