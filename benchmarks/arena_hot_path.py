@@ -49,7 +49,7 @@ def per_call_us(fn, n: int) -> float:
 
 
 def asgi_match_us(settings, arena, n: int) -> float:
-    """One POST /api/v1/studies/demo/matches through the whole FastAPI app, without sockets."""
+    """One POST /api/v1/studies/demo/matches through the whole app (its plain-ASGI front), without sockets."""
     from imagearena.web.app import create_app
 
     app = create_app(settings, arena=arena, background_snapshots=False)
@@ -146,7 +146,7 @@ def main() -> None:
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, shared with other work")
     print(f"database: {backend}; {n} matches")
     print(f"serve a match (pool draw + active sampler + signed token): {serve:8.0f} us")
-    print(f"POST /matches through the FastAPI app (no socket):            {request:8.0f} us")
+    print(f"POST /matches through the whole ASGI app (no socket):          {request:8.0f} us")
     print(f"record one vote, alone (one transaction):                     {one:8.0f} us")
     print(
         f"record votes from 64 concurrent voters: {concurrent_rate:8.0f} votes/s "
