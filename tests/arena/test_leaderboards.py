@@ -105,7 +105,7 @@ def test_win_rates_come_from_the_ratings_engine(arena):
 
 def test_snapshots_build_the_rating_history(arena):
     assert leaderboards.snapshot_if_due(arena, STUDY, 0) == []  # no votes, nothing to snapshot
-    cast(arena, 4)
+    first_votes = cast(arena, 4, mixed=True)
     assert leaderboards.snapshot_if_due(arena, STUDY, 0) == list(leaderboards.METHODS)
     assert leaderboards.snapshot_if_due(arena, STUDY, 0) == []  # no new vote since
     cast(arena, 4)
@@ -113,13 +113,22 @@ def test_snapshots_build_the_rating_history(arena):
     assert leaderboards.snapshot_if_due(arena, STUDY, 0, methods=("elo",)) == ["elo"]
     history = leaderboards.rating_history(arena, STUDY, "elo")
     times = sorted({p.at for p in history})
-    assert len(times) == 2
+    # the first snapshot replayed the votes before it (after 1, 2 and 3 of the 4), then one more
+    assert len(times) == 3 + 1 + 1
+    after_one = {p.model: p.rating for p in history if p.at == times[0]}
+    one = ratings.leaderboard(ratings.Battles.from_records(*map(list, zip(*first_votes[:1], strict=True))))
+    assert after_one == pytest.approx({r.model: r.rating for r in one})
     latest = {p.model: p.rating for p in history if p.at == times[-1]}
     board = {r.model: r.rating for r in leaderboards.leaderboard(arena, STUDY, "elo").rows}
     assert latest == pytest.approx(board)
-    assert len(leaderboards.rating_history(arena, STUDY, "bt")) == len(
-        {p.model for p in history if p.at == times[0]}
-    )
+    assert len({p.at for p in leaderboards.rating_history(arena, STUDY, "bt")}) == 4
+
+
+def test_no_replay_for_large_rounds(arena, monkeypatch):
+    monkeypatch.setattr(leaderboards, "BACKFILL_MAX_VOTES", 3)
+    cast(arena, 4)
+    leaderboards.snapshot_if_due(arena, STUDY, 0, methods=("elo",))
+    assert len({p.at for p in leaderboards.rating_history(arena, STUDY, "elo")}) == 1
 
 
 def test_reset_archives_votes_and_starts_a_new_round(arena):

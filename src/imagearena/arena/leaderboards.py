@@ -200,8 +200,13 @@ def win_rates(
 
 def snapshot_if_due(arena: Arena, study: str, min_interval_s: float = 60.0, methods=METHODS) -> list[str]:
     """Append rating snapshots for the methods whose newest snapshot predates the newest vote and is at
-    least ``min_interval_s`` old; returns the methods snapshotted."""
-    from imagearena.storage.votes import latest_snapshot_at, latest_vote_at, model_ids, write_snapshots
+    least ``min_interval_s`` old; returns the methods snapshotted.
+
+    The first snapshot of a round is preceded by snapshots replayed from the votes so far (up to
+    ``BACKFILL_POINTS``, for rounds of at most ``BACKFILL_MAX_VOTES``), so the rating-over-time chart
+    shows how the ratings got where they are from the first time anyone looks.
+    """
+    from imagearena.storage.votes import latest_snapshot_at, latest_vote_at
 
     row = _study(arena, study)
     done: list[str] = []
@@ -210,25 +215,64 @@ def snapshot_if_due(arena: Arena, study: str, min_interval_s: float = 60.0, meth
         last_vote = latest_vote_at(session, row.id, row.epoch)
         if last_vote is None:
             return done
-        due = []
+        due: list[tuple[str, bool]] = []
         for method in methods:
             at = latest_snapshot_at(session, row.id, row.epoch, method)
             if at is None or (at < last_vote and now - at >= timedelta(seconds=min_interval_s)):
-                due.append(method)
-    for method in due:
+                due.append((method, at is None))
+    for method, first in due:
         board = _leaderboard(arena, row, method, None, None)
-        with arena.session() as session:
-            ids = model_ids(session, [r.model for r in board.rows])
+        history = _replayed(arena, row, method) if first else []
+        _write(arena, row, method, [*history, (now, board.rows)])
+        done.append(method)
+    return done
+
+
+BACKFILL_POINTS = 12
+BACKFILL_MAX_VOTES = 20_000
+
+
+def _replayed(arena: Arena, row, method: str) -> list[tuple[datetime, list[RatingRow]]]:
+    """Leaderboards after the first 1/N, 2/N, ... of the round's votes, stamped with the last vote's time."""
+    import numpy as np
+
+    from imagearena import ratings
+
+    _, battles = _battles(arena, row.id, row.epoch, None, None)
+    n = len(battles)
+    if n < 2 or n > BACKFILL_MAX_VOTES or battles.tstamp is None:
+        return []
+    order = battles.order()
+    cuts = sorted({int(np.ceil(i * n / BACKFILL_POINTS)) for i in range(1, BACKFILL_POINTS)} - {0, n})
+    out = []
+    for k in cuts:
+        idx = order[:k]
+        prefix = ratings.Battles(
+            battles.models, battles.a[idx], battles.b[idx], battles.outcome[idx], battles.tstamp[idx]
+        )
+        rows = [
+            r
+            for r in ratings.leaderboard(prefix, method=cast(Any, method), k=arena.settings.elo_k)
+            if r.votes
+        ]
+        out.append((datetime.fromtimestamp(float(battles.tstamp[idx[-1]]), UTC), rows))
+    return out
+
+
+def _write(arena: Arena, row, method: str, boards: list[tuple[datetime, list[RatingRow]]]) -> None:
+    from imagearena.storage.votes import model_ids, write_snapshots
+
+    with arena.session() as session:
+        ids = model_ids(session, sorted({r.model for _, rows in boards for r in rows}))
+        for at, rows in boards:
             write_snapshots(
                 session,
                 row.id,
                 row.epoch,
                 method,
-                [(ids[r.model], r.rating, r.lower, r.upper, r.votes) for r in board.rows],
-                at=now,
+                [(ids[r.model], r.rating, r.lower, r.upper, r.votes) for r in rows],
+                at=at,
             )
-        done.append(method)
-    return done
 
 
 def rating_history(arena: Arena, study: str, method: str = "elo"):
