@@ -44,6 +44,8 @@ def read_battles(path: str | Path, *, fmt: str | None = None, tstamps: bool = Tr
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a battle log file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the battle log ({exc.strerror or exc})") from None
     return parse_battles(data, fmt, name=str(path), tstamps=tstamps)
 
 
