@@ -94,3 +94,10 @@ def test_user_errors_print_one_line_without_traceback(tmp_path: Path) -> None:
         [sys.executable, "-m", "imagearena", "rate", str(bad)], capture_output=True, text=True, timeout=60
     )
     assert "bad.csv line 3: unknown winner 'draw'" in proc.stderr
+
+
+def test_cli_import_stays_light() -> None:
+    """`imagearena --help` must not pay for numpy or the ratings engine: they load inside `rate`."""
+    code = "import sys, imagearena.cli; print(sorted(m for m in ('numpy', 'imagearena.ratings') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
