@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -27,7 +28,7 @@ ACCESS_LOG_OPTION = typer.Option(False, "--access-log/--no-access-log", help="Lo
 def _settings(db: str | None, host: str | None, port: int | None, data_dir: Path | None):
     from imagearena.settings import Settings
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     for key, value in (("db_url", db), ("host", host), ("port", port), ("data_dir", data_dir)):
         if value is not None:
             overrides[key] = value
