@@ -5,7 +5,9 @@ HPSv2 eval transform (ToTensor, then tensor bicubic antialiased resize, centre c
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,21 +16,35 @@ import torch.nn.functional as F
 
 from imagearena.errors import InputError
 from imagearena.scorers import create_scorer
+from imagearena.scorers.hf_clip import image_embeddings
 from imagearena.scorers.hpsv2 import convert_open_clip_state_dict
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = json.loads((HERE / "data" / "hpsv2_tiny_golden.json").read_text())
+
+
+def golden_recipe():
+    spec = importlib.util.spec_from_file_location("hps_golden", HERE / "golden" / "make_hpsv2_golden.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(3, 1, 1)
 STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(3, 1, 1)
 
 
 def hps_transform(image, size):
+    """HPSv2's eval transform: ToTensor, ResizeMaxSize (longest side, bicubic on the tensor, zero pad)."""
     x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
     h, w = x.shape[1:]
-    if min(h, w) != size:
-        nh, nw = (int(size * h / w), size) if w < h else (size, int(size * w / h))
+    scale = size / max(h, w)
+    if scale != 1.0:
+        nh, nw = round(h * scale), round(w * scale)
         x = F.interpolate(x[None], size=(nh, nw), mode="bicubic", align_corners=False, antialias=True)[0]
-    h, w = x.shape[1:]
-    top, left = int(round((h - size) / 2)), int(round((w - size) / 2))
-    return (x[:, top : top + size, left : left + size] - MEAN) / STD
+        ph, pw = size - nh, size - nw
+        x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+    return (x - MEAN) / STD
 
 
 def resblocks(x, s, prefix, layers, heads, attn_mask=None):
@@ -136,3 +152,28 @@ def test_converter_splits_fused_qkv():
     w = torch.arange(12.0).view(6, 2)
     out = convert_open_clip_state_dict({"module.visual.transformer.resblocks.0.attn.in_proj_weight": w})
     assert out["vision_model.encoder.layers.0.self_attn.k_proj.weight"].tolist() == [[4.0, 5.0], [6.0, 7.0]]
+
+
+def test_matches_hpsv2_original_code(tmp_path, tiny_clip):
+    """Against HPSv2's own open_clip (model, preprocess_val, forward) on the same weights and inputs:
+    see tests/scorers/golden/make_hpsv2_golden.py for how the golden file was made."""
+    recipe = golden_recipe()
+    state = {k: torch.from_numpy(v) for k, v in recipe.state_dict().items()}
+    torch.save({"state_dict": state}, tmp_path / "HPS_v2_compressed.pt")
+    (tmp_path / "open_clip_config.json").write_text(json.dumps(GOLDEN["config"]))
+    scorer = create_scorer("hpsv2", weights=str(tmp_path), tokenizer=str(tiny_clip), device="cpu")
+
+    pixels = torch.stack([torch.as_tensor(scorer.prepare_image(im).array) for im in recipe.images()])
+    flat = pixels.reshape(len(pixels), -1)
+    assert flat[:, recipe.SAMPLE_INDICES].tolist() == [
+        pytest.approx(row, abs=1e-5) for row in GOLDEN["pixel_samples"]
+    ]
+    assert flat.sum(dim=1).tolist() == pytest.approx(GOLDEN["pixel_sums"], abs=1e-2)
+
+    with torch.inference_mode():
+        img = image_embeddings(scorer.model, pixels)
+        out = scorer.model.get_text_features(input_ids=torch.from_numpy(recipe.token_ids()))
+        txt = F.normalize(out.pooler_output.float(), dim=-1)
+    assert img.tolist() == [pytest.approx(row, abs=1e-5) for row in GOLDEN["image_features"]]
+    assert txt.tolist() == [pytest.approx(row, abs=1e-5) for row in GOLDEN["text_features"]]
+    assert (img * txt).sum(-1).tolist() == pytest.approx(GOLDEN["scores"], abs=1e-5)

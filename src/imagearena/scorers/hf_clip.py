@@ -27,8 +27,10 @@ class ImageSpec:
 
     ``crop=True`` is CLIP's bicubic short-side resize then centre crop; ``crop=False`` resizes
     straight to a square (BLIP). ``tensor_resize=True`` resizes the float tensor instead of the PIL
-    image, as open_clip's HPSv2 transform does (ToTensor before Resize). ``convert_first`` converts
-    to RGB before resizing as transformers' processors do; the torchvision pipelines convert last."""
+    image, as open_clip's HPSv2 transform does (ToTensor before Resize); with ``pad_longest`` the
+    longest side is resized and the rest zero-padded instead of cropped (HPSv2's ResizeMaxSize).
+    ``convert_first`` converts to RGB before resizing as transformers' processors do; the
+    torchvision pipelines convert last."""
 
     size: int = 224
     crop: bool = True
@@ -36,6 +38,7 @@ class ImageSpec:
     std: tuple[float, float, float] = OPENAI_STD
     tensor_resize: bool = False
     convert_first: bool = True
+    pad_longest: bool = False
 
     @classmethod
     def from_pretrained_dir(
@@ -88,24 +91,37 @@ def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:
 
 
 def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:
-    """One image the open_clip way: to a [0, 1] tensor first, then bicubic antialiased resize of the
-    tensor (no clamping), centre crop, normalise. HPSv2's scores depend on this order."""
+    """One image the open_clip way: to a [0, 1] tensor first, then a bicubic antialiased resize of
+    the float tensor (no clamping, as torchvision's Resize on tensors), then either a centre crop or,
+    with ``pad_longest``, HPSv2's ResizeMaxSize (longest side to ``size``, zero-padded to a square
+    before normalising). HPSv2's scores depend on this order."""
     import numpy as np
     import torch
 
-    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    size = spec.size
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
     x = torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
     height, width = x.shape[-2:]
-    short, long = (width, height) if width <= height else (height, width)
-    if short != spec.size:
-        new_long = int(spec.size * long / short)
-        out_hw = (new_long, spec.size) if width <= height else (spec.size, new_long)
+    if spec.pad_longest:
+        scale = size / float(max(height, width))
+        out_hw = (round(height * scale), round(width * scale))  # Python rounding, as ResizeMaxSize
+    else:
+        short, long = (width, height) if width <= height else (height, width)
+        new_long = int(size * long / short)
+        out_hw = (new_long, size) if width <= height else (size, new_long)
+    if out_hw != (height, width):
         x = torch.nn.functional.interpolate(
             x, size=out_hw, mode="bicubic", align_corners=False, antialias=True
         )
     height, width = x.shape[-2:]
-    top, left = int(round((height - spec.size) / 2.0)), int(round((width - spec.size) / 2.0))
-    x = x[..., top : top + spec.size, left : left + spec.size]
+    if spec.pad_longest:
+        # the original pads only when it resized; an image whose long side already fits is padded
+        # here too, since the model needs a square input either way
+        left, top = (size - width) // 2, (size - height) // 2
+        x = torch.nn.functional.pad(x, (left, size - width - left, top, size - height - top), value=0.0)
+    else:
+        top, left = int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+        x = x[..., top : top + size, left : left + size]
     mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
     return ((x - mean) / std)[0]

@@ -6,8 +6,10 @@ open_clip itself cannot be used here: ``import open_clip`` imports torchvision a
 supports. So the official open_clip checkpoint (``{"state_dict": ...}``, as in the hub repo
 xswu/HPSv2) is mapped key by key onto transformers' ``CLIPModel``, which has the same pre-norm
 ViT / causal text transformer with exact GELU; nothing but the tensor layout changes.
-Preprocessing follows HPSv2's eval transform: ToTensor first, then a bicubic antialiased resize of
-the float tensor, centre crop, CLIP mean/std.
+Preprocessing follows the transform HPSv2's ``score()`` builds (``light_augmentation=True``):
+ToTensor first, then ResizeMaxSize: a bicubic antialiased resize of the float tensor so the
+longest side is 224, zero padding to a square, then CLIP mean/std. Checked against HPSv2's own
+code in tests/scorers/test_hpsv2.py (golden file and its recipe).
 """
 
 from __future__ import annotations
@@ -228,10 +230,11 @@ class HPSv2(PixelScorer):
         self.model.to(self.device)
         self.spec = ImageSpec(
             size=int(preprocess_cfg.get("size", model_cfg["vision_cfg"]["image_size"])),
-            crop=True,
+            crop=False,
             mean=tuple(preprocess_cfg.get("mean", OPENAI_MEAN)),  # type: ignore[arg-type]
             std=tuple(preprocess_cfg.get("std", OPENAI_STD)),  # type: ignore[arg-type]
             tensor_resize=True,
+            pad_longest=True,
         )
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
