@@ -1,4 +1,8 @@
-"""CLIP score, as torchmetrics defines it: ``max(100 * cos(image, text), 0)`` with any HF CLIP model."""
+"""CLIP score, as torchmetrics defines it: ``max(100 * cos(image, text), 0)`` with any HF CLIP model.
+
+The value is per pair: torchmetrics' ``clip_score`` called on that one (image, text) pair.
+(torchmetrics averages a whole batch before clamping; a per-image score is what ranking needs.)
+"""
 
 from __future__ import annotations
 
