@@ -20,6 +20,9 @@ def test_align_prompts():
 def test_device_and_dtype():
     assert pick_device("cpu") == "cpu"
     assert pick_device(None) in {"cpu", "cuda", "mps"}
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="CUDA is not available"):
+            pick_device("cuda:0")
     assert pick_dtype("cpu") is torch.float32
     assert pick_dtype("cpu", "bf16") is torch.bfloat16
     assert pick_dtype("cuda:0", "fp16") is torch.float16

@@ -51,7 +51,14 @@ def pick_device(device: str | None = None) -> str:
     torch = require_torch()
 
     if device not in (None, "", "auto"):
-        return str(device)
+        device = str(device)
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise InputError(f"--device {device}: CUDA is not available here; use --device auto or cpu")
+        if device.startswith("mps") and not (
+            getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+        ):
+            raise InputError(f"--device {device}: MPS is not available here; use --device auto or cpu")
+        return device
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
