@@ -161,10 +161,18 @@ class Battles:
     def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per-model (votes, wins, losses, ties); ties counts both tie and both_bad."""
         m = self.n_models
-        a, b, o = self.a, self.b, self.outcome
-        votes = np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
-        wins = np.bincount(a[o == MODEL_A], minlength=m) + np.bincount(b[o == MODEL_B], minlength=m)
-        losses = np.bincount(b[o == MODEL_A], minlength=m) + np.bincount(a[o == MODEL_B], minlength=m)
+        # counts per (model, outcome code) for each side, in chunks to keep temporaries small
+        as_a = np.zeros(4 * m, dtype=np.int64)
+        as_b = np.zeros(4 * m, dtype=np.int64)
+        for start in range(0, len(self), 1 << 18):
+            sl = slice(start, start + (1 << 18))
+            o = self.outcome[sl]
+            as_a += np.bincount(self.a[sl].astype(np.int64) * 4 + o, minlength=4 * m)
+            as_b += np.bincount(self.b[sl].astype(np.int64) * 4 + o, minlength=4 * m)
+        ca, cb = as_a.reshape(m, 4), as_b.reshape(m, 4)
+        votes = ca.sum(axis=1) + cb.sum(axis=1)
+        wins = ca[:, MODEL_A] + cb[:, MODEL_B]
+        losses = ca[:, MODEL_B] + cb[:, MODEL_A]
         return votes, wins, losses, votes - wins - losses
 
 
