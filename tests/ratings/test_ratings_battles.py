@@ -71,3 +71,10 @@ def test_from_battles_round_trip_and_counts() -> None:
 def test_from_battles_drops_partial_tstamps() -> None:
     b = Battles.from_battles([Battle("x", "y", Outcome.TIE, 1.0), Battle("x", "y", Outcome.TIE)])
     assert b.tstamp is None
+
+
+def test_direct_construction_coerces_dtypes_and_checks_lengths() -> None:
+    b = Battles(["x", "y"], [0, 1], np.array([1, 0], dtype=np.int64), [0, 2])  # type: ignore[arg-type]
+    assert b.a.dtype == np.int32 and b.b.dtype == np.int32 and b.outcome.dtype == np.int8
+    with pytest.raises(InputError, match="different lengths"):
+        Battles(["x", "y"], np.array([0]), np.array([1, 0]), np.array([0]))

@@ -55,6 +55,12 @@ class Battles:
     tstamp: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        # accept any integer sequences; arrays already of the right dtype are not copied
+        object.__setattr__(self, "a", np.asarray(self.a, dtype=np.int32))
+        object.__setattr__(self, "b", np.asarray(self.b, dtype=np.int32))
+        object.__setattr__(self, "outcome", np.asarray(self.outcome, dtype=np.int8))
+        if self.tstamp is not None:
+            object.__setattr__(self, "tstamp", np.asarray(self.tstamp, dtype=np.float64))
         n = len(self.a)
         if len(self.b) != n or len(self.outcome) != n or (self.tstamp is not None and len(self.tstamp) != n):
             raise InputError("battle columns have different lengths")
