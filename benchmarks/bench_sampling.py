@@ -4,7 +4,8 @@ the cost of serving a pair.
     .venv/bin/python benchmarks/bench_sampling.py                 # 30 models, 20 seeds, spreads 100,200,400
     .venv/bin/python benchmarks/bench_sampling.py --spreads 100 --seeds 20
 
-Anchor: the uniform sampler on the same seeded arenas (same true strengths, same voter model).
+Anchor: the uniform sampler on the same seeded arenas (same true strengths, same voter model). A
+control run, uniform again on other random draws, shows how large a difference noise alone makes.
 Target: active needs at most 0.5x uniform's votes to reach tau >= 0.9 (median over seeds) and is no
 worse than uniform at any checkpoint. For context it also prints what a design that knows the true
 strengths could reach (greedy on the expected number of misordered pairs, Gaussian approximation):
@@ -102,23 +103,36 @@ def bench_quality(models: int, seeds: int, spread: float, tie_rate: float, oracl
         spread=spread,
         checkpoints=list(cps),
     )
+    # "control": uniform again on another random stream (same true strengths), an A/A test. Whatever separates
+    # it from uniform is noise, the yardstick for reading the active-vs-uniform differences.
+    ctl = simulate(
+        models=models,
+        votes=int(cps[-1]),
+        seeds=seeds,
+        tie_rate=tie_rate,
+        spread=spread,
+        checkpoints=list(cps),
+        samplers=("uniform",),
+        stream=1,
+    )
     took = time.perf_counter() - t0
-    need = {name: votes_needed(res.tau[name], cps) for name in ("active", "uniform")}
+    tau = {"active": res.tau["active"], "uniform": res.tau["uniform"], "control": ctl.tau["uniform"]}
+    need = {name: votes_needed(t, cps) for name, t in tau.items()}
     med = {name: float(np.median(v)) for name, v in need.items()}
-    ratio = med["active"] / med["uniform"]
-    lo, hi = ratio_interval(need["active"], need["uniform"], np.random.default_rng(0))
     print(f"\n## spread {spread:g} Elo ({models} models, {seeds} seeds, tie rate {tie_rate:g}; {took:.0f} s)")
     print(f"draw share: active {res.tie_share['active']:.1%}, uniform {res.tie_share['uniform']:.1%}")
-    for name in ("uniform", "active"):
+    for name in ("uniform", "active", "control"):
         v = need[name]
         print(
             f"{name:8s} votes to tau >= {TARGET_TAU}: median {med[name]:.0f} "
             f"(quartiles {np.percentile(v, 25):.0f} .. {np.percentile(v, 75):.0f}, never: {np.isinf(v).sum()})"
         )
-    verdict = "MET" if ratio <= 0.5 else "NOT MET"
-    print(
-        f"ratio active / uniform: {ratio:.2f} (95% bootstrap {lo:.2f} .. {hi:.2f}); target <= 0.50: {verdict}"
-    )
+    rng = np.random.default_rng(0)
+    for name, label in (("active", "active / uniform"), ("control", "control / uniform")):
+        ratio = med[name] / med["uniform"]
+        lo, hi = ratio_interval(need[name], need["uniform"], rng)
+        verdict = ("; target <= 0.50: " + ("MET" if ratio <= 0.5 else "NOT MET")) if name == "active" else ""
+        print(f"ratio {label}: {ratio:.2f} (95% bootstrap {lo:.2f} .. {hi:.2f}){verdict}")
     if oracle_seeds:
         oracle = [
             oracle_ratio(draw_strengths(models, spread, np.random.default_rng([s, 1])))
@@ -127,24 +141,25 @@ def bench_quality(models: int, seeds: int, spread: float, tie_rate: float, oracl
         print(
             f"truth-knowing greedy design: {np.mean(oracle):.2f} x uniform's votes (mean of {oracle_seeds} seeds)"
         )
-    diff = res.tau["active"] - res.tau["uniform"]
-    mean_diff, se = diff.mean(axis=0), diff.std(axis=0, ddof=1) / np.sqrt(seeds)
-    worse = np.flatnonzero(mean_diff < 0)
-    signif = np.flatnonzero(mean_diff < -2 * se)
-    print(
-        f"checkpoints where active's mean tau is below uniform's: {len(worse)} of {len(cps)}"
-        + (
-            f" (at {', '.join(str(int(cps[k])) for k in worse[:8])}{'...' if len(worse) > 8 else ''})"
-            if len(worse)
-            else ""
-        )
-        + f"; more than 2 standard errors below: {len(signif)}"
-    )
-    print(f"{'votes':>7} {'tau uniform':>11} {'tau active':>10} {'diff':>7} {'+-2se':>6}")
-    for k in np.unique(np.linspace(0, len(cps) - 1, 12).round().astype(int)):
+    diffs = {}
+    for name in ("active", "control"):
+        diff = tau[name] - tau["uniform"]
+        mean_diff, se = diff.mean(axis=0), diff.std(axis=0, ddof=1) / np.sqrt(seeds)
+        diffs[name] = (mean_diff, se)
         print(
-            f"{int(cps[k]):7d} {res.tau['uniform'][:, k].mean():11.3f} {res.tau['active'][:, k].mean():10.3f} "
-            f"{mean_diff[k]:+7.3f} {2 * se[k]:6.3f}"
+            f"checkpoints where {name}'s mean tau is below uniform's: {int((mean_diff < 0).sum())} of {len(cps)}; "
+            f"more than 2 standard errors below: {int((mean_diff < -2 * se).sum())}; "
+            f"mean difference over checkpoints {mean_diff.mean():+.4f}"
+        )
+    print(
+        f"{'votes':>7} {'uniform':>8} {'active':>8} {'diff':>7} {'+-2se':>6} {'control':>8} {'diff':>7} {'+-2se':>6}"
+    )
+    for k in np.unique(np.linspace(0, len(cps) - 1, 12).round().astype(int)):
+        (da, sa), (dc, sc) = diffs["active"], diffs["control"]
+        tau2 = tau["control"]
+        print(
+            f"{int(cps[k]):7d} {tau['uniform'][:, k].mean():8.3f} {tau['active'][:, k].mean():8.3f} "
+            f"{da[k]:+7.3f} {2 * sa[k]:6.3f} {tau2[:, k].mean():8.3f} {dc[k]:+7.3f} {2 * sc[k]:6.3f}"
         )
 
 

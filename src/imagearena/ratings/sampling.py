@@ -5,10 +5,11 @@ Both samplers are small stateful objects with the same interface, usable in a we
 simulation: ``observe`` (one vote), ``observe_battles`` (bulk, from :class:`Battles`), ``next_pair`` and
 ``add_model``. They are not thread-safe: a server keeps one per study behind a lock.
 
-The active rule (see ``docs/ratings.md``): fit Bradley-Terry with a weak Gaussian prior, then score
-every pair by how much one more vote on it is expected to reduce the number of wrongly ordered pairs
-in the leaderboard, counting the information it also gives about other pairs through the shared
-covariance. Pairs are drawn in proportion to that score, mixed with uniform pairs so no model starves.
+The active rule (see ``docs/ratings.md``): fit Bradley-Terry with a weak Gaussian prior (the
+leaderboard's own fit), then score every pair by how much one more vote on it is expected to reduce
+the number of wrongly ordered pairs in the leaderboard, counting the information it also gives about
+other pairs through the shared covariance. The best pair is served, except for a share ``explore`` of
+uniformly drawn pairs so no model starves.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy.special import erf, expit
 
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.ratings.battles import OUTCOME_CODES
-from imagearena.ratings.bradley_terry import PairCounts, fit_bt
+from imagearena.ratings.bradley_terry import PairCounts, _one_blas_thread, fit_bt
 
 #: One Elo point in natural-log strength units (base 10, scale 400).
 ELO_TO_NATURAL = log(10) / 400
@@ -185,7 +186,8 @@ class ActiveSampler(_Sampler):
     Bradley-Terry strengths and their covariance (O(models^3)). Each pair served in between is booked
     as a "virtual" vote: an exact rank-one update of the covariance and of the pair scores
     (O(models^2)), so consecutive or concurrent requests spread over the most useful pairs instead of
-    repeating one, and the real outcomes are folded in at the next refit.
+    repeating one, and the real outcomes are folded in at the next refit (which also comes after
+    ``4 * refit_every`` served pairs, should their votes never arrive).
 
     ``explore`` is the share of pairs drawn uniformly, the floor that keeps every model served (each
     model appears in at least ``explore * 2 / models`` of the matches in expectation). ``power``
@@ -225,6 +227,7 @@ class ActiveSampler(_Sampler):
         self._draws = np.zeros((0, 0))  # symmetric: ties and both_bad
         self._theta = np.zeros(0)
         self._pending = 0
+        self._booked = 0  # virtual votes since the last refit
         self._fitted = False
         # State of the last refit, advanced by virtual votes: covariance, Fisher information of one
         # vote per pair, variance of each difference, the misorder-weight Laplacian and cov @ lap @ cov.
@@ -276,17 +279,19 @@ class ActiveSampler(_Sampler):
         self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
         w = games * self._info
         hess = np.diag(w.sum(axis=1) + self._ridge) - w  # posterior precision (Laplacian + prior)
-        cov = np.linalg.inv(hess)
-        self._theta, self._cov = theta, cov
-        self._pending = 0
-        dc = np.diag(cov)
-        self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * cov, 0.0)
-        if self.criterion == "rank":
-            safe = np.where(self._var_d > 0, self._var_d, 1.0)
-            g = _misorder_weight((theta[:, None] - theta[None, :]) / np.sqrt(safe)) / safe
-            np.fill_diagonal(g, 0.0)
-            self._lap = np.diag(g.sum(axis=1)) - g
-            self._mm = cov @ self._lap @ cov
+        m = len(theta)
+        with _one_blas_thread(m):  # small dense algebra: BLAS threads only wait on a busy machine
+            cov = np.linalg.inv(hess)
+            self._theta, self._cov = theta, cov
+            self._pending = self._booked = 0
+            dc = np.diag(cov)
+            self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * cov, 0.0)
+            if self.criterion == "rank":
+                safe = np.where(self._var_d > 0, self._var_d, 1.0)
+                g = _misorder_weight((theta[:, None] - theta[None, :]) / np.sqrt(safe)) / safe
+                np.fill_diagonal(g, 0.0)
+                self._lap = np.diag(g.sum(axis=1)) - g
+                self._mm = cov @ self._lap @ cov
         self._fitted = True
 
     def _scores(self) -> np.ndarray:
@@ -299,27 +304,45 @@ class ActiveSampler(_Sampler):
         ``ci``: the drop of the pair's own standard deviation.
         """
         info, var_d = self._info, self._var_d
+        shrink = info * var_d
+        shrink += 1.0
         if self.criterion == "ci":
-            score = np.sqrt(var_d) * (1.0 - 1.0 / np.sqrt(1.0 + info * var_d))
+            score = np.sqrt(var_d) * (1.0 - 1.0 / np.sqrt(shrink))
         else:
+            np.divide(info, shrink, out=shrink)
             dm = np.diag(self._mm)
-            score = info / (1.0 + info * var_d) * (dm[:, None] + dm[None, :] - 2.0 * self._mm)
-        score = np.where(np.isfinite(score), np.maximum(score, 0.0), 0.0)
+            score = dm[:, None] + dm[None, :]
+            score -= self._mm
+            score -= self._mm
+            score *= shrink
+        np.maximum(score, 0.0, out=score)
         np.fill_diagonal(score, 0.0)
         return score
 
     def _virtual_vote(self, a: int, b: int) -> None:
         """Book one expected vote on (a, b): exact rank-one updates of the covariance, the difference
         variances and cov @ lap @ cov, holding the strengths and weights of the last refit."""
+        self._booked += 1
         c = self._cov[:, a] - self._cov[:, b]
         k = self._info[a, b] / (1.0 + self._info[a, b] * (c[a] - c[b]))
-        self._cov -= k * np.outer(c, c)
-        self._var_d -= k * np.subtract.outer(c, c) ** 2
-        np.maximum(self._var_d, 0.0, out=self._var_d)
         if self.criterion == "rank":
+            # cov' = cov - k c c^T, so cov' G cov' = mm - (c s^T + s c^T) with
+            # s = k cov G c - k^2 (c^T G c) c / 2
             lc = self._lap @ c
-            r = self._cov @ lc + k * c * (c @ lc)  # old cov @ lap @ c, from the updated cov
-            self._mm -= k * (np.outer(c, r) + np.outer(r, c)) - k * k * (c @ lc) * np.outer(c, c)
+            s = self._cov @ lc
+            s *= k
+            s -= (0.5 * k * k * float(c @ lc)) * c
+            cs = np.outer(c, s)
+            self._mm -= cs
+            self._mm -= cs.T
+        cc = np.outer(c, c)
+        cc *= k
+        self._cov -= cc
+        d = np.subtract.outer(c, c)
+        np.square(d, out=d)
+        d *= k
+        self._var_d -= d
+        np.maximum(self._var_d, 0.0, out=self._var_d)
 
     def _distribution(self, score: np.ndarray) -> np.ndarray:
         """Serving probabilities over all ordered index pairs (m x m, each unordered pair counted once)."""
@@ -338,31 +361,42 @@ class ActiveSampler(_Sampler):
         return (1.0 - self.explore) * active + self.explore * upper / upper.sum()
 
     def _ensure_fitted(self) -> None:
-        if not self._fitted or self._pending >= self.refit_every:
+        # Served pairs whose votes never come back (abandoned matches) also trigger a refit, so their
+        # virtual votes cannot pile up.
+        if not self._fitted or self._pending >= self.refit_every or self._booked >= 4 * self.refit_every:
             self.refit()
 
     def next_pair(self) -> tuple[str, str]:
         self._check_servable()
         self._ensure_fitted()
         m = len(self.models)
-        score = np.triu(self._scores(), k=1)
-        probs = self._distribution(score)
-        if self._rng.random() < self.explore:
+        n_pairs = m * (m - 1) // 2
+        tri = np.triu(self._scores(), k=1)
+        top = float(tri.max())
+        explore = self.explore if top > 0.0 else 1.0  # nothing left to learn: uniform
+        if np.isinf(self.power):
+            best = np.flatnonzero(tri >= top) if top > 0.0 else np.zeros(0, dtype=np.int64)
+            weight = None
+        else:
+            weight = (tri / top) ** self.power if top > 0.0 else tri
+            total = float(weight.sum())
+        if self._rng.random() < explore:
             i = int(self._rng.integers(m))
             j = int(self._rng.integers(m - 1))
             j += j >= i
+            i, j = min(i, j), max(i, j)
         else:
-            active = probs - self.explore * np.triu(np.ones((m, m)), k=1) / (m * (m - 1) / 2)
-            if np.isinf(self.power):
-                best = np.flatnonzero(active >= active.max())
+            if weight is None:
                 k = int(best[0] if len(best) == 1 else self._rng.choice(best))
             else:
-                cdf = np.cumsum(np.maximum(active, 0.0).ravel())
-                k = int(np.searchsorted(cdf, self._rng.random() * cdf[-1], side="right"))
-                k = min(k, m * m - 1)
+                cdf = np.cumsum(weight.ravel())
+                k = min(int(np.searchsorted(cdf, self._rng.random() * cdf[-1], side="right")), m * m - 1)
             i, j = divmod(k, m)
-        i, j = min(i, j), max(i, j)
-        self.last_probability = float(probs[i, j])
+        if weight is None:
+            chosen = (1.0 - explore) / len(best) if top > 0.0 and tri[i, j] >= top else 0.0
+        else:
+            chosen = (1.0 - explore) * float(weight[i, j]) / total if total > 0 else 0.0
+        self.last_probability = chosen + explore / n_pairs
         self._virtual_vote(i, j)
         return self._ordered(i, j)
 

@@ -99,12 +99,14 @@ def run_arena(
     seed: int,
     top_k: int = 5,
     sampler_options: dict[str, Any] | None = None,
+    stream: int = 0,
 ) -> RunTrace:
-    """Play ``sampler`` against a Davidson voter up to the last checkpoint."""
+    """Play ``sampler`` against a Davidson voter up to the last checkpoint. ``stream`` picks another
+    random stream for the sampler and the voter with the same ``seed`` (an A/A control)."""
     m = len(strengths)
     names = [f"model-{k:03d}" for k in range(m)]
     index = {n: k for k, n in enumerate(names)}
-    seq = np.random.SeedSequence(seed)
+    seq = np.random.SeedSequence(seed if stream == 0 else [seed, stream])
     sampler_seed, voter_seed = (int(s.generate_state(1)[0]) for s in seq.spawn(2))
     smp = make_sampler(sampler, names, seed=sampler_seed, **(sampler_options or {}))
     voter = DavidsonVoter(strengths, nu, np.random.default_rng(voter_seed))
@@ -195,8 +197,13 @@ def simulate(
     checkpoints: Sequence[int] | None = None,
     top_k: int = 5,
     sampler_options: dict[str, dict[str, Any]] | None = None,
+    stream: int = 0,
 ) -> SimulationResult:
-    """Run every sampler on the same ``seeds`` arenas (same true strengths per seed) and collect metrics."""
+    """Run every sampler on the same ``seeds`` arenas (same true strengths per seed) and collect metrics.
+
+    ``stream`` changes the random draws of samplers and voter but not the true strengths: comparing
+    a sampler with itself on another stream shows how much of a difference is noise.
+    """
     if models < 2:
         raise InputError(f"a simulation needs at least 2 models, got {models}")
     if votes < 1 or seeds < 1:
@@ -227,6 +234,7 @@ def simulate(
                 seed=seed,
                 top_k=top_k,
                 sampler_options=(sampler_options or {}).get(name),
+                stream=stream,
             )
             tau[name][s], top1[name][s], topk[name][s] = trace.tau, trace.top1, trace.topk
             n_ties += trace.ties
