@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # PIL is a dependency of the package, but types.py stays import-free.
     from PIL.Image import Image
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Result of one battle, named as in the public arena battle logs (model_a is the left image)."""
 
     MODEL_A = "model_a"
