@@ -3,9 +3,11 @@
 Full size (ViT-L/16 @ 224 + BERT-base text encoder with cross-attention), random weights shared by both
 sides: the original, running in its own environment through a subprocess, builds and saves them in the official
 format, then imagearena loads that file. Same images (PNG files, decoded by each side), same prompts, same
-thread count. Also prints the largest score difference, a full-size parity check.
+thread count. The timed loops of both sides alternate for --rounds rounds, so on a shared machine both see
+the same load; it prints the best and median rates and the ratio per round. Also prints the largest score
+difference, a full-size parity check.
 
-    .venv/bin/python benchmarks/bench_imagereward.py --images 24 --threads 2
+    .venv/bin/python benchmarks/bench_imagereward.py --images 8 --rounds 3 --threads 2
     .venv/bin/python benchmarks/bench_imagereward.py --no-original --device cuda --images 512   # on a GPU
 """
 
@@ -138,51 +140,73 @@ def save_random_checkpoint(folder: Path) -> None:
     torch.save(state, folder / "ImageReward.pt")
 
 
-def run_original(args, folder: Path, inputs: Path) -> dict:
-    cmd = [
-        str(args.original_python),
-        str(HERE / "imagereward_original_loop.py"),
-        "--dir", str(folder),
-        "--med-config", str(folder / "med_config.json"),
-        "--vocab", str(vocab_dir()),
-        "--inputs", str(inputs),
-        "--threads", str(args.threads),
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"original run failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class Original:
+    """The original package in its own environment, driven one timed loop at a time over stdin/stdout."""
+
+    def __init__(self, args, folder: Path, inputs: Path) -> None:
+        cmd = [
+            str(args.original_python),
+            str(HERE / "imagereward_original_loop.py"),
+            "--dir", str(folder),
+            "--med-config", str(folder / "med_config.json"),
+            "--vocab", str(vocab_dir()),
+            "--inputs", str(inputs),
+            "--threads", str(args.threads),
+        ]  # fmt: skip
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  (lives as long as the process)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True
+        )
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stderr.seek(0)
+            sys.exit(f"original run failed:\n{self.stderr.read()[-3000:]}")
+        return json.loads(line)
+
+    def run(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.stderr.close()
 
 
-def run_ours(args, folder: Path, pairs: list[tuple[str, str]], dtype: str | None) -> dict:
+def load_ours(args, folder: Path, dtype: str):
     import torch
 
     from imagearena.scorers.imagereward import ImageReward
 
     torch.set_num_threads(args.threads)
-    scorer = ImageReward(
+    return ImageReward(
         weights=folder, tokenizer=vocab_dir(), device=args.device, dtype=dtype, batch_size=args.batch_size
     )
+
+
+def time_ours(scorer, pairs: list[tuple[str, str]]) -> dict:
+    import torch
+
     prompts = [p for p, _ in pairs]
     paths = [i for _, i in pairs]
-    scorer.score(prompts[: args.batch_size], paths[: args.batch_size])  # warm-up
-    if scorer.device.startswith("cuda"):
-        torch.cuda.synchronize()
     start = time.perf_counter()
     scores = scorer.score(prompts, paths)
-    seconds = time.perf_counter() - start
-    return {
-        "scores": scores,
-        "seconds": seconds,
-        "torch": torch.__version__,
-        "device": scorer.device,
-        "dtype": str(scorer.dtype).removeprefix("torch."),
-    }
+    if scorer.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return {"scores": scores, "seconds": time.perf_counter() - start}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved timing rounds (best and median shown)"
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu")
@@ -197,11 +221,15 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    import torch
+
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} cores visible; torch threads = {args.threads}")
     print(
         f"inputs: {args.images} PNG files (512-1024 px), full-size ImageReward (ViT-L/16 @ 224 + BERT-base)"
     )
+    times: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "med_config.json").write_text(json.dumps(MED_CONFIG))
@@ -212,27 +240,46 @@ def main() -> None:
         if args.no_original:
             save_random_checkpoint(folder)
         else:
-            original = run_original(args, folder, inputs)
-        runs = [run_ours(args, folder, pairs, d) for d in args.dtypes.split(",")]
+            original = Original(args, folder, inputs)
+            print(
+                f"original: image-reward 1.5, torch {original.info['torch']}, {original.info['threads']} threads"
+            )
+        ours = {}
+        for dtype in args.dtypes.split(","):
+            scorer = load_ours(args, folder, dtype)
+            scorer.score([p for p, _ in pairs[: args.batch_size]], [i for _, i in pairs[: args.batch_size]])
+            ours[f"imagearena {str(scorer.dtype).removeprefix('torch.')}"] = scorer
+        print(f"imagearena: torch {torch.__version__}, {args.device}, batch {args.batch_size}")
+        for _ in range(args.rounds):  # interleaved, so both sides see the same load on a shared machine
+            runs = {}
+            if original is not None:
+                runs["original score() loop"] = original.run("score")
+                runs["original under no_grad"] = original.run("no_grad")
+            for label, scorer in ours.items():
+                runs[label] = time_ours(scorer, pairs)
+            for label, run in runs.items():
+                times.setdefault(label, []).append(run["seconds"])
+                scores[label] = run["scores"]
+        if original is not None:
+            original.close()
 
     n = args.images
-    if original is not None:
-        orig_ips = n / original["seconds"]
-        print(
-            f"original score() loop      : {orig_ips:6.2f} images/s  ({original['seconds']:.1f} s, one image per "
-            f"call, fp32, torch {original['torch']})"
-        )
-        print(f"original loop under no_grad: {n / original['seconds_no_grad']:6.2f} images/s")
-    for run in runs:
-        ips = n / run["seconds"]
-        line = f"imagearena {run['dtype']:>8} batch {args.batch_size}: {ips:6.2f} images/s  ({run['seconds']:.1f} s)"
-        if original is not None:
-            diff = float(np.max(np.abs(np.array(run["scores"]) - np.array(original["scores"]))))
-            line += f"  {ips / orig_ips:5.2f}x the original loop, max |score diff| {diff:.1e}"
+    anchor, no_grad = "original score() loop", "original under no_grad"
+    for label, secs in times.items():
+        best, median = min(secs), float(np.median(secs))
+        line = f"{label:<24}: best {n / best:6.2f} images/s, median {n / median:6.2f}"
+        if anchor in times and label != anchor:
+            ratios = [a / b for a, b in zip(times[anchor], secs, strict=True)]
+            diff = float(np.max(np.abs(np.array(scores[label]) - np.array(scores[anchor]))))
+            line += (
+                f"  | {min(times[anchor]) / best:5.2f}x the original loop (best vs best; per round "
+                f"{', '.join(f'{r:.2f}' for r in ratios)})"
+            )
+            if label != no_grad:
+                line += f", {min(times[no_grad]) / best:5.2f}x its no_grad loop; max |score diff| {diff:.1e}"
         print(line)
-    if original is not None:
-        spread = float(np.ptp(original["scores"]))
-        print(f"(spread of the original's scores over these images: {spread:.3f})")
+    if anchor in scores:
+        print(f"(spread of the original's scores over these images: {float(np.ptp(scores[anchor])):.3f})")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 Runs in the original's own environment (see tests/scorers/golden/make_imagereward_golden.py for how to build
 it), never in imagearena's. It builds the full-size original model (ViT-L/16 @ 224 + BERT-base text encoder)
 with random weights, saves them in the official format so imagearena can load the very same weights, then
-times ``model.score(prompt, path)`` once per image, the way the package's users call it. Prints one JSON line.
+times ``model.score(prompt, path)`` once per image, the way the package's users call it: one timed loop per
+``score`` (or ``no_grad``) line on stdin, one JSON line per loop on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -71,25 +73,22 @@ def main() -> None:
     pairs = json.loads(args.inputs.read_text())
     for prompt, path in pairs[: args.warmup]:
         model.score(prompt, path)
-    start = time.perf_counter()
-    scores = [model.score(prompt, path) for prompt, path in pairs]
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        start = time.perf_counter()
-        for prompt, path in pairs:
-            model.score(prompt, path)
-        seconds_no_grad = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "scores": scores,
-                "seconds": seconds,
-                "seconds_no_grad": seconds_no_grad,
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-            }
-        )
-    )
+    reply({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()})
+    # One timed loop per command on stdin, so the caller can interleave its own runs under the same load.
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "quit":
+            break
+        no_grad = command == "no_grad"
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            start = time.perf_counter()
+            scores = [model.score(prompt, path) for prompt, path in pairs]
+            seconds = time.perf_counter() - start
+        reply({"scores": scores, "seconds": seconds, "no_grad": no_grad})
+
+
+def reply(message: dict) -> None:
+    print(json.dumps(message), flush=True)
 
 
 if __name__ == "__main__":
