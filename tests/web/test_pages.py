@@ -81,7 +81,8 @@ def test_unknown_pages_render_html_errors(client):
 
 
 def test_admin_login_then_create_and_reset_through_forms(client, arena):
-    assert client.post("/studies", data={"name": "formed"}, headers=HTML).status_code == 403
+    refused = client.post("/studies", data={"name": "formed"}, headers=HTML)
+    assert refused.status_code == 403 and "sign in with the admin token" in refused.text
     r = client.post("/admin/login", data={"token": "wrong"}, headers=HTML)
     assert r.status_code == 403
     r = client.post(
