@@ -37,6 +37,14 @@ def list_studies(arena: Arena) -> list[StudySummary]:
         return [_summary(row, study_counts(session, row.id, row.epoch)) for row in list_study_rows(session)]
 
 
+def study_names(arena: Arena) -> list[str]:
+    """Names only (for menus): one small query, no counts."""
+    from imagearena.storage.matches import list_study_rows
+
+    with arena.read_session() as session:
+        return [row.name for row in list_study_rows(session)]
+
+
 def _summary(row, counts: tuple[int, int, int, int, int]) -> StudySummary:
     models, prompts, images, votes, archived = counts
     return StudySummary(

@@ -34,7 +34,7 @@ def _templates():
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     arena = request.app.state.arena
     try:
-        names = [s.name for s in studies.list_studies(arena)]
+        names = studies.study_names(arena)
     except Exception:  # the error page must render even when the database is the problem
         names = []
     base = {"studies_nav": names, "admin": is_admin(request), "page": name.removesuffix(".html")}
