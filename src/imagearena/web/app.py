@@ -38,6 +38,7 @@ def create_app(
     from imagearena.web import api, media, pages
     from imagearena.web.hotpath import HotPath
 
+    owns_arena = arena is None
     arena = arena or Arena(settings)
     stop = threading.Event()
 
@@ -56,6 +57,8 @@ def create_app(
             stop.set()
             if worker is not None:
                 worker.join(timeout=5)
+            if owns_arena:  # write what is queued, then release the database
+                arena.close()
 
     app = FastAPI(
         title="imagearena",
