@@ -123,3 +123,22 @@ def test_long_prompts_are_truncated_to_the_context(name, tiny_clip, images):
     long_prompt = " ".join(["a red car"] * 70)
     got = scorer.score(long_prompt, images[:2])
     assert len(got) == 2 and all(v == v for v in got)
+
+
+def test_stream_keeps_each_pipelines_rgb_conversion_order(tiny_clip, tiny_aesthetic_head, tmp_path):
+    """The aesthetic reference converts RGBA to RGB after resizing (PIL resizes RGBA with premultiplied
+    alpha, so the order changes pixels): streaming from a file must give the same score as scoring
+    the image object, not the score of an image converted first."""
+    import numpy as np
+    from PIL import Image
+
+    from imagearena.scorers.io import ScoreItem, score_stream
+
+    rng = np.random.default_rng(5)
+    rgba = Image.fromarray(rng.integers(0, 256, (64, 48, 4), dtype=np.uint8), "RGBA")
+    rgba.save(tmp_path / "alpha.png")
+    scorer = create_scorer("aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu")
+    [streamed] = list(score_stream(scorer, [ScoreItem(tmp_path / "alpha.png", "x")], workers=2))
+    direct = scorer.score("x", [rgba])[0]
+    assert streamed.score == pytest.approx(direct, abs=1e-6)
+    assert scorer.score("x", [rgba.convert("RGB")])[0] != pytest.approx(direct, abs=1e-6)

@@ -147,5 +147,9 @@ def test_decode_limits(tmp_path):
         decode_image(path, max_pixels=1000)
     with pytest.raises(InputError, match="byte limit"):
         decode_image(path, max_bytes=10)
-    rgba = Image.new("RGBA", (4, 4))
-    assert decode_image(rgba).mode == "RGB"
+    rgba = Image.new("RGBA", (4, 4), (10, 20, 30, 0))
+    assert decode_image(rgba) is rgba
+    rgba.save(tmp_path / "rgba.png")
+    assert (
+        decode_image(tmp_path / "rgba.png").mode == "RGBA"
+    )  # converted later, where the scorer's pipeline does

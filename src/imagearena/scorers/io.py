@@ -8,7 +8,6 @@ unreadable file becomes a failed row with its reason and the run goes on.
 
 from __future__ import annotations
 
-import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,22 +54,24 @@ def decode_image(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Image:
-    """A fully decoded RGB image. Size and pixel count are checked before decoding (bombs)."""
+    """A fully decoded image, in its own mode: each scorer converts to RGB at the step its reference
+    pipeline does (for RGBA and palette images, before or after resizing gives different pixels).
+    Size and pixel count are checked before decoding (decompression bombs)."""
     from PIL import Image as PILImage
 
     if isinstance(source, PILImage.Image):
-        return source.convert("RGB") if source.mode != "RGB" else source
+        return source
     path = Path(source)
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise InputError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        data = path.read_bytes()
-        with PILImage.open(io.BytesIO(data)) as im:
-            if im.width * im.height > max_pixels:
-                raise InputError(f"{im.width}x{im.height} is over the {max_pixels:,}-pixel limit")
-            im.load()
-            return im.convert("RGB")
+        image = PILImage.open(path)  # reads the header only
+        if image.width * image.height > max_pixels:
+            image.close()
+            raise InputError(f"{image.width}x{image.height} is over the {max_pixels:,}-pixel limit")
+        image.load()  # decodes now, in this thread; the file is closed once loaded
+        return image
     except ImageArenaError:
         raise
     except FileNotFoundError:
