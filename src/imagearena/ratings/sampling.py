@@ -231,7 +231,8 @@ class ActiveSampler(_Sampler):
         self._fitted = False
         # State of the last refit, advanced by virtual votes: covariance, Fisher information of one
         # vote per pair, variance of each difference, the misorder-weight Laplacian and cov @ lap @ cov.
-        self._cov = self._info = self._var_d = self._lap = self._mm = np.zeros((0, 0))
+        empty: np.ndarray = np.zeros((0, 0))
+        self._cov = self._info = self._var_d = self._lap = self._mm = empty
         super().__init__(models, seed=seed)
 
     @property
