@@ -203,6 +203,24 @@ def test_active_spreads_requests_between_refits() -> None:
     assert len(pairs) >= 10
 
 
+def test_abandoned_matches_are_forgotten_at_a_refit() -> None:
+    """Pairs served without a vote coming back count as virtual votes until 4 * refit_every of them
+    have piled up; then the sampler refits from the real votes only."""
+    truth = {m: 80.0 * k for k, m in enumerate(MODELS)}
+    served, fresh = ActiveSampler(MODELS, seed=0, refit_every=2), ActiveSampler(MODELS, seed=0, refit_every=2)
+    for sampler in (served, fresh):
+        _play(sampler, truth, 40, seed=1)
+
+    def probs(sampler: ActiveSampler) -> list[float]:
+        return [sampler.pair_probability(a, b) for i, a in enumerate(MODELS) for b in MODELS[i + 1 :]]
+
+    for _ in range(7):
+        served.next_pair()
+    assert probs(served) != pytest.approx(probs(fresh))
+    served.next_pair()  # the 8th abandoned pair: the next question refits
+    assert probs(served) == pytest.approx(probs(fresh))
+
+
 @pytest.mark.parametrize("options", [{"criterion": "ci"}, {"power": 3.0}])
 def test_active_variants_run(options) -> None:
     truth = {m: 70.0 * k for k, m in enumerate(MODELS)}
