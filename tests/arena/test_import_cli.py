@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image
 from typer.testing import CliRunner
@@ -73,3 +74,23 @@ def test_user_errors_exit_nonzero_without_a_traceback(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 1
     assert "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_storage_commands_and_options_are_documented():
+    """docs/arena.md shows every storage command and option a user can type."""
+    import click
+    import typer.main
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "arena.md").read_text()
+    section = docs[docs.index("## Storage and importing") :]
+    group = typer.main.get_command(app)
+    commands = {
+        "import-folder": group.commands["import-folder"],
+        "db upgrade": group.commands["db"].commands["upgrade"],
+        "db current": group.commands["db"].commands["current"],
+    }
+    for name, command in commands.items():
+        assert f"imagearena {name}" in section, name
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert any(opt in section for opt in param.opts), f"{name} {param.opts}"
