@@ -169,6 +169,20 @@ def test_create_scorer_and_load_dropin(tiny_dir, vocab_dir):
     assert abs(via_load.score(GOLDEN["prompts"][0], image) - GOLDEN["scores"][0]) < 1e-4
 
 
+def test_bad_options_are_input_errors(tiny_dir, vocab_dir, tmp_path):
+    with pytest.raises(InputError, match="dtype"):
+        ImageReward(weights=tiny_dir, tokenizer=vocab_dir, device="cpu", dtype="fp8")
+    with pytest.raises(InputError, match="tokenizer"):
+        ImageReward(weights=tiny_dir, tokenizer=tmp_path / "no-vocab", device="cpu")
+    (tmp_path / "ImageReward.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "med_config.json").write_text("{}")
+    with pytest.raises(InputError, match="ImageReward.pt"):
+        ImageReward(weights=tmp_path, tokenizer=vocab_dir, device="cpu")
+    torch.save({"blip.visual_encoder.cls_token": torch.zeros(1, 1, 8)}, tmp_path / "ImageReward.pt")
+    with pytest.raises(InputError, match="not an ImageReward checkpoint"):
+        ImageReward(weights=tmp_path, tokenizer=vocab_dir, device="cpu")
+
+
 def test_resolve_checkpoint_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InputError, match="ImageReward.pt"):

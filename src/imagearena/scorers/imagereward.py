@@ -155,6 +155,12 @@ class ImageReward(TorchScorer):
 
         if batch_size < 1:
             raise InputError("batch_size must be at least 1")
+        self.device = pick_device(device)
+        try:
+            self.dtype = pick_dtype(self.device, dtype)
+        except KeyError:
+            raise InputError(f"unknown dtype {dtype!r}: use fp32, fp16, bf16 or auto") from None
+        self.tokenizer = load_tokenizer(tokenizer)  # before the weights: a missing tokenizer fails fast
         ckpt, med = resolve_checkpoint(weights, med_config)
         try:
             med_dict = json.loads(Path(med).read_text())
@@ -162,13 +168,11 @@ class ImageReward(TorchScorer):
             raise InputError(f"cannot read {med}: {exc}") from None
         try:
             net = ImageRewardNet.from_checkpoint(_load_state(ckpt), med_dict, vision_heads=vision_heads)
-        except KeyError as exc:
-            raise InputError(f"{ckpt} is not an ImageReward checkpoint: {exc.args[0]}") from None
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(self.device, dtype)
+        except (KeyError, ValueError, RuntimeError) as exc:  # missing keys, no layers, mismatched shapes
+            reason = exc.args[0] if exc.args else type(exc).__name__
+            raise InputError(f"{ckpt} is not an ImageReward checkpoint: {reason}") from None
         self.net: ImageRewardNet = net.to(device=self.device, dtype=self.dtype)
         self.net.head.float()  # the original scores [CLS] features in float32
-        self.tokenizer = load_tokenizer(tokenizer)
         self.batch_size = batch_size
         self.image_size = net.image_size
 
