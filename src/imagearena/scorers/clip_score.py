@@ -28,7 +28,11 @@ DEFAULT_WEIGHTS = "openai/clip-vit-large-patch14"
 
 
 class ClipScore(PixelScorer):
+    """Any HF CLIP checkpoint; subclasses change the defaults and how the cosine becomes a score."""
+
     name = "clip"
+    default_weights = DEFAULT_WEIGHTS
+    default_processor: str | None = None  # None: tokenizer and preprocessor_config travel with the weights
 
     def __init__(
         self,
@@ -38,8 +42,8 @@ class ClipScore(PixelScorer):
         dtype: str | None = None,
         batch_size: int = 16,
     ) -> None:
-        weights = str(weights or DEFAULT_WEIGHTS)
-        processor = str(tokenizer or weights)  # tokenizer and preprocessor_config travel together
+        weights = str(weights or self.default_weights)
+        processor = str(tokenizer or self.default_processor or weights)
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
@@ -49,7 +53,10 @@ class ClipScore(PixelScorer):
             processor, default_size=self.model.config.vision_config.image_size
         )
 
-    def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
+    def _cosine(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         img = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))
         txt = text_embeddings(self.model, self.tokenizer, prompts, self.device)
-        return (100.0 * (img * txt).sum(dim=-1)).clamp(min=0)
+        return (img * txt).sum(dim=-1)
+
+    def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
+        return (100.0 * self._cosine(prompts, images)).clamp(min=0)

@@ -4,18 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from imagearena.scorers.base import pick_device, pick_dtype
-from imagearena.scorers.hf_clip import (
-    ImageSpec,
-    PixelScorer,
-    image_embeddings,
-    load_clip,
-    load_tokenizer,
-    pixel_batch,
-    text_embeddings,
-)
+from imagearena.scorers.clip_score import ClipScore
 
 if TYPE_CHECKING:
     import torch
@@ -25,30 +16,14 @@ DEFAULT_WEIGHTS = "yuvalkirstain/PickScore_v1"
 DEFAULT_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 
-class PickScore(PixelScorer):
+class PickScore(ClipScore):
     name = "pickscore"
+    default_weights = DEFAULT_WEIGHTS
+    default_processor = DEFAULT_PROCESSOR  # the fine-tune ships no tokenizer or preprocessor config
 
-    def __init__(
-        self,
-        weights: str | None = None,
-        tokenizer: str | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-        batch_size: int = 16,
-    ) -> None:
-        weights = str(weights or DEFAULT_WEIGHTS)
-        processor = str(tokenizer or DEFAULT_PROCESSOR)
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(self.device, dtype)
-        self.batch_size = batch_size
-        self.model = load_clip(weights, self.device, self.dtype)
-        self.tokenizer = load_tokenizer(processor)
-        self.spec = ImageSpec.from_pretrained_dir(
-            processor, default_size=self.model.config.vision_config.image_size
-        )
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.scale = float(self.model.logit_scale.detach().float().exp())
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
-        img = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))
-        txt = text_embeddings(self.model, self.tokenizer, prompts, self.device)
-        return self.scale * (img * txt).sum(dim=-1)
+        return self.scale * self._cosine(prompts, images)
