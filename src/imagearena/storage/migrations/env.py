@@ -39,7 +39,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no sqlalchemy.url: run migrations through `imagearena db upgrade --db URL`")
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             _run(conn)
