@@ -22,17 +22,7 @@ def seed_study(session, store, name: str = STUDY, models=MODELS, prompts=PROMPTS
         for j, text in enumerate(prompts):
             prompt = catalog.get_or_create_prompt(session, text)
             info = store.put_pil(Image.new("RGB", (8, 8), (40 * i, 50 * j, len(name) * 7 % 255)))
-            catalog.add_image(
-                session,
-                study,
-                model,
-                prompt,
-                sha256=info.sha256,
-                format=info.format,
-                width=info.width,
-                height=info.height,
-                size_bytes=info.size_bytes,
-            )
+            catalog.add_image(session, study, model, prompt, info)
     session.commit()
     return name
 

@@ -252,11 +252,7 @@ def test_study_scores_are_stored_and_not_recomputed(tiny_clip, images, tmp_path)
                 study,
                 model,
                 prompt,
-                sha256=info.sha256,
-                format=info.format,
-                width=info.width,
-                height=info.height,
-                size_bytes=info.size_bytes,
+                info,
                 source=f"img{i}.png",
             )
         session.commit()

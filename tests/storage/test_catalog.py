@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from imagearena.errors import ConflictError, InputError, UnknownNameError
+from imagearena.media import ImageInfo
 from imagearena.storage import catalog
 from imagearena.storage.engine import make_sessionmaker
 
 
 def _image(session, study, model, prompt, sha="a" * 64):
-    return catalog.add_image(
-        session, study, model, prompt, sha256=sha, format="PNG", width=8, height=8, size_bytes=100
-    )
+    info = ImageInfo(sha256=sha, format="PNG", width=8, height=8, size_bytes=100)
+    return catalog.add_image(session, study, model, prompt, info)
 
 
 def test_studies_create_get_list(session):

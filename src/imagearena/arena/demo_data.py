@@ -71,11 +71,7 @@ def seed_demo(session: Session, store: MediaStore, *, size: int = 256) -> str:
             study,
             model,
             prompt,
-            sha256=info.sha256,
-            format=info.format,
-            width=info.width,
-            height=info.height,
-            size_bytes=info.size_bytes,
+            info,
             source=f"procedural:{style}",
             seed=DEMO_SEED,
         )

@@ -176,11 +176,7 @@ def _flush(session: Session, study: Study, items: list[_Pending], source: str) -
             study,
             models[item.model],
             prompt,
-            sha256=item.info.sha256,
-            format=item.info.format,
-            width=item.info.width,
-            height=item.info.height,
-            size_bytes=item.info.size_bytes,
+            item.info,
             source=item.source,
         )
     session.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,16 @@ _STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _MODEL_NAME = re.compile(r"[^\x00-\x1f/\\]{1,200}")
 
 T = TypeVar("T")
+
+
+class StoredImage(Protocol):
+    """What the media store reports about an image it holds (``imagearena.media.ImageInfo``)."""
+
+    sha256: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
 
 
 def _get_or_create(session: Session, find: Callable[[], T | None], build: Callable[[], T]) -> tuple[T, bool]:
@@ -176,12 +186,8 @@ def add_image(
     study: Study,
     model: Model,
     prompt: Prompt,
+    stored: StoredImage,
     *,
-    sha256: str,
-    format: str,
-    width: int,
-    height: int,
-    size_bytes: int,
     source: str = "",
     seed: int | None = None,
 ) -> tuple[Image, bool]:
@@ -191,16 +197,16 @@ def add_image(
     """
     return _get_or_create(
         session,
-        lambda: find_image(session, study, model, prompt, sha256),
+        lambda: find_image(session, study, model, prompt, stored.sha256),
         lambda: Image(
             study_id=study.id,
             model_id=model.id,
             prompt_id=prompt.id,
-            sha256=sha256,
-            format=format,
-            width=width,
-            height=height,
-            size_bytes=size_bytes,
+            sha256=stored.sha256,
+            format=stored.format,
+            width=stored.width,
+            height=stored.height,
+            size_bytes=stored.size_bytes,
             source=source,
             seed=seed,
         ),
