@@ -49,7 +49,7 @@ def _hub_file(repo: str, filename: str) -> Path:
     except Exception as exc:  # offline-mode, missing-entry and network errors all mean the same to a user
         raise InputError(
             f"cannot get {filename} from the hub repo {repo} ({type(exc).__name__}): download it "
-            f"(huggingface-cli download {repo} {filename}) or pass a folder holding {CHECKPOINT_FILE} and "
+            f"(hf download {repo} {filename}) or pass a folder holding {CHECKPOINT_FILE} and "
             f"{MED_CONFIG_FILE} (--weights DIR, or weights=DIR in Python)"
         ) from None
 
