@@ -254,3 +254,21 @@ def test_active_ranks_better_than_uniform_on_seeded_arenas() -> None:
     gain = result.tau["active"] - result.tau["uniform"]
     assert gain.mean() >= 0.015
     assert (gain.mean(axis=1) > 0).sum() >= 7
+
+
+def test_prior_spread_is_estimated_from_the_votes() -> None:
+    """Empirical Bayes: after enough votes the prior spread matches the spread of the true strengths
+    (100 or 400 Elo here), whatever it started from; a given ``prior_sd`` stays fixed."""
+    models = [f"m{k}" for k in range(20)]
+    for spread in (100.0, 400.0):
+        strengths = np.random.default_rng(int(spread)).normal(0.0, spread, len(models))
+        truth = dict(zip(models, strengths, strict=True))
+        sampler = ActiveSampler(models, seed=0)
+        assert sampler.prior_sd == pytest.approx(200.0)
+        _play(sampler, truth, 1500, seed=1)
+        sampler.refit()
+        assert 0.7 * strengths.std() < sampler.prior_sd < 1.3 * strengths.std()
+    fixed = ActiveSampler(models, seed=0, prior_sd=150.0)
+    _play(fixed, truth, 300, seed=1)
+    fixed.refit()
+    assert fixed.prior_sd == pytest.approx(150.0)

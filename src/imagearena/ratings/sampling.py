@@ -28,6 +28,10 @@ from imagearena.ratings.bradley_terry import PairCounts, _one_blas_thread, fit_b
 #: One Elo point in natural-log strength units (base 10, scale 400).
 ELO_TO_NATURAL = log(10) / 400
 
+#: Prior spread of strengths (Elo) before any vote, and the range an estimated one is kept in.
+INITIAL_PRIOR_SD = 200.0
+PRIOR_SD_RANGE = (25.0, 1000.0)
+
 #: Battle outcome code -> 0 (model_a wins), 1 (model_b wins) or 2 (draw: tie or both_bad).
 _DRAW_CODE = np.array([0, 1, 2, 2])
 
@@ -192,8 +196,10 @@ class ActiveSampler(_Sampler):
     ``explore`` is the share of pairs drawn uniformly, the floor that keeps every model served (each
     model appears in at least ``explore * 2 / models`` of the matches in expectation). ``power``
     sharpens the choice: pairs are drawn with probability proportional to score ** power, and the
-    default ``inf`` takes the best pair (ties broken at random). ``prior_sd`` (Elo points) is the prior
-    spread of strengths. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
+    default ``inf`` takes the best pair (ties broken at random). ``prior_sd`` (Elo points) fixes the
+    prior spread of strengths; by default (``None``) it is estimated from the votes at every refit
+    (empirical Bayes), because a prior much wider or narrower than the real spread misjudges which
+    pairs are still uncertain. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
     interval instead (the Chatbot Arena rule, paper Eq. 9, in its model-based form).
     """
 
@@ -204,7 +210,7 @@ class ActiveSampler(_Sampler):
         seed: int | None = None,
         explore: float = 0.2,
         refit_every: int | None = None,
-        prior_sd: float = 200.0,
+        prior_sd: float | None = None,
         criterion: str = "rank",
         power: float = float("inf"),
     ) -> None:
@@ -212,7 +218,7 @@ class ActiveSampler(_Sampler):
             raise InputError(f"explore must be between 0 and 1, got {explore}")
         if criterion not in ("rank", "ci"):
             raise InputError(f"unknown criterion {criterion!r}; use 'rank' or 'ci'")
-        if prior_sd <= 0:
+        if prior_sd is not None and not prior_sd > 0:
             raise InputError(f"prior_sd must be positive, got {prior_sd}")
         if refit_every is not None and refit_every < 1:
             raise InputError(f"refit_every must be at least 1, got {refit_every}")
@@ -222,7 +228,8 @@ class ActiveSampler(_Sampler):
         self.criterion = criterion
         self.power = power
         self._refit_every = refit_every
-        self._ridge = 1.0 / (prior_sd * ELO_TO_NATURAL) ** 2
+        self._estimate_prior = prior_sd is None
+        self._ridge = 1.0 / ((prior_sd or INITIAL_PRIOR_SD) * ELO_TO_NATURAL) ** 2
         self._decisive = np.zeros((0, 0))  # [i, j]: votes i won against j
         self._draws = np.zeros((0, 0))  # symmetric: ties and both_bad
         self._theta = np.zeros(0)
@@ -267,6 +274,11 @@ class ActiveSampler(_Sampler):
         np.add.at(self._decisive, (b[code == 1], a[code == 1]), 1.0)
 
     @property
+    def prior_sd(self) -> float:
+        """The prior spread of strengths in use, Elo points (estimated unless fixed)."""
+        return float(1.0 / np.sqrt(self._ridge) / ELO_TO_NATURAL)
+
+    @property
     def ratings(self) -> dict[str, float]:
         """Current strength estimates on the Elo scale (mean 0), as of the last refit."""
         return {n: float(t / ELO_TO_NATURAL) for n, t in zip(self.models, self._theta, strict=True)}
@@ -293,7 +305,18 @@ class ActiveSampler(_Sampler):
                 np.fill_diagonal(g, 0.0)
                 self._lap = np.diag(g.sum(axis=1)) - g
                 self._mm = cov @ self._lap @ cov
+        if self._estimate_prior and m > 2 and games.any():
+            self._update_prior(theta, cov)
         self._fitted = True
+
+    def _update_prior(self, theta: np.ndarray, cov: np.ndarray) -> None:
+        """One EM step on the prior variance of the strength contrasts, for the next refit: the mean of
+        E[theta_i^2 | votes] over the m - 1 free directions (the overall level is not identified)."""
+        m = len(theta)
+        centred_trace = float(np.trace(cov) - cov.sum() / m)
+        var = (float(theta @ theta) + centred_trace) / (m - 1)
+        lo, hi = (v * ELO_TO_NATURAL for v in PRIOR_SD_RANGE)
+        self._ridge = 1.0 / min(max(var, lo * lo), hi * hi)
 
     def _scores(self) -> np.ndarray:
         """Value of one more vote on each pair (m x m, zero diagonal).
