@@ -1,10 +1,12 @@
-"""Match tokens: what the server signed comes back intact; anything else is refused with 400 or 403."""
+"""Match tokens: what the server sealed comes back intact and unreadable to the voter; anything else
+is refused with 400 or 403."""
 
 from __future__ import annotations
 
 import base64
 import os
 import stat
+import struct
 import threading
 
 import pytest
@@ -40,18 +42,44 @@ def test_a_token_from_another_key_is_forbidden():
         TokenSigner(KEY).verify(token)
 
 
-def test_a_tampered_payload_is_forbidden():
+def _raw(token: str) -> bytearray:
+    return bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("position", [1, 14, 30, -1])  # nonce, claims, claims, tag
+def test_a_tampered_token_is_forbidden(position):
     signer = TokenSigner(KEY)
     token, _ = signer.issue(**CLAIMS)
-    body, mac = token.split(".")
-    raw = bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    raw[20] ^= 1  # flip a bit in the right image id: a voter trying to swap what was shown
-    forged = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode() + "." + mac
+    raw = _raw(token)
+    raw[position] ^= 1  # a voter trying to change what was shown, or which token it is
     with pytest.raises(ForbiddenError):
-        signer.verify(forged)
+        signer.verify(_encode(raw))
 
 
-@pytest.mark.parametrize("bad", ["", "nodot", "a.b.c", "!!!.???", "AAAA.AAAA", "x" * 500])
+def test_the_models_cannot_be_read_from_the_token():
+    """Knowing the model ids (revealed names after one vote) must not reveal the next match's models."""
+    signer = TokenSigner(KEY)
+    for _ in range(50):
+        token, claims = signer.issue(**CLAIMS)
+        raw = bytes(_raw(token))
+        assert struct.pack(">II", CLAIMS["model_a_id"], CLAIMS["model_b_id"]) not in raw
+        assert struct.pack(">I", CLAIMS["left_image_id"]) not in raw
+        assert claims.nonce in raw  # the nonce travels in clear; everything else is sealed
+
+
+def test_another_version_is_an_input_error():
+    signer = TokenSigner(KEY)
+    raw = _raw(signer.issue(**CLAIMS)[0])
+    raw[0] = 1
+    with pytest.raises(InputError, match="another server version"):
+        signer.verify(_encode(raw))
+
+
+@pytest.mark.parametrize("bad", ["", "nodot", "a.b.c", "!!!.???", "AAAA.AAAA", "x" * 500, "A" * 87])
 def test_malformed_tokens_are_input_errors(bad):
     with pytest.raises(InputError) as info:
         TokenSigner(KEY).verify(bad)

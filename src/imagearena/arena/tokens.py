@@ -1,13 +1,17 @@
-"""Signed one-time match tokens and the server's secrets.
+"""Sealed one-time match tokens and the server's secrets.
 
-A match token carries everything a vote needs (study, epoch, prompt, both images and their models,
-a random nonce), signed with HMAC-SHA256. Serving a match therefore writes nothing; the vote inserts
-the match row (unique nonce: a replay fails) and the vote row in one transaction.
+A match token carries everything a vote needs (study, epoch, prompt, both images and their models),
+sealed with AES-GCM under a key derived from the server's secret. Serving a match therefore writes
+nothing; the vote inserts the match row (unique nonce: a replay fails) and the vote row in one
+transaction. The claims are encrypted, not just signed: a voter who learned which model id is which
+(from the names revealed after one vote) must not be able to read the next token's models before
+voting.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -15,16 +19,22 @@ import secrets
 import struct
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from imagearena.errors import ForbiddenError, InputError
 
-_VERSION = 1
-# version, study, epoch, prompt, left image, right image, model_a, model_b, issued_at, nonce
-_LAYOUT = struct.Struct(">BIIIIIIIQ12s")
-_MAC_BYTES = 16
+_VERSION = 2
+# study, epoch, prompt, left image, right image, model_a, model_b, issued_at
+_CLAIMS = struct.Struct(">IIIIIIIQ")
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_TOKEN_BYTES = 1 + _NONCE_BYTES + _CLAIMS.size + _TAG_BYTES
 DEFAULT_MAX_AGE_S = 24 * 3600
+_MALFORMED = "malformed match token: request a new match and vote on that"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +56,15 @@ class MatchClaims:
         return self.nonce.hex()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class TokenSigner:
-    """Issues and checks match tokens with one secret key."""
+    """Issues and opens match tokens with one secret key."""
 
     def __init__(self, key: bytes, max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
         if len(key) < 16:
             raise InputError("the secret key must be at least 16 bytes long")
-        self._key = key
+        # A dedicated AES key, so the stored secret can serve other purposes without key reuse.
+        self._aead = AESGCM(hmac.new(key, b"imagearena match token", hashlib.sha256).digest())
         self.max_age_s = max_age_s
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
     def issue(
         self,
@@ -87,46 +87,37 @@ class TokenSigner:
             model_a_id,
             model_b_id,
             int(time.time() if now is None else now),
-            secrets.token_bytes(12),
+            secrets.token_bytes(_NONCE_BYTES),
         )
-        payload = _LAYOUT.pack(_VERSION, *_claim_fields(claims))
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}", claims
+        header = bytes([_VERSION])
+        sealed = self._aead.encrypt(claims.nonce, _CLAIMS.pack(*astuple(claims)[:-1]), header)
+        token = base64.urlsafe_b64encode(header + claims.nonce + sealed).rstrip(b"=").decode("ascii")
+        return token, claims
 
     def verify(self, token: str, now: float | None = None) -> MatchClaims:
-        """Return the claims of a token this server signed; raise InputError (400) or ForbiddenError (403)."""
-        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 200:
-            raise InputError("malformed match token: request a new match and vote on that")
-        body, _, mac = token.partition(".")
+        """Return the claims of a token this server issued; raise InputError (400) or ForbiddenError (403)."""
+        if not isinstance(token, str) or not 0 < len(token) <= 200:
+            raise InputError(_MALFORMED)
         try:
-            payload, signature = _unb64(body), _unb64(mac)
-        except ValueError:
-            raise InputError("malformed match token: request a new match and vote on that") from None
-        if len(payload) != _LAYOUT.size or len(signature) != _MAC_BYTES:
-            raise InputError("malformed match token: request a new match and vote on that")
-        if not hmac.compare_digest(signature, self._mac(payload)):
-            raise ForbiddenError("this match token was not issued by this server: request a new match")
-        version, *fields = _LAYOUT.unpack(payload)
-        if version != _VERSION:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (ValueError, binascii.Error):
+            raise InputError(_MALFORMED) from None
+        if len(raw) != _TOKEN_BYTES:
+            raise InputError(_MALFORMED)
+        if raw[0] != _VERSION:
             raise InputError("match token from another server version: request a new match")
-        claims = MatchClaims(*fields)
+        header, nonce, sealed = raw[:1], raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
+        try:
+            plain = self._aead.decrypt(nonce, sealed, header)
+        except InvalidTag:
+            raise ForbiddenError(
+                "this match token was not issued by this server: request a new match"
+            ) from None
+        claims = MatchClaims(*_CLAIMS.unpack(plain), nonce)
         age = (time.time() if now is None else now) - claims.issued_at
         if age > self.max_age_s:
             raise InputError("this match token has expired: request a new match")
         return claims
-
-
-def _claim_fields(c: MatchClaims) -> tuple:
-    return (
-        c.study_id,
-        c.epoch,
-        c.prompt_id,
-        c.left_image_id,
-        c.right_image_id,
-        c.model_a_id,
-        c.model_b_id,
-        c.issued_at,
-        c.nonce,
-    )
 
 
 def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
