@@ -5,10 +5,10 @@ Both samplers are small stateful objects with the same interface, usable in a we
 simulation: ``observe`` (one vote), ``observe_battles`` (bulk, from :class:`Battles`), ``next_pair`` and
 ``add_model``. They are not thread-safe: a server keeps one per study behind a lock.
 
-The active rule (see ``docs/ratings.md``): fit Bradley-Terry with a weak Gaussian prior (the
-leaderboard's own fit), then score every pair by how much one more vote on it is expected to reduce
-the number of wrongly ordered pairs in the leaderboard, counting the information it also gives about
-other pairs through the shared covariance. The best pair is served, except for a share ``explore`` of
+The active rule (see ``docs/ratings.md``): fit Bradley-Terry (the leaderboard's own fit) with a
+Gaussian prior whose spread is estimated from the votes, then score every pair by how much one more
+vote on it is expected to reduce the number of wrongly ordered pairs in the leaderboard, counting the
+information it also gives about other pairs through the shared covariance. The best pair is served, except for a share ``explore`` of
 uniformly drawn pairs so no model starves.
 """
 
