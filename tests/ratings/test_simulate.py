@@ -20,6 +20,7 @@ from imagearena.ratings.simulate import (
     kendall_tau,
     simulate,
     top_k_overlap,
+    vote_information,
 )
 
 runner = CliRunner()
@@ -151,3 +152,33 @@ def test_cli_bad_checkpoints_print_one_line_without_traceback() -> None:
     assert proc.returncode == 1
     assert "--checkpoints '50,abc'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_vote_information_without_draws_is_p_times_1_minus_p_and_draws_lower_it() -> None:
+    delta = np.array([0.0, 0.5, 2.0, -2.0])
+    p = 1.0 / (1.0 + np.exp(-delta))
+    np.testing.assert_allclose(vote_information(delta, 0.0), p * (1 - p))
+    with_draws = vote_information(delta, 1.0)
+    assert with_draws[2] == pytest.approx(with_draws[3])
+    # equal models, nu = 1: a third each of wins, losses and draws; score variance 1/3 - 1/4 + 1/12 = 1/6,
+    # slope of the mean score (1 + 2/4) / 3^2 = 1/6, so the information is (1/6)^2 / (1/6) = 1/6
+    assert with_draws[0] == pytest.approx(1 / 6)
+    # draws cost information between close models (far apart, a draw is a graded result and helps a little)
+    assert np.all(with_draws[:2] < vote_information(delta, 0.0)[:2] - 0.05)
+
+
+def test_vote_information_matches_a_numerical_derivative() -> None:
+    """The closed-form slope is the derivative of the Davidson mean half-win score."""
+    nu, h = 0.8, 1e-4
+
+    def mean_score(d: float) -> float:
+        e = np.exp(np.array([d / 2, -d / 2]))
+        return float((e[0] + 0.5 * nu) / (e.sum() + nu))
+
+    d = 0.7
+    slope = (mean_score(d + h) - mean_score(d - h)) / (2 * h)
+    e = np.exp(np.array([d / 2, -d / 2]))
+    den = e.sum() + nu
+    win, tie = e[0] / den, nu / den
+    var = win + tie / 4 - (win + tie / 2) ** 2
+    assert vote_information(np.array([d]), nu)[0] == pytest.approx(slope**2 / var, rel=1e-6)

@@ -37,6 +37,19 @@ def _davidson(delta: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray, np.
     return ea / den, eb / den, nu / den
 
 
+def vote_information(delta: np.ndarray, nu: float) -> np.ndarray:
+    """Fisher information about a strength difference ``delta`` (natural-log units) in one Davidson
+    vote scored as the leaderboard scores it (win 1, draw 1/2, loss 0): slope^2 / variance of the
+    score. Without draws it is p (1 - p); draws make votes between close models worth less, which is
+    what caps the gain of serving close pairs."""
+    ea, eb = np.exp(delta / 2.0), np.exp(-delta / 2.0)
+    den = ea + eb + nu
+    win, tie = ea / den, nu / den
+    mean = win + 0.5 * tie
+    slope = (1.0 + 0.25 * nu * (ea + eb)) / den**2
+    return slope**2 / (win + 0.25 * tie - mean**2)
+
+
 def davidson_nu(strengths: np.ndarray, tie_rate: float) -> float:
     """The Davidson draw parameter that gives ``tie_rate`` draws on average over all pairs."""
     if tie_rate <= 0.0:
@@ -261,4 +274,5 @@ __all__ = [
     "run_arena",
     "simulate",
     "top_k_overlap",
+    "vote_information",
 ]
