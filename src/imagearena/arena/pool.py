@@ -48,7 +48,8 @@ class UniformPairs:
 
 
 # The active sampler's cost per pair grows with the square of the models (and its refits with the
-# cube): about 0.2 ms at 64 models, 0.5 ms at 128 and 2 ms at 256 here, on the request's thread.
+# cube): per vote, refits included, about 0.08 ms at 30 models, 0.2 ms at 100 and 1.3 ms at 300
+# (benchmarks/bench_sampling.py), on the request's thread. Above the cap, pairs are uniform.
 ACTIVE_SAMPLER_MAX_MODELS = 128
 
 
