@@ -2,18 +2,19 @@
 
 The HPSv2 scorer maps the open_clip checkpoint onto transformers' CLIP and re-implements the HPSv2
 eval transform without torchvision. This golden file holds what HPSv2's vendored open_clip
-(``hpsv2/src/open_clip`` of github.com/tgxs002/HPSv2, with torchvision 0.17.2) computes for the same
+(``hpsv2/src/open_clip`` of the ``hpsv2x`` 1.2.0 source distribution on PyPI, the same code as
+HPSv2's repository and, unlike the ``hpsv2`` wheel, with its BPE vocabulary; torchvision 0.17.2) computes for the same
 weights, images and token ids, so the test compares against the original code, not a rewrite.
 
 The weights, images and token ids are pure functions of names and seeds (numpy's legacy
 RandomState, stable across versions), so no weight file is committed; the test rebuilds them with
-the functions below. Made once, outside the repository::
+the functions below. Made once, in an environment of its own (VENV is any folder outside the repository)::
 
-    python3.11 -m venv /work/venvs/hpsv2-orig                     # any env with torch + torchvision
-    /work/venvs/hpsv2-orig/bin/pip install torch==2.2.2 torchvision==0.17.2 ftfy regex huggingface_hub
-    git clone https://github.com/tgxs002/HPSv2 /work/venvs/hpsv2-src   # only hpsv2/src/open_clip is used
-    PYTHONPATH=/work/venvs/hpsv2-src /work/venvs/hpsv2-orig/bin/python \\
-        tests/scorers/golden/make_hpsv2_golden.py tests/scorers/data/hpsv2_tiny_golden.json
+    python3.11 -m venv VENV                                        # any env with torch + torchvision
+    VENV/bin/pip install torch==2.2.2 torchvision==0.17.2 ftfy regex huggingface_hub numpy pillow clint
+    VENV/bin/pip download --no-deps -d SRC hpsv2x==1.2.0 && tar xzf SRC/hpsv2x-1.2.0.tar.gz -C SRC
+    PYTHONPATH=SRC/hpsv2x-1.2.0 VENV/bin/python tests/scorers/golden/make_hpsv2_golden.py \\
+        tests/scorers/data/hpsv2_tiny_golden.json                  # only hpsv2/src/open_clip is used
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def main(out_path: str) -> None:  # pragma: no cover - runs in the reference env
     flat = pixels.reshape(len(pixels), -1)
     golden = {
         "made_with": {
-            "code": "tgxs002/HPSv2 hpsv2/src/open_clip (create_model_and_transforms, preprocess_val, forward)",
+            "code": "hpsv2x 1.2.0 hpsv2/src/open_clip (create_model_and_transforms, preprocess_val, forward)",
             "torch": torch.__version__,
             "torchvision": torchvision.__version__,
         },
