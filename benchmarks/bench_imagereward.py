@@ -28,7 +28,8 @@ import numpy as np
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
-ORIGINAL_PYTHON = Path("/work/venvs/imagereward-orig/bin/python")
+# Reference environments live beside the checkout (like ../shared), never inside it.
+ORIGINAL_PYTHON = Path(__file__).resolve().parents[2] / "venvs" / "imagereward-orig" / "bin" / "python"
 # med_config.json of THUDM/ImageReward (BERT-base with cross-attention; encoder_width is replaced by the ViT's).
 MED_CONFIG = {
     "architectures": ["BertModel"],

