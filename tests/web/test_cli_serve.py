@@ -41,3 +41,22 @@ def test_starting_the_cli_imports_no_web_or_database_stack():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_a_port_in_use_is_a_clear_error_before_any_url_is_printed(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "imagearena", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "arena at" not in done.stdout

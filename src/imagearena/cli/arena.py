@@ -35,6 +35,28 @@ def _settings(db: str | None, host: str | None, port: int | None, data_dir: Path
     return Settings(**overrides)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a clear message before printing a URL that another program answers."""
+    import errno
+    import socket
+
+    from imagearena.errors import InputError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"{host}:{port} is already in use: stop what listens there, or pass --port N"
+                ) from None
+            raise InputError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): check --host and --port"
+            ) from None
+
+
 def _serve(settings, workers: int, access_log: bool, study: str | None = None) -> None:
     """Print where the arena is and the admin token, then run uvicorn until interrupted."""
     import os
@@ -45,6 +67,7 @@ def _serve(settings, workers: int, access_log: bool, study: str | None = None) -
     from imagearena.arena.tokens import load_or_create_secret
     from imagearena.storage.engine import open_database
 
+    _check_port_free(settings.host, settings.port)
     engine = open_database(settings.database_url)  # creates the schema in an empty database
     engine.dispose()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
