@@ -48,8 +48,8 @@ class UniformPairs:
 
 
 # The active sampler's cost per pair grows with the square of the models (and its refits with the
-# cube): per vote, refits included, about 0.08 ms at 30 models, 0.2 ms at 100 and 1.3 ms at 300
-# (benchmarks/bench_sampling.py), on the request's thread. Above the cap, pairs are uniform.
+# cube), on the request's thread; its cost per vote at 30, 100 and 300 models is measured by
+# benchmarks/bench_sampling.py (benchmarks/README.md, "bench_sampling.py"). Above the cap, pairs are uniform.
 ACTIVE_SAMPLER_MAX_MODELS = 128
 
 

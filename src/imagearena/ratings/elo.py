@@ -1,8 +1,8 @@
 """Online Elo: base 10, scale 400, initial 1000, ties and both_bad count as half a win.
 
 The replay is a plain Python loop over lists: each update depends on the previous one, so it cannot be
-vectorised, and a scalar loop over Python floats is several times faster than indexing numpy arrays
-element by element (about 0.3 us per battle here).
+vectorised, and a scalar loop over Python floats is faster than indexing numpy arrays element by
+element (measured by benchmarks/bench_ratings.py: benchmarks/README.md, "bench_ratings.py", online Elo).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """TrueSkill for 1-v-1 battles with draws, plus N-way rounds through openskill's Plackett-Luce.
 
-Why hand-written: the ``trueskill`` package builds a factor graph of Python objects for every battle
-(about 50 us an update), so a million-vote replay takes close to a minute. For two single-player teams
-that graph has no loop and its message passing reduces to the closed-form update below, which this
-module runs as one scalar loop over Python floats (about 1 us an update).
+Why hand-written: the ``trueskill`` package builds a factor graph of Python objects for every battle,
+which makes replaying a large vote log slow. For two single-player teams that graph has no loop and its
+message passing reduces to the closed-form update below, which this module runs as one scalar loop over
+Python floats. benchmarks/bench_ratings.py measures both replays side by side (benchmarks/README.md,
+"bench_ratings.py", TrueSkill replay).
 
 To give the package's numbers (to 1e-6 on any sequence, tested) it reproduces the package's default
 numerics: the same rational Chebyshev approximation of erfc for the normal cdf (Numerical Recipes'
