@@ -282,3 +282,10 @@ def test_study_scores_are_stored_and_not_recomputed(tiny_clip, images, tmp_path)
     second = run(*args)
     assert json.loads(second.stdout) == [] and "3 already scored" in second.stderr
     engine.dispose()
+
+
+def test_study_in_a_missing_database_creates_nothing(tiny_clip, tmp_path):
+    missing = tmp_path / "typo" / "x.db"
+    with pytest.raises(InputError, match="imagearena db upgrade"):
+        run("score", "-s", "clip", "--weights", tiny_clip, "--study", "s1", "--db", f"sqlite:///{missing}")
+    assert not missing.parent.exists()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -15,6 +19,7 @@ from imagearena.storage.engine import (
     head_revision,
     make_engine,
     make_sessionmaker,
+    open_database,
     read_engine,
     require_current_schema,
     upgrade_database,
@@ -169,3 +174,69 @@ def test_plain_postgresql_urls_use_psycopg_3():
     engine = make_engine("postgresql://user@localhost/db")  # no connection is made
     assert engine.url.drivername == "postgresql+psycopg"
     engine.dispose()
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """The common default umask (022), under which plain mkdir and sqlite3 make world-readable files."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_new_sqlite_database_and_its_folders_are_private(tmp_path, permissive_umask):
+    data = tmp_path / "data"
+    path = data / "sub" / "imagearena.db"
+    upgrade_database(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:  # an open WAL connection keeps the -wal and -shm files
+            conn.exec_driver_sql("SELECT count(*) FROM study").scalar()
+            side_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+            assert all(p.exists() for p in side_files)
+            assert {p.name: mode(p) for p in [path, *side_files]} == {
+                p.name: 0o600 for p in [path, *side_files]
+            }
+        assert mode(data) == mode(data / "sub") == 0o700
+    finally:
+        engine.dispose()
+
+
+def test_an_existing_folder_keeps_its_mode(tmp_path, permissive_umask):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    make_engine(f"sqlite:///{shared / 'x.db'}").dispose()
+    assert mode(shared) == 0o755
+    assert mode(shared / "x.db") == 0o600
+
+
+def test_secrets_create_a_private_data_dir(tmp_path, permissive_umask):
+    from imagearena.arena.tokens import load_or_create_secret
+
+    data = tmp_path / "fresh" / "data"
+    load_or_create_secret(data, "secret_key")
+    assert mode(data) == mode(data.parent) == 0o700
+    assert mode(data / "secret_key") == 0o600
+
+
+def test_read_only_open_of_a_missing_sqlite_file_creates_nothing(tmp_path):
+    missing = tmp_path / "typo" / "x.db"
+    with pytest.raises(InputError, match=f"no database at {missing}.*imagearena db upgrade"):
+        make_engine(f"sqlite:///{missing}", create=False)
+    with pytest.raises(InputError, match="imagearena db upgrade"):
+        open_database(f"sqlite:///{missing}", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_open_of_an_existing_database_works(sqlite_url):
+    engine = open_database(sqlite_url, create=False)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()

@@ -6,6 +6,11 @@ nothing; the vote inserts the match row (unique nonce: a replay fails) and the v
 transaction. The claims are encrypted, not just signed: a voter who learned which model id is which
 (from the names revealed after one vote) must not be able to read the next token's models before
 voting.
+
+The key is derived from the secret and the database's installation id (storage.matches.installation_id),
+so two installations sharing a secret refuse each other's tokens. The match's images are served under
+sealed names of their own (:meth:`TokenSigner.image_name`): a fresh name per match that expires with the
+token, so a voter cannot map an image URL seen after one reveal to its model in the next match.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from imagearena.errors import ForbiddenError, InputError
+from imagearena.errors import ForbiddenError, InputError, UnknownNameError
+from imagearena.media import FORMATS
+from imagearena.storage.engine import make_private_dir
 
-_VERSION = 2
+_VERSION = 3  # 3: the key is bound to the database
 # study, epoch, prompt, left image, right image, model_a, model_b, issued_at
 _CLAIMS = struct.Struct(">IIIIIIIQ")
 _NONCE_BYTES = 12
@@ -35,6 +42,12 @@ _TAG_BYTES = 16
 _TOKEN_BYTES = 1 + _NONCE_BYTES + _CLAIMS.size + _TAG_BYTES
 DEFAULT_MAX_AGE_S = 24 * 3600
 _MALFORMED = "malformed match token: request a new match and vote on that"
+# A match image's sealed name: sha256, format (index in media.FORMATS), issued_at of its token.
+_IMAGE = struct.Struct(">32sBQ")
+_IMAGE_VERSION = 0x81
+_IMAGE_NAME_BYTES = 1 + _NONCE_BYTES + _IMAGE.size + _TAG_BYTES
+_IMAGE_FORMATS = tuple(FORMATS)
+_NO_IMAGE = "this match image does not exist or has expired: request a new match"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +72,13 @@ class MatchClaims:
 class TokenSigner:
     """Issues and opens match tokens with one secret key."""
 
-    def __init__(self, key: bytes, max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+    def __init__(self, key: bytes, max_age_s: float = DEFAULT_MAX_AGE_S, *, database_id: bytes = b"") -> None:
+        """``database_id`` binds the tokens to one database: another one refuses them with 403."""
         if len(key) < 16:
             raise InputError("the secret key must be at least 16 bytes long")
-        # A dedicated AES key, so the stored secret can serve other purposes without key reuse.
-        self._aead = AESGCM(hmac.new(key, b"imagearena match token", hashlib.sha256).digest())
+        # Dedicated AES keys, so the stored secret can serve other purposes without key reuse.
+        self._aead = AESGCM(_derive(key, b"imagearena match token", database_id))
+        self._image_aead = AESGCM(_derive(key, b"imagearena match image", database_id))
         self.max_age_s = max_age_s
 
     def issue(
@@ -111,13 +126,53 @@ class TokenSigner:
             plain = self._aead.decrypt(nonce, sealed, header)
         except InvalidTag:
             raise ForbiddenError(
-                "this match token was not issued by this server: request a new match"
+                "this match token was not issued by this server for this database "
+                "(or was altered): request a new match"
             ) from None
         claims = MatchClaims(*_CLAIMS.unpack(plain), nonce)
-        age = (time.time() if now is None else now) - claims.issued_at
-        if age > self.max_age_s:
+        if self._expired(claims.issued_at, now):
             raise InputError("this match token has expired: request a new match")
         return claims
+
+    def _expired(self, issued_at: int, now: float | None) -> bool:
+        return (time.time() if now is None else now) - issued_at > self.max_age_s
+
+    def image_name(self, sha256: str, format: str, issued_at: int) -> str:
+        """A sealed, single-match name for a stored image that expires with the token issued at ``issued_at``."""
+        plain = _IMAGE.pack(bytes.fromhex(sha256), _IMAGE_FORMATS.index(format.upper()), issued_at)
+        header, nonce = bytes([_IMAGE_VERSION]), secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._image_aead.encrypt(nonce, plain, header)
+        return base64.urlsafe_b64encode(header + nonce + sealed).rstrip(b"=").decode("ascii")
+
+    def open_image_name(self, name: str, now: float | None = None) -> tuple[str, str, int]:
+        """(sha256, format, issued_at) behind a name from :meth:`image_name`; UnknownNameError (404)
+        when it was forged, altered or has expired."""
+        raw = _decode(name, _IMAGE_NAME_BYTES)
+        if raw is None or raw[0] != _IMAGE_VERSION:
+            raise UnknownNameError(_NO_IMAGE)
+        header, nonce, sealed = raw[:1], raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
+        try:
+            digest, format_index, issued_at = _IMAGE.unpack(self._image_aead.decrypt(nonce, sealed, header))
+        except InvalidTag:
+            raise UnknownNameError(_NO_IMAGE) from None
+        if self._expired(issued_at, now) or format_index >= len(_IMAGE_FORMATS):
+            raise UnknownNameError(_NO_IMAGE)
+        return digest.hex(), _IMAGE_FORMATS[format_index], issued_at
+
+
+def _derive(key: bytes, purpose: bytes, database_id: bytes) -> bytes:
+    return hmac.new(key, purpose + b"\0" + database_id, hashlib.sha256).digest()
+
+
+def _decode(text: str, size: int) -> bytes | None:
+    """The bytes of an unpadded urlsafe base64 string of ``size`` bytes, or None."""
+    if not isinstance(text, str) or len(text) > 2 * size:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == size else None
 
 
 def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
@@ -130,7 +185,7 @@ def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
         value = path.read_text().strip()
         if value:
             return value
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     value = secrets.token_urlsafe(nbytes)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")  # owner-only (0600)
     tmp = Path(tmp_name)

@@ -65,12 +65,12 @@ def _serve(settings, workers: int, access_log: bool, study: str | None = None) -
     from rich.console import Console
 
     from imagearena.arena.tokens import load_or_create_secret
-    from imagearena.storage.engine import open_database
+    from imagearena.storage.engine import make_private_dir, open_database
 
     _check_port_free(settings.host, settings.port)
     engine = open_database(settings.database_url)  # creates the schema in an empty database
     engine.dispose()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     admin = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
     load_or_create_secret(settings.data_dir, "secret_key")  # created once, before workers race for it
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host

@@ -55,10 +55,10 @@ def upgrade(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION)
 
 @db_app.command("current")
 def current(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION) -> None:
-    """Print the schema revision of the database and the one this version needs."""
+    """Print the schema revision of the database and the one this version needs; creates nothing."""
     from imagearena.storage.engine import current_revision, head_revision, make_engine
 
-    engine = make_engine(load_settings(db, data_dir).database_url)
+    engine = make_engine(load_settings(db, data_dir).database_url, create=False)
     try:
         print(f"database: {current_revision(engine) or 'empty'}; this version needs: {head_revision()}")
     finally:

@@ -353,7 +353,7 @@ def score_study(
 
     settings = load_settings(db, data_dir)
     store = MediaStore(settings.media_dir)
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, create=False)  # a study needs a database
     try:
         with make_sessionmaker(engine)() as session:
             study = catalog.get_study(session, study_name)

@@ -9,6 +9,7 @@ Readers that want no lock use :func:`read_engine`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,14 +30,58 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 _BEGIN_OPTION = "imagearena_sqlite_begin"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` with the project's connection settings; creates a SQLite file's folder."""
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and its missing parents as owner-only folders (0700), whatever the umask: the
+    data dir holds the database, the secrets and the images. A folder that exists is left as it is."""
+    path = Path(path).expanduser()
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:  # created meanwhile by a concurrent process
+            continue
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask
+    return path
+
+
+def _create_private_file(path: Path) -> None:
+    """An empty owner-only (0600) file, unless one exists. SQLite reads an empty file as an empty
+    database and gives its -wal and -shm files the database file's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # os.open's mode is masked by the umask too
+    finally:
+        os.close(fd)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for in-memory and ``file:`` URI databases."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def make_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
+    """An engine for ``url`` with the project's connection settings.
+
+    A SQLite file that does not exist is created, owner-only, in an owner-only folder; with
+    ``create=False`` (read-only commands) it is an error instead, and nothing is created.
+    """
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
@@ -45,9 +90,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            if not create:
+                raise InputError(
+                    f"no database at {path}: check --db / IMAGEARENA_DB_URL, or create it with  "
+                    f"imagearena db upgrade --db 'sqlite:///{path}'"
+                )
+            make_private_dir(path.parent)
+            _create_private_file(path)
         engine = create_engine(
             parsed,
             echo=echo,
@@ -174,15 +225,17 @@ def require_current_schema(engine: Engine) -> None:
         )
 
 
-def open_database(url: str) -> Engine:
+def open_database(url: str, *, create: bool = True) -> Engine:
     """An engine on ``url`` whose schema is current: an empty database gets the schema created (what a
     first ``imagearena demo`` or ``import-folder`` needs); an older schema is an error asking for
-    ``imagearena db upgrade``, so a shared database is never migrated as a side effect."""
+    ``imagearena db upgrade``, so a shared database is never migrated as a side effect. With
+    ``create=False`` a missing database or schema is an error and nothing is created (commands that
+    need existing data, such as scoring a study)."""
     from sqlalchemy.exc import OperationalError
 
-    engine = make_engine(url)
+    engine = make_engine(url, create=create)
     try:
-        if current_revision(engine) is None:
+        if create and current_revision(engine) is None:
             upgrade_database(url)
         require_current_schema(engine)
     except OperationalError as exc:
