@@ -63,20 +63,18 @@ def test_csv_without_tstamp_keeps_file_order_and_bt_can_skip_it(tmp_path: Path) 
     assert read_battles(p, tstamps=False).tstamp is None
 
 
-def test_csv_fast_path_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import imagearena.battlelog as bl
-
-    monkeypatch.setattr(bl, "BLOCK", 64)  # many blocks: codes and line numbers must carry over
+def test_csv_across_blocks(tmp_path: Path) -> None:
+    """Many blocks (each with its own dictionary of names): codes and line numbers must carry over."""
     rows = [dict(ROWS[k % 3], tstamp=float(k)) for k in range(200)]
     rows[150] = dict(rows[150], winner="draw")
     p = tmp_path / "b.csv"
     p.write_text(_csv(rows[:150]))
-    b = read_battles(p)
+    b = read_battles(p, block_size=64)
     assert len(b) == 150 and b.models == ["flux", "sd15", "sdxl"]
     assert b.outcome.tolist() == [1, 2, 3] * 50 and b.tstamp.tolist() == list(range(150))
     p.write_text(_csv(rows))
     with pytest.raises(InputError, match=r"b\.csv line 152: unknown winner 'draw'"):
-        read_battles(p)
+        read_battles(p, block_size=64)
 
 
 def test_json_list_and_jsonl(tmp_path: Path) -> None:
@@ -156,12 +154,9 @@ def test_fast_and_slow_csv_paths_agree(tmp_path: Path) -> None:
     assert np.array_equal(fast.outcome, slow.outcome) and np.array_equal(fast.tstamp, slow.tstamp)
 
 
-def test_csv_fast_path_names_first_seen_in_later_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import imagearena.battlelog as bl
-
-    monkeypatch.setattr(bl, "BLOCK", 32)
+def test_csv_names_first_seen_in_later_blocks() -> None:
     text = "model_a,model_b,winner\n" + "".join(f"m{k // 5},m{k // 5 + 1},model_a\n" for k in range(40))
-    b = parse_battles(text, "csv")
+    b = parse_battles(text, "csv", block_size=32)
     assert b.models == sorted(f"m{i}" for i in range(9))
     assert [b.models[i] for i in b.a] == [f"m{k // 5}" for k in range(40)]
     assert [b.models[i] for i in b.b] == [f"m{k // 5 + 1}" for k in range(40)]
