@@ -37,9 +37,17 @@ class ForbiddenError(ImageArenaError):
 
 
 class MissingDependencyError(ImageArenaError):
-    """An optional extra is needed for this feature."""
+    """An optional extra is needed for this feature.
+
+    The package is not on any index, so the hint installs the extra from a clone or from a built wheel.
+    """
 
     def __init__(self, feature: str, extra: str, package: str) -> None:
+        from imagearena import __version__
+
+        self.feature, self.extra, self.package = feature, extra, package
         super().__init__(
-            f"{feature} needs the '{package}' package: install it with  pip install 'imagearena[{extra}]'"
+            f"{feature} needs the '{package}' package (the '{extra}' extra): "
+            f"from a clone, pip install -e '.[{extra}]'; "
+            f"from a wheel, pip install 'imagearena-{__version__}-py3-none-any.whl[{extra}]'"
         )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import pick_device, pick_dtype, resolve_file
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra, resolve_file
 from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, image_embeddings, load_clip, pixel_batch
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class AestheticScore(PixelScorer):
         dtype: str | None = None,
         batch_size: int = 16,
     ) -> None:
+        require_score_extra("the aesthetic scorer")
         import torch
 
         del tokenizer  # the score does not read the prompt

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,12 +38,25 @@ def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+SCORE_PACKAGES = ("torch", "transformers")
+
+
+def require_score_extra(feature: str, packages: Sequence[str] = SCORE_PACKAGES) -> None:
+    """Import the packages a scorer needs, or raise the error that says how to install the extra:
+    a scorer must fail with that hint before it touches a model, never with a traceback."""
+    for package in packages:
+        try:
+            import_module(package)
+        except ImportError as exc:
+            missing = (exc.name or package).partition(".")[0]
+            raise MissingDependencyError(feature, "score", missing) from None
+
+
 def require_torch() -> Any:
     """Import torch, or say which extra to install."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - the test environment has torch
-        raise MissingDependencyError("reward scorers", "score", "torch") from exc
+    require_score_extra("reward scorers", ("torch",))
+    import torch
+
     return torch
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import from_pretrained, pick_device, pick_dtype
+from imagearena.scorers.base import from_pretrained, pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, load_tokenizer, pixel_batch
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class BlipScore(PixelScorer):
         dtype: str | None = None,
         batch_size: int = 16,
     ) -> None:
+        require_score_extra("the BLIP scorer")
         from transformers import BlipForImageTextRetrieval
 
         weights = str(weights or DEFAULT_WEIGHTS)

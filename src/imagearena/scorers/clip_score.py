@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import pick_device, pick_dtype
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import (
     ImageSpec,
     PixelScorer,
@@ -42,6 +42,7 @@ class ClipScore(PixelScorer):
         dtype: str | None = None,
         batch_size: int = 16,
     ) -> None:
+        require_score_extra(f"the {self.name} scorer")
         weights = str(weights or self.default_weights)
         processor = str(tokenizer or self.default_processor or weights)
         self.device = pick_device(device)

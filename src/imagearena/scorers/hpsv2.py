@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import pick_device, pick_dtype, resolve_file
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra, resolve_file
 from imagearena.scorers.hf_clip import (
     OPENAI_MEAN,
     OPENAI_STD,
@@ -210,6 +210,7 @@ class HPSv2(PixelScorer):
         version: str | None = None,
         config: str | None = None,
     ) -> None:
+        require_score_extra("the HPSv2 scorer")
         version = version or self.version
         if version not in CHECKPOINTS:
             raise InputError(f"unknown HPS version {version!r}: use one of {', '.join(CHECKPOINTS)}")

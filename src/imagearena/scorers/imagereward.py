@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from imagearena.errors import InputError, MissingDependencyError
-from imagearena.scorers.base import TorchScorer, align_prompts, pick_device, pick_dtype
+from imagearena.scorers.base import TorchScorer, align_prompts, pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.preprocess import CLIP_MEAN, CLIP_STD, ImageInput, clip_preprocess
 
 if TYPE_CHECKING:
@@ -146,11 +146,7 @@ class ImageReward(TorchScorer):
         batch_size: int = 16,
         vision_heads: int | None = None,
     ) -> None:
-        try:
-            import torch  # noqa: F401
-            import transformers  # noqa: F401
-        except ImportError as exc:
-            raise MissingDependencyError("the ImageReward scorer", "score", exc.name or "torch") from None
+        require_score_extra("the ImageReward scorer")
         from imagearena.scorers.imagereward_net import ImageRewardNet
 
         if batch_size < 1:
