@@ -75,7 +75,17 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
     board = boards[method]
     if board.rows and (not points or points[-1].at < board.computed_at):
         # the chart ends at the current ratings, not at the last stored snapshot
-        points += [SimpleNamespace(model=r.model, rating=r.rating, at=board.computed_at) for r in board.rows]
+        points += [
+            SimpleNamespace(
+                model=r.model,
+                rating=r.rating,
+                lower=r.lower,
+                upper=r.upper,
+                votes=r.votes,
+                at=board.computed_at,
+            )
+            for r in board.rows
+        ]
     return render(
         request,
         "leaderboard.html",
@@ -89,7 +99,9 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
             "votes": boards[method].votes,
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
-            "chart": rating_chart(points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time"),
+            "chart": rating_chart(
+                points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time", refit=method == "bt"
+            ),
         },
     )
 
