@@ -108,3 +108,49 @@ def test_study_picker_fallback(client):
     assert r.headers["location"] == f"/leaderboard/{STUDY}"
     r = client.get("/go", params={"study": STUDY, "page": "../etc"}, follow_redirects=False)
     assert r.headers["location"] == f"/arena/{STUDY}"
+
+
+INLINE_CODE = re.compile(
+    r"<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]|\sstyle\s*=|\son[a-z]+\s*=", re.IGNORECASE
+)
+
+
+def test_pages_hold_no_inline_script_or_style(client, arena, admin_headers):
+    """A strict Content-Security-Policy (default-src 'self') refuses inline code and styles."""
+    vote_some(client, 6)  # the win-rate matrix and the chart render
+    client.post("/api/v1/studies", json={"name": "empty"}, headers=admin_headers).raise_for_status()
+    client.post("/admin/login", data={"token": arena.admin_token})  # the admin forms render
+    paths = [f"/arena/{STUDY}", "/arena/empty", f"/history/{STUDY}", "/studies", f"/studies/{STUDY}", "/nope"]
+    paths += [f"/leaderboard/{STUDY}?method={m}" for m in ("elo", "trueskill", "bt")]
+    for path in paths:
+        page = client.get(path, headers=HTML).text
+        assert "<html" in page, path
+        assert INLINE_CODE.findall(page) == [], path
+        assert '<link rel="icon" href="/favicon.ico">' in page, path
+    assert 'id="reset-form"' in client.get(f"/studies/{STUDY}", headers=HTML).text
+    assert 'class="rate-' in client.get(f"/leaderboard/{STUDY}", headers=HTML).text
+    assert client.get("/static/forms.js").status_code == 200
+
+
+def test_arena_buttons_start_disabled_until_a_match_is_ready(client):
+    page = client.get(f"/arena/{STUDY}", headers=HTML).text
+    buttons = re.findall(r"<button[^>]*(?:data-winner|id=\"skip\")[^>]*>", page)
+    assert len(buttons) == 5 and all(" disabled" in b for b in buttons)
+    assert 'data-state="loading"' in page
+    assert '<span id="vote-count" data-count="0">0 votes so far' in page
+
+
+def test_arena_of_a_study_without_a_match_says_why(client, admin_headers):
+    client.post("/api/v1/studies", json={"name": "bare"}, headers=admin_headers).raise_for_status()
+    page = client.get("/arena/bare", headers=HTML).text
+    assert 'data-state="empty"' in page and "Nothing to vote on yet" in page
+    assert "Loading a match" not in page
+    assert re.search(r'<div class="pair" hidden>', page)
+
+
+def test_bradley_terry_chart_waits_for_an_established_estimate(client):
+    vote_some(client, 6)  # two votes per model at most: no estimate to draw yet
+    page = client.get(f"/leaderboard/{STUDY}?method=bt", headers=HTML).text
+    assert "No established estimate yet" in page and "<polyline" not in page
+    elo = client.get(f"/leaderboard/{STUDY}?method=elo", headers=HTML).text
+    assert "<svg" in elo and "No established estimate" not in elo
