@@ -73,12 +73,22 @@ def size(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="module")
+def contexts(chromium) -> Iterator[dict[str, Any]]:
+    """One browser context per size for the module, made when first asked for."""
+    made: dict[str, Any] = {}
+    yield made
+    for context in made.values():
+        context.close()
+
+
 @pytest.fixture
-def sized_page(chromium, size) -> Iterator[Any]:
-    """A fresh page (own storage) at the test's size; ``page.problems`` collects script errors and
+def sized_page(contexts, chromium, size) -> Iterator[Any]:
+    """A new page at the test's size; ``page.problems`` collects script errors and
     Content-Security-Policy refusals, which a test can assert are absent."""
-    context = chromium.new_context(**SIZES[size])
-    page = context.new_page()
+    if size not in contexts:
+        contexts[size] = chromium.new_context(**SIZES[size])
+    page = contexts[size].new_page()
     page.set_default_timeout(20_000)
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
@@ -90,7 +100,7 @@ def sized_page(chromium, size) -> Iterator[Any]:
     )
     page.problems = problems
     yield page
-    context.close()
+    page.close()
 
 
 # --- servers --------------------------------------------------------------------------------------------

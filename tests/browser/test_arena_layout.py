@@ -4,6 +4,7 @@ buttons fit one screen, and no page scrolls sideways."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -23,7 +24,7 @@ PROMPTS = (
     "a bowl of ramen on a wooden counter, steam rising, neon signs reflected in the broth",
     "a red cube",
 )
-SHOTS = Path("/tmp/imagearena-shots")
+SHOTS = os.environ.get("IMAGEARENA_SCREENSHOTS")  # a folder: screenshots to look at the layout
 VOTE_BUTTONS = "#vote-buttons button[data-winner], #skip"
 
 
@@ -85,8 +86,9 @@ def _count(page) -> int:
 
 
 def _shot(page, name: str, size: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=False)
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}-{size}.png"))
 
 
 def test_only_the_buttons_that_work_show_through_a_vote_cycle(server, sized_page):
