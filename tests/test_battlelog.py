@@ -12,6 +12,7 @@ import pytest
 
 from imagearena.battlelog import parse_battles, read_battles
 from imagearena.errors import InputError
+from imagearena.ratings import Battles
 
 ROWS = [
     {"model_a": "sd15", "model_b": "sdxl", "winner": "model_b", "tstamp": 3.0, "judge": "h1"},
@@ -167,3 +168,131 @@ def test_csv_rows_with_compensating_field_counts_are_not_misread() -> None:
     text = "model_a,model_b,winner\nx,y,model_a\nx,model_b\ny,x,tie\nx,y,z,model_a\n"
     with pytest.raises(InputError, match=r"line 3: 2 fields where the header has 3"):
         parse_battles(text, "csv", name="votes")
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("votes.txt", "\n".join(json.dumps(r) for r in ROWS) + "\n"),
+        ("votes.log", "\n  " + json.dumps(ROWS)),
+        ("votes", _csv(ROWS)),
+        ("votes.TXT", _csv(ROWS)),
+    ],
+)
+def test_other_extensions_are_told_by_content(tmp_path: Path, filename: str, content: str) -> None:
+    p = tmp_path / filename
+    p.write_text(content)
+    _check(read_battles(p))
+
+
+def test_binary_formats_are_refused_by_extension(tmp_path: Path) -> None:
+    p = tmp_path / "votes.xlsx"
+    p.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(InputError, match=r"a \.xlsx file is not a battle log"):
+        read_battles(p)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "message"),
+    [
+        ("csv", "model_a,model_b,winner\nx,y," + "w" * 100_000 + "\n", r"line 2: unknown winner 'www"),
+        (
+            "csv",
+            "model_a,model_b,winner\n" + "x" * 100_000 + "," + "x" * 100_000 + ",tie\n",
+            r"line 2: model 'xxx.*plays itself",
+        ),
+        ("csv", "model_a,model_b," + "c" * 100_000 + "\nx,y,tie\n", r"missing column\(s\) winner"),
+        (
+            "jsonl",
+            json.dumps({"model_a": "x", "model_b": "y", "winner": "w" * 100_000}),
+            r"line 1: unknown winner",
+        ),
+        (
+            "json",
+            json.dumps([{"model_a": "x", "model_b": "y", "winner": "w" * 100_000}]),
+            r"item 1: unknown winner",
+        ),
+    ],
+)
+def test_errors_quote_a_short_piece_of_a_huge_line(fmt: str, content: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        parse_battles(content, fmt, name="votes")
+    assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content"),
+    [
+        ("csv", ""),
+        ("csv", "model_a,model_b,winner\n"),
+        ("json", "[]"),
+        ("json", ""),
+        ("jsonl", ""),
+        ("jsonl", "\n\n"),
+    ],
+)
+def test_empty_logs_have_no_battles(fmt: str, content: str) -> None:
+    assert len(parse_battles(content, fmt)) == 0
+
+
+def test_csv_line_numbers_count_blank_lines_and_quoted_newlines() -> None:
+    text = 'model_a,model_b,winner,prompt\n\nx,y,tie,"a cat\non two\nlines"\n\nx,y,draw,dog\n'
+    with pytest.raises(InputError, match=r"votes line 7: unknown winner 'draw'"):
+        parse_battles(text, "csv", name="votes")
+    b = parse_battles(text.replace("draw", "model_a"), "csv")
+    assert b.outcome.tolist() == [2, 0]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"model_a,model_b,winner\nx,y,tie\nx\xff,y,tie\n", r"votes line 3: not valid UTF-8"),
+        (b"model_a,model_b,winner,tstamp\nx,y,tie,1\nx,y,tie,\n", r"votes line 3: tstamp is not a number"),
+        (b" model_a , model_b ,winner\nx,y,tie\nx,y,nope\n", r"votes line 3: unknown winner 'nope'"),
+    ],
+)
+def test_more_csv_errors_name_the_line(content: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_battles(content, "csv", name="votes")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '{"model_a":"x","model_b":"y","winner":"tie"}\n{"model_a":null,"model_b":"y","winner":"tie"}\n',
+            "line 2",
+        ),
+        (
+            '{"model_a":"x","model_b":"y","winner":"tie"}\n\n{"model_a":5,"model_b":"y","winner":"tie"}\n',
+            "line 3",
+        ),
+        ('{"model_a":"x","model_b":"y","winner":"tie"}\n[1, 2]\n', r"line 2: expected an object"),
+    ],
+)
+def test_jsonl_records_pyarrow_refuses_are_named_by_line(content: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_battles(content, "jsonl", name="votes")
+
+
+def test_jsonl_from_a_file_with_bom_and_string_tstamps(tmp_path: Path) -> None:
+    p = tmp_path / "b.jsonl"
+    lines = [json.dumps(dict(r, tstamp=str(r["tstamp"]))) for r in ROWS]
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    _check(read_battles(p))
+
+
+def test_csv_reader_matches_the_records_constructor_on_many_rows() -> None:
+    rng = np.random.default_rng(1)
+    names = [f"m{i}" for i in range(30)]
+    a = rng.integers(0, 30, 5000)
+    b = (a + rng.integers(1, 30, 5000)) % 30
+    w = rng.choice(["model_a", "model_b", "tie", "both_bad", "tie (bothbad)"], 5000)
+    text = "model_a,model_b,winner\n" + "".join(
+        f"{names[x]},{names[y]},{z}\n" for x, y, z in zip(a, b, w, strict=True)
+    )
+    got = parse_battles(text, "csv", block_size=4096)
+    want = Battles.from_records([names[x] for x in a], [names[y] for y in b], list(w))
+    assert got.models == want.models
+    assert np.array_equal(got.a, want.a) and np.array_equal(got.b, want.b)
+    assert np.array_equal(got.outcome, want.outcome)

@@ -269,10 +269,13 @@ def _read_csv(source: Source, name: str, tstamps: bool, block_size: int) -> Batt
 
 
 def _csv_header(source: Source, name: str, block_size: int) -> list[str] | None:
-    """Column names of the first line (None for an empty file); a small first block keeps this cheap."""
+    """Column names of the first line (None for a blank file); a small first block keeps this cheap,
+    the full block is tried when the header line is longer."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if _is_blank(source):
+        return None
     for size in dict.fromkeys((min(block_size, 1 << 16), block_size)):
         try:
             reader = pacsv.open_csv(
@@ -282,14 +285,18 @@ def _csv_header(source: Source, name: str, block_size: int) -> list[str] | None:
                 memory_pool=_pool(),
             )
         except pa.ArrowInvalid as exc:
-            if "Empty CSV file" in str(exc):
-                return None
             error = exc
             continue
         names: list[str] = reader.schema.names
         reader.close()
         return names
     raise InputError(f"{name}: cannot read the CSV header line ({quoted(str(error))})")
+
+
+def _is_blank(source: Source) -> bool:
+    if isinstance(source, Path) and source.stat().st_size > 1 << 16:
+        return False
+    return not _bytes(source).strip()
 
 
 def _skip(row: Any) -> str:

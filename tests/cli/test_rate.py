@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from imagearena.cli import app
+from imagearena.errors import InputError
 
 LOG = """model_a,model_b,winner,tstamp
 sd15,sdxl,model_b,1
@@ -101,3 +103,89 @@ def test_cli_import_stays_light() -> None:
     code = "import sys, imagearena.cli; print(sorted(m for m in ('numpy', 'imagearena.ratings') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _refused(*args: str) -> str:
+    """Run `rate` expecting a user error; its message."""
+    result = CliRunner().invoke(app, ["rate", *args])
+    assert result.exit_code == 1 and isinstance(result.exception, InputError), result.output
+    return str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ci", "bootstrap"], "--ci applies to --method bt only"),
+        (["-m", "trueskill", "--ci", "sandwich"], "--ci applies to --method bt only"),
+        (["-m", "bt", "--k", "16"], "--k applies to --method elo only"),
+        (["-m", "bt", "--rounds", "50"], "--rounds applies to --method bt --ci bootstrap only"),
+        (["--seed", "3"], "--seed applies to --method bt --ci bootstrap only"),
+        (["-m", "trueskill", "--anchor", "sd15=1000"], "--anchor applies to --method elo or bt only"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(log: Path, args: list[str], message: str) -> None:
+    assert message in _refused(str(log), *args)
+
+
+def test_options_that_apply_are_accepted(log: Path) -> None:
+    _run(str(log), "-m", "elo", "--k", "16", "--anchor", "sd15=1000", "-f", "json")
+    _run(str(log), "-m", "bt", "--ci", "sandwich", "--anchor", "sd15=1000", "-f", "json")
+    _run(str(log), "-m", "bt", "--ci", "bootstrap", "--rounds", "5", "--seed", "1", "-f", "json")
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("votes.csv", "model_a,model_b,winner,tstamp\n"),
+        ("votes.csv", ""),
+        ("votes.json", "[]"),
+        ("votes.jsonl", "\n"),
+        ("votes.txt", ""),
+    ],
+)
+def test_an_empty_log_is_an_error(tmp_path: Path, filename: str, content: str) -> None:
+    p = tmp_path / filename
+    p.write_text(content)
+    assert _refused(str(p)).startswith(f"no battles in {p}")
+
+
+def test_jsonl_in_a_txt_file_is_read_as_json_lines(tmp_path: Path) -> None:
+    rows = [
+        dict(zip(("model_a", "model_b", "winner", "tstamp"), line.split(","), strict=True))
+        for line in LOG.split()[1:]
+    ]
+    p = tmp_path / "votes.txt"
+    p.write_text("".join(json.dumps(dict(r, tstamp=float(r["tstamp"]))) + "\n" for r in rows))
+    out = json.loads(_run(str(p), "-f", "json"))
+    assert out[0]["model"] == "flux" and out[0]["votes"] == 4
+
+
+def test_a_bad_huge_line_is_not_dumped(tmp_path: Path) -> None:
+    p = tmp_path / "votes.txt"
+    p.write_text(json.dumps({"model_a": "x", "model_b": "y", "winner": "w" * 200_000}) + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "imagearena", "rate", str(p)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1 and "votes.txt line 1: unknown winner 'www" in proc.stderr
+    assert len(proc.stderr) < 400
+
+
+def test_output_is_not_wrapped_when_redirected(tmp_path: Path) -> None:
+    """A pipe or a log file gets whole lines, whatever the width rich would guess (80 columns)."""
+    name = "a-model-with-a-long-name-" + "x" * 150
+    p = tmp_path / "votes.csv"
+    p.write_text(LOG.replace("sdxl", name))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    for method in ("elo", "bt"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "imagearena", "rate", str(p), "-m", method],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        row = next(line for line in proc.stdout.splitlines() if name in line)
+        cells = [cell.strip() for cell in row.split("│")]
+        votes = cells[4] if method == "elo" else cells[6]  # bt adds Lower and Upper
+        assert cells[2] == name and votes == "4"

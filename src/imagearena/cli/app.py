@@ -1,7 +1,18 @@
 """The root Typer app. Command modules add themselves to it; keep their top-level imports light
 (typer, rich, the standard library): heavy parts are imported inside each command."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Console width when output goes to a pipe or a file: wide enough that no line is wrapped or cut,
+#: so logs stay greppable, one record per line.
+UNWRAPPED_WIDTH = 100_000
 
 app = typer.Typer(
     name="imagearena",
@@ -12,8 +23,31 @@ app = typer.Typer(
 )
 
 
+def console(*, stderr: bool = False) -> Console:
+    """A rich console for command output: the terminal's width on a terminal, and no wrapping
+    (rich's default is 80 columns) when output is redirected."""
+    from rich.console import Console
+
+    terminal = Console(stderr=stderr)
+    if terminal.is_terminal:
+        return terminal
+    return Console(stderr=stderr, width=UNWRAPPED_WIDTH)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from imagearena import __version__
+
+        print(f"imagearena {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Evaluate text-to-image models: arena, leaderboards, folder ranker, reward scorers."""
 
 

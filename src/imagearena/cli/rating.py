@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from imagearena.cli.app import app
+from imagearena.cli.app import app, console
 from imagearena.errors import InputError
 
 if TYPE_CHECKING:
@@ -46,8 +47,36 @@ def parse_anchor(text: str) -> tuple[str, float]:
     return name, rating
 
 
+def _bt_bootstrap(method: MethodChoice, ci: CIChoice) -> bool:
+    return method is MethodChoice.bt and ci is CIChoice.bootstrap
+
+
+#: Options that change some methods only: option -> (whether it applies to a method and CI, where it does).
+APPLIES: dict[str, tuple[Callable[[MethodChoice, CIChoice], bool], str]] = {
+    "k": (lambda method, ci: method is MethodChoice.elo, "--method elo"),
+    "ci": (lambda method, ci: method is MethodChoice.bt, "--method bt"),
+    "rounds": (_bt_bootstrap, "--method bt --ci bootstrap"),
+    "seed": (_bt_bootstrap, "--method bt --ci bootstrap"),
+    "anchor": (lambda method, ci: method is not MethodChoice.trueskill, "--method elo or bt"),
+}
+
+
+def refuse_options_that_do_not_apply(ctx: typer.Context, method: MethodChoice, ci: CIChoice) -> None:
+    """An option the chosen method ignores is an error, not a silent no-op (``--ci bootstrap`` with Elo)."""
+    wrong = []
+    for name, (applies, where) in APPLIES.items():
+        source = ctx.get_parameter_source(name)
+        given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+        if given and not applies(method, ci):
+            wrong.append(f"--{name} applies to {where} only")
+    if wrong:
+        run = f"--method {method.value}" + (f" --ci {ci.value}" if method is MethodChoice.bt else "")
+        raise InputError(f"{'; '.join(wrong)} (this run: {run}); drop the option or change --method/--ci")
+
+
 @app.command("rate")
 def rate(
+    ctx: typer.Context,
     votes: Path = typer.Argument(
         ..., help="Battle log: .csv, .json (a list) or .jsonl with model_a, model_b, winner[, tstamp]."
     ),
@@ -67,8 +96,11 @@ def rate(
     from imagearena.battlelog import read_battles
     from imagearena.ratings import leaderboard
 
+    refuse_options_that_do_not_apply(ctx, method, ci)
     anchor_pair = parse_anchor(anchor) if anchor is not None else None
     battles = read_battles(votes, tstamps=method is not MethodChoice.bt)
+    if not len(battles):
+        raise InputError(f"no battles in {votes}: the log needs rows with model_a, model_b and winner")
     rows = leaderboard(
         battles,
         method.value,
@@ -105,7 +137,6 @@ def rows_to_csv(rows: list[RatingRow]) -> str:
 
 
 def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     titles = {
@@ -129,4 +160,4 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
             cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
         cells += [str(r.votes), str(r.wins), str(r.losses), str(r.ties)]
         table.add_row(*cells)
-    Console().print(table)
+    console().print(table)
