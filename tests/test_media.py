@@ -138,3 +138,79 @@ def test_encode_png_depends_on_pixels_only():
     b = Image.new("RGB", (8, 8), (1, 2, 3))
     assert encode_png(a) == encode_png(b)
     assert encode_png(a) != encode_png(Image.new("RGB", (8, 8), (1, 2, 4)))
+
+
+def _one_bit_png(width: int, height: int) -> bytes:
+    """A real, complete black 1-bit PNG: millions of pixels in a few kilobytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("decode", ["inspect_image", "decode_image"])
+def test_a_raised_pixel_limit_is_ours_not_pillows(decode):
+    """IMAGEARENA_MAX_IMAGE_PIXELS above Pillow's own bomb threshold (2 x Image.MAX_IMAGE_PIXELS,
+    ~179 Mpx) is honoured, without changing Pillow's process-wide setting."""
+    from imagearena import media
+
+    width, height = 13_600, 13_300  # 180.9 Mpx, just over Pillow's threshold
+    assert width * height > 2 * Image.MAX_IMAGE_PIXELS
+    data = _one_bit_png(width, height)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    result = getattr(media, decode)(data, Limits(max_pixels=200_000_000))
+    assert (result.width, result.height) == (width, height)
+    assert pillow_limit == Image.MAX_IMAGE_PIXELS  # unchanged for every other thread
+    with pytest.raises(ImageRejected, match="IMAGEARENA_MAX_IMAGE_PIXELS") as exc:
+        getattr(media, decode)(data, Limits(max_pixels=180_000_000))  # refused by ours, with our advice
+    assert exc.value.reason == "too-many-pixels"
+
+
+def test_decode_image_gives_the_first_frame_in_its_own_mode():
+    from imagearena.media import decode_image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (5, 4), (1, 2, 3, 0)).save(buf, format="PNG")
+    image = decode_image(buf.getvalue())
+    assert (image.mode, image.size, image.getpixel((0, 0))) == ("RGBA", (5, 4), (1, 2, 3, 0))
+    with pytest.raises(ImageRejected) as exc:
+        decode_image(_encode("BMP"))
+    assert exc.value.reason == "not-an-image"
+
+
+def test_read_limited_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    """A FIFO (or a device) where an image was expected is refused at once: a plain open() would
+    wait for a writer forever."""
+    import threading
+
+    from imagearena.media import read_limited
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_limited(fifo)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(30)
+    if reader.is_alive():  # blocked in open(): give it a writer so the test ends, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+        pytest.fail("read_limited waited on a FIFO")
+    assert isinstance(outcome[0], ImageRejected) and outcome[0].reason == "special-file"
+    assert "FIFO" in str(outcome[0])
+
+
+def test_limits_refuse_formats_the_store_cannot_keep():
+    with pytest.raises(ValueError, match="BMP"):
+        Limits(formats=("PNG", "BMP"))

@@ -1,9 +1,11 @@
 """Safe image decoding and a content-addressed image store on local disk.
 
-Uploaded and imported files are untrusted: they are size-checked before reading, their pixel count
-is checked from the header before any pixel is decoded (decompression bombs), only an allow-list of
-formats is accepted, and every frame is decoded in full so that truncated or corrupt files are
-caught at import time rather than when a voter opens them.
+This is the one image decoder of the package: imports, scorers and the folder generator all read
+images through it, with the limits from settings passed down. Files are untrusted: they are
+size-checked before reading, only regular files are read, their pixel count is checked from the
+header before any pixel is decoded (decompression bombs), only an allow-list of formats is
+accepted, and at import every frame is decoded in full so that truncated or corrupt files are
+caught then rather than when a voter opens them.
 
 Files are stored under their sha256 (``ab/cd/<sha256>.<ext>``), written to a temporary file and
 renamed into place, so a crash never leaves a half-written image under a valid name, and the same
@@ -16,8 +18,11 @@ import hashlib
 import io
 import os
 import re
+import stat
+import struct
 import tempfile
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +31,9 @@ from imagearena.errors import InputError, UnknownNameError
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
+    from PIL.ImageFile import ImageFile
+
+    from imagearena.settings import Settings
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
@@ -38,6 +46,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "GIF": ("gif", "image/gif"),
 }
 EXTENSIONS = {ext: fmt for fmt, (ext, _) in FORMATS.items()}
+IMAGE_SUFFIXES = frozenset({*(f".{ext}" for ext in EXTENSIONS), ".jpeg"})  # how image files are named
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -51,12 +60,20 @@ class ImageRejected(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """What the decoder accepts: file size, pixels (all frames together), frames, and formats."""
+
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_frames: int = MAX_FRAMES
     formats: tuple[str, ...] = tuple(FORMATS)
 
+    def __post_init__(self) -> None:
+        unknown = set(self.formats) - set(FORMATS)
+        if unknown:
+            raise ValueError(f"formats {sorted(unknown)} cannot be stored: choose from {list(FORMATS)}")
+
     @classmethod
-    def from_settings(cls, settings) -> Limits:
+    def from_settings(cls, settings: Settings) -> Limits:
         return cls(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
 
 
@@ -91,56 +108,116 @@ def media_type(format: str) -> str:
     return FORMATS[fmt][1]
 
 
+def decode_image(data: bytes, limits: Limits = Limits()) -> PILImage:
+    """The first frame of ``data``, decoded in its own mode, after the byte, format and pixel checks.
+
+    The one decoder for images read at run time (scorers, the folder generator); it skips the
+    checksum pass and the other frames that an import checks with :func:`inspect_image`.
+    """
+    _check_bytes(data, limits)
+    with _rejecting_decode_errors():
+        img = _open_allowed(data, limits)
+        _check_pixels(*img.size, 1, limits)
+        img.load()
+    return img
+
+
 def inspect_image(data: bytes, limits: Limits = Limits()) -> ImageInfo:
     """Decode ``data`` completely under ``limits`` and describe it; raise :class:`ImageRejected` if unsafe."""
-    from PIL import Image, UnidentifiedImageError
-
-    if len(data) > limits.max_bytes:
-        raise ImageRejected(
-            f"file is {len(data):,} bytes, over the {limits.max_bytes:,}-byte limit "
-            "(raise IMAGEARENA_MAX_IMAGE_BYTES to accept it)",
-            "oversized",
-        )
-    if not data:
-        raise ImageRejected("file is empty", "not-an-image")
-    fmt = ""
-    with warnings.catch_warnings():
-        # Our own pixel limit applies below; PIL's global one would warn or raise at its own threshold.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=list(limits.formats)) as img:
-                fmt = img.format or ""
-                width, height = img.size
-                frames = getattr(img, "n_frames", 1)
-                _check_pixels(width, height, frames, limits)
-                img.verify()  # checksums and structure (PNG CRCs) without decoding
-            with Image.open(io.BytesIO(data), formats=[fmt]) as img:
-                for index in range(frames):
-                    img.seek(index)
-                    img.load()  # raises on truncated or corrupt pixel data
-        except ImageRejected:
-            raise
-        except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-            if isinstance(exc, Image.DecompressionBombError):
-                raise ImageRejected(f"image has too many pixels ({exc})", "too-many-pixels") from exc
-            raise ImageRejected(
-                f"not an image in an accepted format ({', '.join(limits.formats)})", "not-an-image"
-            ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-            raise ImageRejected(f"corrupt or truncated {fmt or 'image'} file: {exc}", "corrupt") from exc
-    if fmt not in FORMATS:
-        raise ImageRejected(f"format {fmt} is not accepted: use PNG, JPEG, WEBP or GIF", "not-an-image")
+    _check_bytes(data, limits)
+    with _rejecting_decode_errors():
+        with _open_allowed(data, limits) as img:
+            fmt = img.format or ""
+            width, height = img.size
+            frames = getattr(img, "n_frames", 1)
+            _check_pixels(width, height, frames, limits)
+            img.verify()  # checksums and structure (PNG CRCs) without decoding
+        with _open_allowed(data, limits) as img:
+            for index in range(frames):
+                img.seek(index)
+                _check_pixels(*img.size, frames, limits)  # a GIF frame can widen the canvas
+                img.load()  # raises on truncated or corrupt pixel data
     return ImageInfo(
         sha256=hashlib.sha256(data).hexdigest(), format=fmt, width=width, height=height, size_bytes=len(data)
     )
 
 
+def read_image(path: Path, limits: Limits = Limits()) -> PILImage:
+    """The first frame of the image file at ``path`` (see :func:`decode_image`)."""
+    return decode_image(read_limited(path, limits), limits)
+
+
+def _check_bytes(data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_bytes:
+        raise _oversized(len(data), limits)
+    if not data:
+        raise ImageRejected("file is empty", "not-an-image")
+
+
+def _oversized(size: int, limits: Limits) -> ImageRejected:
+    return ImageRejected(
+        f"file is {size:,} bytes, over the {limits.max_bytes:,}-byte limit "
+        "(raise IMAGEARENA_MAX_IMAGE_BYTES to accept it)",
+        "oversized",
+    )
+
+
+def _open_allowed(data: bytes, limits: Limits) -> ImageFile:
+    """Read the header of ``data`` with the first allowed format's Pillow plugin; no pixel is decoded.
+
+    ``Image.open`` would apply Pillow's process-wide pixel limit (``Image.MAX_IMAGE_PIXELS``, twice
+    that is ~179 Mpx) before ours, so a raised IMAGEARENA_MAX_IMAGE_PIXELS would still be refused;
+    going through the plugin registry ourselves lets our limit decide, with no global state changed.
+    """
+    from PIL import Image
+
+    prefix = data[:16]
+    for fmt in limits.formats:
+        if fmt not in Image.OPEN:
+            Image.init()  # registers the plugins Image.open would load lazily
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None:
+            continue
+        verdict = accept(prefix) if accept is not None else True
+        if not verdict or isinstance(verdict, str):  # a str says why the plugin cannot read it
+            continue
+        try:
+            img = factory(io.BytesIO(data), None)
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # not this format after all, as Image.open would try the next one
+        if img.format not in limits.formats:  # a JPEG that is really an MPO
+            img.close()
+            raise ImageRejected(f"format {img.format} is not accepted: use {_names(limits)}", "not-an-image")
+        return img
+    raise ImageRejected(f"not an image in an accepted format ({_names(limits)})", "not-an-image")
+
+
+def _names(limits: Limits) -> str:
+    return ", ".join(limits.formats)
+
+
+@contextmanager
+def _rejecting_decode_errors() -> Iterator[None]:
+    """Turn whatever Pillow raises on a damaged file into an :class:`ImageRejected`."""
+    from PIL import Image
+
+    try:
+        yield
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError as exc:
+        # raised only inside a plugin (a WebP header, a GIF frame) that applies Pillow's own limit
+        raise ImageRejected(f"image has too many pixels for the decoder ({exc})", "too-many-pixels") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        raise ImageRejected(f"corrupt or truncated image file: {exc}", "corrupt") from exc
+
+
 def _check_pixels(width: int, height: int, frames: int, limits: Limits) -> None:
     if width <= 0 or height <= 0:
         raise ImageRejected(f"image has an empty size {width}x{height}", "corrupt")
-    if frames > MAX_FRAMES:
+    if frames > limits.max_frames:
         raise ImageRejected(
-            f"animation has {frames} frames, over the {MAX_FRAMES}-frame limit", "too-many-pixels"
+            f"animation has {frames} frames, over the {limits.max_frames}-frame limit", "too-many-pixels"
         )
     pixels = width * height * max(frames, 1)
     if pixels > limits.max_pixels:
@@ -154,19 +231,36 @@ def _check_pixels(width: int, height: int, frames: int, limits: Limits) -> None:
 
 
 def read_limited(path: Path, limits: Limits = Limits()) -> bytes:
-    """Read a file, refusing it from its size before reading when it is over the byte limit."""
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise ImageRejected(
-            f"file is {size:,} bytes, over the {limits.max_bytes:,}-byte limit "
-            "(raise IMAGEARENA_MAX_IMAGE_BYTES to accept it)",
-            "oversized",
-        )
-    with path.open("rb") as fh:
+    """Read a regular file, refusing it from its size before reading when it is over the byte limit.
+
+    The file is opened without blocking and checked to be a regular file before anything is read,
+    so a FIFO, socket or device put where an image was expected is refused, never waited on.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            kind = special_kind(status.st_mode)
+            raise ImageRejected(f"not a regular file ({kind}): skipped", "special-file")
+        if status.st_size > limits.max_bytes:
+            raise _oversized(status.st_size, limits)
         data = fh.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:  # grew while we read it
         raise ImageRejected(f"file is over the {limits.max_bytes:,}-byte limit", "oversized")
     return data
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file or a folder is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def encode_png(image: PILImage) -> bytes:

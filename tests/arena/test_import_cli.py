@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from imagearena.cli import app
 from imagearena.storage import catalog
-from imagearena.storage.engine import make_engine, make_sessionmaker
+from imagearena.storage.engine import head_revision, make_engine, make_sessionmaker
 
 runner = CliRunner()
 
@@ -35,7 +35,7 @@ def test_import_folder_command_prints_a_summary_and_is_idempotent(tmp_path, db_u
         str(tmp_path / "data"),
     ]
     result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # the rest imported, but a file was skipped
     assert "imported 1, already present 0, errors 1" in result.output
     assert "m1/bad.png" in result.output
     again = runner.invoke(app, args)
@@ -48,13 +48,66 @@ def test_import_folder_command_prints_a_summary_and_is_idempotent(tmp_path, db_u
     assert list((tmp_path / "data" / "media").rglob("*.png"))
 
 
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (4, 5, 6)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _import(tmp_path, root, db_url):
+    args = ["import-folder", str(root), "--study", "imp", "--db", db_url, "--data-dir", str(tmp_path / "d")]
+    return runner.invoke(app, args)
+
+
+def test_import_folder_exits_zero_only_when_nothing_was_skipped(tmp_path, db_url):
+    """A top-level README or LICENSE is not a problem: it is noted as ignored and the exit status is 0."""
+    root = tmp_path / "gens"
+    (root / "m1").mkdir(parents=True)
+    (root / "m1" / "a.png").write_bytes(_png())
+    (root / "m1" / "a.txt").write_text("a prompt")
+    (root / "README.md").write_text("generated on 2026-11-01\n")
+    (root / "LICENSE").write_text("CC-BY\n")
+    result = _import(tmp_path, root, db_url)
+    assert result.exit_code == 0, result.output
+    assert "imported 1, already present 0, errors 0" in result.output
+    assert "Ignored 2 top-level file(s) that are not images: LICENSE, README.md" in result.output
+    (root / "m1" / "b.png").write_bytes(b"not an image")
+    (root / "m1" / "b.txt").write_text("b prompt")
+    again = _import(tmp_path, root, db_url)
+    assert again.exit_code == 3, again.output
+    assert "imported 0, already present 1, errors 1" in again.output
+
+
+def test_import_folder_reports_names_that_are_not_utf8_and_imports_the_rest(tmp_path, db_url):
+    import os
+
+    root = tmp_path / "gens"
+    (root / "m1").mkdir(parents=True)
+    (root / "m1" / "a.png").write_bytes(_png())
+    (root / "m1" / "a.txt").write_text("a prompt")
+    bad = os.fsencode(root / "m1") + b"/caf\xe9.png"
+    with open(bad, "wb") as fh:
+        fh.write(_png())
+    with open(bad[:-4] + b".txt", "wb") as fh:
+        fh.write(b"a cafe")
+    (root / "m1" / "[bold]odd.png").write_bytes(b"nope")  # shown as typed, not read as markup
+    (root / "m1" / "[bold]odd.txt").write_text("odd")
+    result = _import(tmp_path, root, db_url)
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert "m1/caf\\xe9.png" in result.output and "not valid UTF-8" in result.output
+    assert "m1/[bold]odd.png" in result.output
+    assert "imported 1, already present 0, errors 2" in result.output
+
+
 def test_db_upgrade_command_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'new' / 'x.db'}"
     result = runner.invoke(app, ["db", "upgrade", "--db", url])
     assert result.exit_code == 0, result.output
-    assert "schema revision 0001" in result.output
+    head = head_revision()
+    assert f"schema revision {head}" in result.output
     current = runner.invoke(app, ["db", "current", "--db", url])
-    assert "database: 0001" in current.output
+    assert f"database: {head}" in current.output
 
 
 def test_db_upgrade_default_database_lives_in_the_data_dir(tmp_path):

@@ -233,3 +233,80 @@ def test_import_holds_no_write_lock_while_it_reads_files(sqlite_url, media_store
         report = import_folder(session, media_store, folder, "s", on_file=try_to_write)
     engine.dispose()
     assert report.imported == 9 and len(checks) == 9
+
+
+def _bytes_path(folder, *names: bytes) -> bytes:
+    """A path under ``folder`` spelled in bytes, so a name need not be valid UTF-8."""
+    return b"/".join([os.fsencode(folder), *names])
+
+
+def test_names_that_are_not_utf8_are_skipped_and_shown_escaped(session, media_store, folder):
+    with open(_bytes_path(folder, b"sdxl", b"caf\xe9.png"), "wb") as fh:
+        fh.write(png((60, 60, 60)))
+    with open(_bytes_path(folder, b"sdxl", b"caf\xe9.txt"), "wb") as fh:
+        fh.write(b"a cafe")
+    os.mkdir(_bytes_path(folder, b"model-\xff"))
+    with open(_bytes_path(folder, b"model-\xff", b"cat.png"), "wb") as fh:
+        fh.write(png((70, 70, 70)))
+    report = import_folder(session, media_store, folder, "s")
+    assert report.imported == 4  # the rest of the batch goes in
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("model-\\xff", "bad-name"),
+        ("sdxl/caf\\xe9.png", "bad-name"),
+    ]
+    assert all("not valid UTF-8" in p.message for p in report.problems)
+    models = catalog.study_models(session, catalog.get_study(session, "s"))
+    assert {m.name for m in models} == {"sdxl", "flux"}
+
+
+def test_prompts_no_database_can_store_are_reported(session, media_store, folder):
+    (folder / "sdxl" / "nul.png").write_bytes(png((80, 80, 80)))
+    (folder / "sdxl" / "nul.txt").write_text("a cat\x00 with a NUL")
+    (folder / "flux" / "lone.png").write_bytes(png((90, 90, 90)))
+    with (folder / "prompts.jsonl").open("a") as fh:
+        fh.write(json.dumps({"file": "lone.png", "prompt": "half a pair \ud800"}) + "\n")
+    report = import_folder(session, media_store, folder, "s")
+    assert report.imported == 4
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("flux/lone.png", "bad-prompt"),
+        ("sdxl/nul.png", "bad-prompt"),
+    ]
+    assert "NUL" in report.problems[1].message and "surrogate" in report.problems[0].message
+    assert len(catalog.study_prompts(session, catalog.get_study(session, "s"))) == 2
+
+
+def test_fifos_are_reported_and_never_opened(session, media_store, folder):
+    os.mkfifo(folder / "sdxl" / "pipe.png")  # opening it for reading would wait for a writer forever
+    (folder / "sdxl" / "pipe.txt").write_text("a pipe")
+    os.mkfifo(folder / "incoming")
+    report = import_folder(session, media_store, folder, "s")
+    assert report.imported == 4
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("incoming", "special-file"),
+        ("sdxl/pipe.png", "special-file"),
+    ]
+    assert "FIFO" in report.problems[0].message
+
+
+def test_a_broken_symlink_is_reported(session, media_store, folder):
+    (folder / "sdxl" / "gone.png").symlink_to(folder / "sdxl" / "never-there.png")
+    report = import_folder(session, media_store, folder, "s")
+    assert [(p.path, p.reason) for p in report.problems] == [("sdxl/gone.png", "unreadable")]
+
+
+def test_top_level_files_that_are_not_images_are_ignored(session, media_store, folder):
+    (folder / "README.md").write_text("# my run\n")
+    (folder / "LICENSE").write_text("CC-BY\n")
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    report = import_folder(session, media_store, folder, "s")
+    assert (report.imported, report.problems) == (4, [])
+    assert report.ignored == ["LICENSE", "README.md"]
+
+
+def test_readable_name_escapes_what_a_user_cannot_read():
+    from imagearena.arena.importing import readable_name
+
+    assert readable_name(os.fsdecode(b"caf\xe9.png")) == "caf\\xe9.png"
+    assert readable_name("caf\u00e9\n.png") == "caf\u00e9\\n.png"
+    assert readable_name("lone \ud800") == "lone \\ud800"
+    assert readable_name("plain/name.png") == "plain/name.png"

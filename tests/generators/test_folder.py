@@ -69,3 +69,20 @@ def test_prompt_table_reports_bad_csv_header(tmp_path):
     assert table.prompts == {} and table.problems == [
         ("prompts.csv", "expected a header with columns 'file' and 'prompt'")
     ]
+
+
+def test_images_whose_prompt_cannot_be_stored_are_left_out(model_dir):
+    _save(model_dir / "nul.png", (9, 9, 9))
+    (model_dir / "nul.txt").write_text("a cat\x00")
+    gen = create_generator("folder", path=model_dir)
+    assert gen.prompts() == ["a broken image", "a cat", "a dog"]
+
+
+def test_images_are_read_under_the_limits_passed_down(model_dir):
+    from imagearena.media import Limits
+
+    gen = create_generator("folder", path=model_dir, limits=Limits(max_pixels=255))
+    with pytest.raises(InputError, match="IMAGEARENA_MAX_IMAGE_PIXELS"):
+        gen.generate("a dog", 0)  # 16 x 16 = 256 pixels
+    roomy = create_generator("folder", path=model_dir, limits=Limits(max_pixels=256))
+    assert roomy.generate("a dog", 0).size == (16, 16)

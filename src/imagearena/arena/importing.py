@@ -5,20 +5,36 @@ Importing is idempotent: an image already in the study for the same model and pr
 before it is decoded again, and commits happen in batches, so an interrupted import keeps what it
 committed and a rerun adds only the rest. Files are read, decoded and stored with no transaction
 open; each batch is then recorded in one short transaction, so a running server's voters are not
-held up by an import. A bad file is reported and skipped, never fatal.
+held up by an import. A bad file is reported and skipped, never fatal: one that is not an image, a
+name that is not UTF-8, a prompt no database can store, a FIFO or device (never opened). Top-level
+files that are not images (README, LICENSE) are listed as ignored, not as problems.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import re
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from imagearena.errors import ImageArenaError, InputError
-from imagearena.generators.folder import PROMPT_FILES, is_inside, prompt_for, read_prompt_table
-from imagearena.media import ImageInfo, ImageRejected, Limits, MediaStore, inspect_image, read_limited
+from imagearena.errors import ImageArenaError, InputError, UnknownNameError
+from imagearena.generators.folder import PROMPT_FILES, PromptTable, is_inside, prompt_for, read_prompt_table
+from imagearena.media import (
+    IMAGE_SUFFIXES,
+    ImageInfo,
+    ImageRejected,
+    Limits,
+    MediaStore,
+    inspect_image,
+    read_limited,
+    special_kind,
+)
+from imagearena.text import bad_character
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,12 +42,17 @@ if TYPE_CHECKING:
     from imagearena.storage.models import Model, Study
 
 BATCH = 50
+REPORTS_DIR = "import-reports"  # in the data dir, for the web import's report page
+REPORTS_KEPT = 50
+_REPORT_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    path: str  # relative to the imported folder, or a prompt file position such as prompts.jsonl:3
-    reason: str  # not-an-image | corrupt | oversized | too-many-pixels | no-prompt | outside | layout | prompt-file
+    path: str  # relative to the imported folder (readable: see readable_name), or a position: prompts.jsonl:3
+    # not-an-image | corrupt | oversized | too-many-pixels | no-prompt | bad-prompt | bad-name | special-file
+    # | outside | layout | prompt-file | unreadable | input
+    reason: str
     message: str
 
 
@@ -42,44 +63,115 @@ class ImportReport:
     already: int = 0  # present from an earlier import: skipped
     problems: list[Problem] = field(default_factory=list)
     models: set[str] = field(default_factory=set)
+    ignored: list[str] = field(default_factory=list)  # top-level files that are not images (README...)
 
     @property
     def errors(self) -> int:
         return len(self.problems)
 
 
-def find_candidates(root: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
-    """``(model, file)`` pairs to import, and the layout problems met on the way."""
-    problems: list[Problem] = []
-    candidates: list[tuple[str, Path]] = []
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    model: str
+    path: Path
+    rel: str  # model/file as a user can read it
+
+
+@dataclass
+class Scan:
+    """What a walk of the imported folder found."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def readable_name(name: str) -> str:
+    """``name`` as a user can read it in a report: bytes that are not UTF-8 (which Python keeps as lone
+    surrogates) shown as ``\\xe9``, control characters as ``\\n`` or ``\\x07``. Always storable text."""
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a surrogate that did not come from the file system
+        raw = name.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def name_trouble(name: str) -> str | None:
+    """Why a file or folder name cannot be imported (not UTF-8, a control character), or None."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    problem = bad_character(name)
+    return f"contains {problem}" if problem else None
+
+
+def find_candidates(root: Path) -> Scan:
+    """The files to import from ``root/<model>/``, and what was skipped or ignored on the way.
+
+    At the top level, model folders are expected: an image file there is a layout problem, any other
+    file (README, LICENSE, prompt files) is ignored, a FIFO, socket or device is reported. Nothing is
+    opened here: a FIFO would block the reader.
+    """
+    scan = Scan()
     for entry in sorted(root.iterdir()):
-        rel = entry.name
-        if rel.startswith("."):
+        shown = readable_name(entry.name)
+        if entry.name.startswith("."):
             continue
-        if not is_inside(entry, root):
-            problems.append(Problem(rel, "outside", "symlink leaves the imported folder: refused"))
-            continue
-        if entry.is_file():
-            if rel not in PROMPT_FILES:
-                problems.append(
-                    Problem(rel, "layout", "files go in a folder named after their model: DIR/<model>/")
-                )
-            continue
-        if not entry.is_dir():
-            continue
-        for item in sorted(entry.iterdir()):
-            item_rel = f"{rel}/{item.name}"
-            if item.name.startswith(".") or item.suffix.lower() == ".txt":
-                continue  # hidden files; sidecar prompts
-            if not is_inside(item, root):
-                problems.append(Problem(item_rel, "outside", "symlink leaves the imported folder: refused"))
-            elif item.is_dir():
-                problems.append(
-                    Problem(item_rel, "layout", "nested folders are not imported: use DIR/<model>/<files>")
-                )
-            elif item.is_file():
-                candidates.append((rel, item))
-    return candidates, problems
+        if entry.is_dir():
+            if not is_inside(entry, root):
+                scan.problems.append(Problem(shown, "outside", "symlink leaves the imported folder: refused"))
+            elif trouble := name_trouble(entry.name):
+                scan.problems.append(Problem(shown, "bad-name", _rename(f"folder name {trouble}")))
+            else:
+                _scan_model_folder(entry, root, scan)
+        elif entry.is_file():
+            if entry.suffix.lower() in IMAGE_SUFFIXES:
+                message = "files go in a folder named after their model: DIR/<model>/"
+                scan.problems.append(Problem(shown, "layout", message))
+            elif entry.name not in PROMPT_FILES:
+                scan.ignored.append(shown)
+        else:
+            scan.problems.append(_not_a_file(entry, shown))
+    return scan
+
+
+def _scan_model_folder(folder: Path, root: Path, scan: Scan) -> None:
+    model_shown = readable_name(folder.name)
+    try:
+        items = sorted(folder.iterdir())
+    except OSError as exc:
+        scan.problems.append(Problem(model_shown, "unreadable", f"cannot list the folder: {exc.strerror}"))
+        return
+    for item in items:
+        rel = f"{model_shown}/{readable_name(item.name)}"
+        if item.name.startswith(".") or item.suffix.lower() == ".txt":
+            continue  # hidden files; sidecar prompts
+        if not is_inside(item, root):
+            scan.problems.append(Problem(rel, "outside", "symlink leaves the imported folder: refused"))
+        elif trouble := name_trouble(item.name):
+            scan.problems.append(Problem(rel, "bad-name", _rename(f"file name {trouble}")))
+        elif item.is_dir():
+            message = "nested folders are not imported: use DIR/<model>/<files>"
+            scan.problems.append(Problem(rel, "layout", message))
+        elif item.is_file():
+            scan.candidates.append(Candidate(folder.name, item, rel))
+        else:
+            scan.problems.append(_not_a_file(item, rel))
+
+
+def _rename(what: str) -> str:
+    return f"{what}: rename it (names must be UTF-8 text without control characters)"
+
+
+def _not_a_file(path: Path, shown: str) -> Problem:
+    """The problem for an entry that is neither a folder nor a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return Problem(shown, "unreadable", "broken symlink: its target does not exist")
+    return Problem(shown, "special-file", f"not a regular file ({special_kind(mode)}): skipped")
 
 
 def import_folder(
@@ -100,54 +192,125 @@ def import_folder(
 
     root = Path(root)
     if not root.is_dir():
-        raise InputError(f"{root} is not a folder: pass DIR holding one sub-folder per model")
+        raise InputError(
+            f"{readable_name(str(root))} is not a folder: pass DIR holding one sub-folder per model"
+        )
     study = catalog.get_or_create_study(session, study_name)
     known = catalog.image_identities(session, study)
     session.commit()  # no transaction stays open while files are read and decoded (see _flush)
     report = ImportReport(study=study.name)
     table = read_prompt_table(root)
     report.problems.extend(Problem(where, "prompt-file", msg) for where, msg in table.problems)
-    candidates, layout_problems = find_candidates(root)
-    report.problems.extend(layout_problems)
+    scan = find_candidates(root)
+    report.problems.extend(scan.problems)
+    report.ignored = scan.ignored
     if on_start:
-        on_start(len(candidates))
+        on_start(len(scan.candidates))
+    source = f"import:{readable_name(root.name)}"
     pending: list[_Pending] = []
-    for model_name, path in candidates:
-        rel = f"{model_name}/{path.name}"
+    for candidate in scan.candidates:
         try:
-            catalog.check_model_name(model_name)
-            data = read_limited(path, limits)
-            prompt_text = prompt_for(path, root, model_name, table)
-            if not prompt_text:
-                inspect_image(data, limits)  # a non-image is reported as such, not as a missing prompt
-                raise ImageRejected(
-                    f"no prompt: add {path.stem}.txt beside it or a line for {path.name} in prompts.jsonl",
-                    "no-prompt",
-                )
-            prompt_text = catalog.normalize_prompt(prompt_text)
-            key = (model_name, catalog.prompt_digest(prompt_text), hashlib.sha256(data).hexdigest())
-            report.models.add(model_name)
-            if key in known:
+            item = _prepare(candidate, root, table, limits, store, known)
+            report.models.add(candidate.model)
+            if item is None:
                 report.already += 1
                 continue
-            info = store.put(data, limits)  # decoded and written outside any transaction
-            known.add(key)
-            pending.append(_Pending(model_name, prompt_text, info, str(path)))
+            pending.append(item)
             if len(pending) >= BATCH:
-                _flush(session, study, pending, f"import:{root.name}")
+                _flush(session, study, pending, source)
                 report.imported += len(pending)
                 pending = []
         except ImageRejected as exc:
-            report.problems.append(Problem(rel, exc.reason, str(exc)))
+            report.problems.append(Problem(candidate.rel, exc.reason, str(exc)))
         except ImageArenaError as exc:
-            report.problems.append(Problem(rel, "input", str(exc)))
+            report.problems.append(Problem(candidate.rel, "input", str(exc)))
         except OSError as exc:
-            report.problems.append(Problem(rel, "unreadable", f"cannot read the file: {exc.strerror or exc}"))
+            message = f"cannot read the file: {exc.strerror or exc}"
+            report.problems.append(Problem(candidate.rel, "unreadable", message))
         finally:
             if on_file:
-                on_file(rel)
-    _flush(session, study, pending, f"import:{root.name}")
+                on_file(candidate.rel)
+    _flush(session, study, pending, source)
     report.imported += len(pending)
+    return report
+
+
+def _prepare(
+    candidate: Candidate,
+    root: Path,
+    table: PromptTable,
+    limits: Limits,
+    store: MediaStore,
+    known: set[tuple[str, str, str]],
+) -> _Pending | None:
+    """Read, check and store one file (outside any transaction); None when the study already has it."""
+    from imagearena.storage import catalog
+
+    model_name, path = candidate.model, candidate.path
+    catalog.check_model_name(model_name)
+    data = read_limited(path, limits)
+    prompt_text = prompt_for(path, root, model_name, table)
+    if not prompt_text:
+        inspect_image(data, limits)  # a non-image is reported as such, not as a missing prompt
+        raise ImageRejected(
+            f"no prompt: add {path.stem}.txt beside it or a line for {path.name} in prompts.jsonl",
+            "no-prompt",
+        )
+    prompt_text = catalog.normalize_prompt(prompt_text)
+    key = (model_name, catalog.prompt_digest(prompt_text), hashlib.sha256(data).hexdigest())
+    if key in known:
+        return None
+    info = store.put(data, limits)  # decoded and written outside any transaction
+    known.add(key)
+    return _Pending(model_name, prompt_text, info, readable_name(str(path)))
+
+
+def report_as_dict(report: ImportReport) -> dict[str, Any]:
+    """The report as plain JSON-ready data (the API's answer, and what the web report page shows)."""
+    return {
+        "study": report.study,
+        "imported": report.imported,
+        "already": report.already,
+        "errors": report.errors,
+        "models": sorted(report.models),
+        "problems": [asdict(p) for p in report.problems],
+        "ignored": list(report.ignored),
+    }
+
+
+def save_report(data_dir: Path, report: dict[str, Any]) -> str:
+    """Keep a finished import's report (from :func:`report_as_dict`) in the data dir, private to the
+    user, and return its id: the web page redirects to it, so a reload re-reads the report instead of
+    importing again, and any server process can show it. The newest REPORTS_KEPT are kept."""
+    directory = data_dir / REPORTS_DIR
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    report_id = secrets.token_urlsafe(12)
+    path = directory / f"{report_id}.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(report, fh)
+    others = sorted((p for p in directory.glob("*.json") if p != path), key=_mtime, reverse=True)
+    for stale in others[REPORTS_KEPT - 1 :]:  # the one just written is always kept
+        stale.unlink(missing_ok=True)
+    return report_id
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # removed meanwhile by another process
+        return 0
+
+
+def load_report(data_dir: Path, report_id: str) -> dict[str, Any]:
+    """A report kept by :func:`save_report`; UnknownNameError when it is gone or the id is not one."""
+    path = data_dir / REPORTS_DIR / f"{report_id}.json"
+    if not _REPORT_ID.fullmatch(report_id) or not path.is_file():
+        raise UnknownNameError(
+            f"no import report {report_id!r}: only the latest {REPORTS_KEPT} are kept; "
+            "import again to see one"
+        )
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return report
 
 

@@ -116,10 +116,10 @@ def recent_votes(arena: Arena, study: str, limit: int = 50):
 def import_folder(arena: Arena, study: str, folder: str) -> dict:
     """Import FOLDER/<model>/<images> from the server's disk into an existing study (admin action),
     through the same code as `imagearena import-folder`; returns its report."""
-    from dataclasses import asdict
     from pathlib import Path
 
     from imagearena.arena.importing import import_folder as run_import
+    from imagearena.arena.importing import report_as_dict
     from imagearena.media import Limits
     from imagearena.storage.matches import study_row
 
@@ -130,11 +130,4 @@ def import_folder(arena: Arena, study: str, folder: str) -> dict:
             session, arena.media_store, Path(folder), study, limits=Limits.from_settings(arena.settings)
         )
     arena.pools.invalidate(study)
-    return {
-        "study": report.study,
-        "imported": report.imported,
-        "already": report.already,
-        "errors": report.errors,
-        "models": sorted(report.models),
-        "problems": [asdict(p) for p in report.problems],
-    }
+    return report_as_dict(report)

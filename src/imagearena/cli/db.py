@@ -18,6 +18,7 @@ DB_OPTION = typer.Option(
     help="Database URL (sqlite:///path.db or postgresql+psycopg://...); default: SQLite in the data dir.",
 )
 DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Where images and the default database live.")
+SKIPPED_EXIT_CODE = 3  # import-folder ran, but some files were skipped (listed); the rest is imported
 
 
 def load_settings(db: str | None, data_dir: Path | None):
@@ -74,9 +75,12 @@ def import_folder(
 ) -> None:
     """Import DIR/<model>/<images> with prompts from prompts.jsonl, prompts.csv or <image>.txt sidecars.
 
-    Running it again imports only what is new. Bad files are listed and skipped.
+    Running it again imports only what is new. Bad files are listed and skipped, the rest is imported;
+    top-level files that are not images (README, LICENSE) are ignored. Exit status: 0 when every file
+    was imported or already present, 3 when some were skipped, 1 when the import could not run.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
@@ -106,7 +110,7 @@ def import_folder(
                 study,
                 limits=Limits.from_settings(settings),
                 on_start=lambda total: progress.update(task, total=total),
-                on_file=lambda rel: progress.update(task, advance=1, current=rel[-40:]),
+                on_file=lambda rel: progress.update(task, advance=1, current=escape(rel[-40:])),
             )
     finally:
         engine.dispose()
@@ -115,9 +119,15 @@ def import_folder(
         table.add_column("file")
         table.add_column("problem")
         for problem in report.problems:
-            table.add_row(problem.path, problem.message)
+            table.add_row(escape(problem.path), escape(problem.message))
         console.print(table)
+    if report.ignored:
+        names = escape(", ".join(report.ignored))
+        console.print(f"[dim]Ignored {len(report.ignored)} top-level file(s) that are not images: {names}[/]")
+    models = escape(", ".join(sorted(report.models))) or "none"
     console.print(
-        f"Study [bold]{report.study}[/]: imported {report.imported}, already present {report.already}, "
-        f"errors {report.errors}; models: {', '.join(sorted(report.models)) or 'none'}"
+        f"Study [bold]{escape(report.study)}[/]: imported {report.imported}, "
+        f"already present {report.already}, errors {report.errors}; models: {models}"
     )
+    if report.problems:
+        raise typer.Exit(SKIPPED_EXIT_CODE)

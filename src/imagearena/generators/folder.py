@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from imagearena.errors import InputError, UnknownNameError
+from imagearena.errors import ImageArenaError, InputError, UnknownNameError
+from imagearena.text import check_text
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+    from imagearena.media import Limits
 
 PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
 FILE_KEYS = ("file", "image", "filename", "path")
@@ -141,8 +144,24 @@ def _csv_rows(text: str, file_name: str, table: PromptTable):
 def prompt_for(image: Path, root: Path, model: str, table: PromptTable) -> str | None:
     """The prompt of ``root/model/image.name``: sidecar first, then ``model/name``, then ``name``.
 
-    Raises InputError for a sidecar that is a symlink leaving ``root`` or unreadable.
+    Raises InputError for a sidecar that is a symlink leaving ``root`` or unreadable, and for a prompt
+    no database can store (a NUL, a lone surrogate, a control character: see imagearena.text).
     """
+    prompt = _sidecar_prompt(image, root) or (
+        table.prompts.get(f"{model}/{image.name}") or table.prompts.get(image.name)
+    )
+    if prompt is not None:
+        from imagearena.media import ImageRejected
+
+        try:
+            check_text(prompt, f"the prompt of {image.name}")
+        except InputError as exc:
+            raise ImageRejected(str(exc), "bad-prompt") from None
+    return prompt
+
+
+def _sidecar_prompt(image: Path, root: Path) -> str | None:
+    """The text of ``<image stem>.txt`` beside ``image``, or None when there is none (or it is empty)."""
     sidecar = image.with_suffix(".txt")
     if sidecar.is_file():
         if not is_inside(sidecar, root):
@@ -157,7 +176,7 @@ def prompt_for(image: Path, root: Path, model: str, table: PromptTable) -> str |
             raise InputError(f"cannot read sidecar {sidecar.name} as UTF-8 text: {exc}") from exc
         if text:
             return text
-    return table.prompts.get(f"{model}/{image.name}") or table.prompts.get(image.name)
+    return None
 
 
 class FolderGenerator:
@@ -166,29 +185,37 @@ class FolderGenerator:
     ``generate(prompt, seed)`` returns an image whose prompt is ``prompt``; when several images share
     the prompt, ``seed`` picks one. Prompts come from sidecars or the folder's prompt files, as for
     import-folder; the folder's parent's prompt files are consulted too, so ``DIR/<model>`` works.
+    An image whose prompt cannot be read or stored is left out. Images are read through the package's
+    one decoder (imagearena.media) under ``limits``.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None) -> None:
+    def __init__(self, path: str | Path, name: str | None = None, limits: Limits | None = None) -> None:
+        from imagearena.media import Limits
+
         self.path = Path(path)
         if not self.path.is_dir():
             raise InputError(f"{self.path} is not a folder: pass the folder that holds the images")
         self.name = name or f"folder-{self.path.resolve().name}"
+        self.limits = limits or Limits()
         self._index: dict[str, list[Path]] | None = None
 
     def _build_index(self) -> dict[str, list[Path]]:
-        from imagearena.media import EXTENSIONS
+        from imagearena.media import IMAGE_SUFFIXES
 
         parent = self.path.resolve().parent
         tables = [read_prompt_table(self.path), read_prompt_table(parent)]
         model = self.path.resolve().name
         index: dict[str, list[Path]] = {}
         for image in sorted(self.path.iterdir()):
-            if image.name.startswith(".") or image.suffix.lower().lstrip(".") not in {*EXTENSIONS, "jpeg"}:
+            if image.name.startswith(".") or image.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             if not image.is_file() or not is_inside(image, self.path):
                 continue
             for table, root in ((tables[0], self.path), (tables[1], parent)):
-                prompt = prompt_for(image, root, model, table)
+                try:
+                    prompt = prompt_for(image, root, model, table)
+                except ImageArenaError:
+                    break  # an unreadable sidecar or a prompt no database can store: leave the image out
                 if prompt:
                     index.setdefault(prompt, []).append(image)
                     break
@@ -201,9 +228,7 @@ class FolderGenerator:
         return sorted(self._index)
 
     def generate(self, prompt: str, seed: int = 0) -> Image:
-        from PIL import Image
-
-        from imagearena.media import inspect_image, read_limited
+        from imagearena.media import read_image
 
         self.prompts()
         assert self._index is not None
@@ -213,9 +238,5 @@ class FolderGenerator:
                 f"folder {self.path} has no image for the prompt {prompt!r}: add a sidecar .txt or a "
                 "prompts.jsonl line for it"
             )
-        path = candidates[seed % len(candidates)]
-        data = read_limited(path)
-        inspect_image(data)  # the same safety checks as an import
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        return image
+        # the byte, format and pixel limits of an import, from the package's one decoder
+        return read_image(candidates[seed % len(candidates)], self.limits)

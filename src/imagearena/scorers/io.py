@@ -12,17 +12,15 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError
+from imagearena.media import ImageRejected, Limits, read_image
 
 if TYPE_CHECKING:
     from PIL.Image import Image
-
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,35 +49,34 @@ class Scored:
 
 def decode_image(
     source: str | os.PathLike[str] | Image,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    limits: Limits = Limits(),
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
 ) -> Image:
     """A fully decoded image, in its own mode: each scorer converts to RGB at the step its reference
     pipeline does (for RGBA and palette images, before or after resizing gives different pixels).
-    Size and pixel count are checked before decoding (decompression bombs)."""
+    Read through the package's one decoder (imagearena.media) under ``limits``, which the caller takes
+    from settings; ``max_bytes`` and ``max_pixels`` override them."""
     from PIL import Image as PILImage
 
     if isinstance(source, PILImage.Image):
         return source
-    path = Path(source)
+    limits = replace(
+        limits,
+        max_bytes=limits.max_bytes if max_bytes is None else max_bytes,
+        max_pixels=limits.max_pixels if max_pixels is None else max_pixels,
+    )
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        image = PILImage.open(path)  # reads the header only
-        if image.width * image.height > max_pixels:
-            image.close()
-            raise InputError(f"{image.width}x{image.height} is over the {max_pixels:,}-pixel limit")
-        image.load()  # decodes now, in this thread; the file is closed once loaded
-        return image
-    except ImageArenaError:
+        return read_image(Path(source), limits)
+    except ImageRejected as exc:
+        if exc.reason in ("not-an-image", "corrupt"):
+            raise InputError(f"not a readable image ({exc})") from None
         raise
     except FileNotFoundError:
         raise InputError("file not found") from None
-    except PILImage.UnidentifiedImageError:
-        raise InputError("not a readable image (unknown format or corrupt header)") from None
-    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
-        raise InputError(f"not a readable image ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"not a readable image ({exc.strerror or exc})") from None
 
 
 def iter_decoded(
@@ -127,8 +124,11 @@ def score_stream(
     workers: int = 4,
     prefetch: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    limits: Limits = Limits(),
 ) -> Iterator[Scored]:
     """Score items as they decode, yielding results in input order, failed items included.
+
+    ``limits`` (from settings: ``Limits.from_settings``) bound what the decoder accepts.
 
     A scorer with ``prepare_image`` (the CLIP-family ones) has its preprocessing run in the decoder
     threads as well, so the model's thread only stacks ready arrays.
@@ -157,7 +157,7 @@ def score_stream(
     prepare = getattr(scorer, "prepare_image", None)
 
     def decode(source: Any) -> Any:
-        image = decode_image(source)
+        image = decode_image(source, limits)
         return prepare(image) if prepare is not None else image
 
     for index, item, image, error in iter_decoded(items, workers=workers, prefetch=prefetch, decode=decode):

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from imagearena.errors import InputError
+from imagearena.media import ImageRejected, Limits, read_image
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -23,20 +24,19 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 ImageInput = str | os.PathLike | Image.Image
 
 
-def load_image(image: ImageInput) -> Image.Image:
-    """A PIL image from a path or a PIL image; an unreadable file is an InputError naming it."""
+def load_image(image: ImageInput, limits: Limits = Limits()) -> Image.Image:
+    """A PIL image from a path (read by imagearena.media, the package's one decoder, under ``limits``)
+    or a PIL image; an unreadable file is an InputError naming it."""
     if isinstance(image, Image.Image):
         return image
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         try:
-            img = Image.open(path)
-            img.load()
+            return read_image(path, limits)
         except FileNotFoundError:
             raise InputError(f"image not found: {path}") from None
-        except (OSError, Image.DecompressionBombError, ValueError) as exc:
+        except (ImageRejected, OSError) as exc:
             raise InputError(f"cannot read image {path}: {exc}") from None
-        return img
     raise InputError(f"expected an image path or a PIL image, got {type(image).__name__}")
 
 

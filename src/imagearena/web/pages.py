@@ -163,9 +163,30 @@ def reset_form(study: str, request: Request):
 
 @router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
 def import_form(study: str, request: Request, folder: str = Form(...)):
-    report = studies.import_folder(get_arena(request), study, folder)
-    detail = studies.study_detail(get_arena(request), study)
-    return render(request, "study.html", {"study": detail.summary, "detail": detail, "report": report})
+    """Import, keep the report, and redirect to it (Post/Redirect/Get: a reload does not import again)."""
+    from imagearena.arena.importing import save_report
+
+    arena = get_arena(request)
+    report = studies.import_folder(arena, study, folder)
+    report_id = save_report(arena.settings.data_dir, report)
+    target = f"/studies/{quote(report['study'], safe='')}/imports/{report_id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get(
+    "/studies/{study}/imports/{report_id}", response_class=HTMLResponse, dependencies=[Depends(require_admin)]
+)
+def import_report_page(study: str, report_id: str, request: Request):
+    """What an import from the study page did: counts, skipped files and why (admins only)."""
+    from imagearena.arena.importing import load_report
+    from imagearena.errors import UnknownNameError
+
+    arena = get_arena(request)
+    report = load_report(arena.settings.data_dir, report_id)
+    if report["study"] != study:
+        raise UnknownNameError(f"import report {report_id} is not one of study {study!r}")
+    summary = studies.study_detail(arena, study).summary
+    return render(request, "import_report.html", {"study": summary, "report": report})
 
 
 @router.get("/go")
