@@ -241,7 +241,7 @@ def read_limited(path: Path, limits: Limits = Limits()) -> bytes:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             kind = special_kind(status.st_mode)
-            raise ImageRejected(f"not a regular file ({kind}): skipped", "special-file")
+            raise ImageRejected(f"{kind}, not a regular file: skipped before reading", "special-file")
         if status.st_size > limits.max_bytes:
             raise _oversized(status.st_size, limits)
         data = fh.read(limits.max_bytes + 1)

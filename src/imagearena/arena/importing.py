@@ -162,7 +162,7 @@ def _scan_model_folder(folder: Path, root: Path, scan: Scan) -> None:
 
 
 def _rename(what: str) -> str:
-    return f"{what}: rename it (names must be UTF-8 text without control characters)"
+    return f"{what}: rename it"
 
 
 def _not_a_file(path: Path, shown: str) -> Problem:
@@ -171,7 +171,8 @@ def _not_a_file(path: Path, shown: str) -> Problem:
         mode = path.stat().st_mode
     except OSError:
         return Problem(shown, "unreadable", "broken symlink: its target does not exist")
-    return Problem(shown, "special-file", f"not a regular file ({special_kind(mode)}): skipped")
+    message = f"{special_kind(mode)}, not a regular file: skipped without opening it"
+    return Problem(shown, "special-file", message)
 
 
 def import_folder(
