@@ -182,7 +182,7 @@ def _open_allowed(data: bytes, limits: Limits) -> ImageFile:
         if not verdict or isinstance(verdict, str):  # a str says why the plugin cannot read it
             continue
         try:
-            img = factory(io.BytesIO(data), None)
+            img = factory(io.BytesIO(data), "")
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue  # not this format after all, as Image.open would try the next one
         if img.format not in limits.formats:  # a JPEG that is really an MPO

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError, UnknownNameError
 from imagearena.text import check_text
@@ -62,7 +63,7 @@ def safe_relative_name(name: str) -> str | None:
     return "/".join(parts)
 
 
-def _pick(row: dict, keys: tuple[str, ...]) -> str | None:
+def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = row.get(key)
         if isinstance(value, str):
@@ -108,7 +109,7 @@ def read_prompt_table(root: Path) -> PromptTable:
     return table
 
 
-def _jsonl_rows(text: str, file_name: str, table: PromptTable):
+def _jsonl_rows(text: str, file_name: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -126,7 +127,7 @@ def _jsonl_rows(text: str, file_name: str, table: PromptTable):
         yield where, name, prompt
 
 
-def _csv_rows(text: str, file_name: str, table: PromptTable):
+def _csv_rows(text: str, file_name: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if not any(k in fields for k in FILE_KEYS) or not any(k in fields for k in PROMPT_KEYS):

@@ -98,7 +98,7 @@ def iter_decoded(
         for index, item in enumerate(items):
             yield (index, item, *job(item))
         return
-    window: deque[tuple[int, ScoreItem, Future]] = deque()
+    window: deque[tuple[int, ScoreItem, Future[tuple[Image | None, str | None]]]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         for index, item in enumerate(items):
             window.append((index, item, pool.submit(job, item)))

@@ -21,7 +21,7 @@ from imagearena.media import ImageRejected, Limits, read_image
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-ImageInput = str | os.PathLike | Image.Image
+ImageInput = str | os.PathLike[str] | Image.Image
 
 
 def load_image(image: ImageInput, limits: Limits = Limits()) -> Image.Image:
