@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_image_bytes: int = 50 * 1024 * 1024
     max_image_pixels: int = 64 * 1024 * 1024
     elo_k: float = 32.0
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body the server reads; larger ones get 413."
+    )
 
     @property
     def database_url(self) -> str:

@@ -99,8 +99,9 @@ def test_user_errors_print_one_line_without_traceback(tmp_path: Path) -> None:
 
 
 def test_cli_import_stays_light() -> None:
-    """`imagearena --help` must not pay for numpy or the ratings engine: they load inside `rate`."""
-    code = "import sys, imagearena.cli; print(sorted(m for m in ('numpy', 'imagearena.ratings') if m in sys.modules))"
+    """`imagearena --help` must not pay for numpy, pyarrow or the ratings engine: they load inside `rate`."""
+    heavy = "('numpy', 'pyarrow', 'imagearena.ratings', 'imagearena.battlelog')"
+    code = f"import sys, imagearena.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 

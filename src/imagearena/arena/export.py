@@ -13,6 +13,9 @@ from imagearena.arena.runtime import Arena
 
 FIELDS = ("model_a", "model_b", "winner", "tstamp", "judge", "prompt", "voter", "epoch")
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def _records(arena: Arena, study: str, archived: bool) -> Iterator[dict]:
     from imagearena.storage.matches import study_row
@@ -47,12 +50,22 @@ def votes_jsonl(arena: Arena, study: str, archived: bool = False) -> Iterator[st
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, prefixed with ``'`` so it is shown as text.
+    Numbers are left alone: they are written by the server, never by a voter."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def votes_csv(arena: Arena, study: str, archived: bool = False) -> Iterator[str]:
+    """The battle log as CSV, with text cells made safe to open in a spreadsheet. Rows end in CRLF
+    (RFC 4180), so that a cell holding a lone CR is quoted too."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for i, record in enumerate(_records(arena, study, archived)):
-        writer.writerow(record)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in record.items()})
         if i % 500 == 499:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from imagearena.arena.runtime import Arena
 
+TITLE_MAX_LENGTH = 200  # the width of study.title
+
 
 @dataclass(frozen=True)
 class StudySummary:
@@ -80,7 +82,10 @@ def create_study(
 ) -> StudySummary:
     """A new, empty study (admin action). ConflictError if the name is taken."""
     from imagearena.storage.catalog import create_study as create
+    from imagearena.text import check_text
 
+    check_text(title, "the study title", max_length=TITLE_MAX_LENGTH)
+    check_text(description, "the study description")
     with arena.writing() as session:
         create(session, name, kind=kind, title=title, description=description)
         session.commit()

@@ -15,16 +15,46 @@ from pydantic import BaseModel, Field
 from imagearena.arena import export, leaderboards, studies
 from imagearena.arena.matches import serve_match
 from imagearena.arena.votes import record_vote_async
-from imagearena.web.deps import get_arena, require_admin
+from imagearena.text import check_text
+from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
 from imagearena.web.media import image_url
 
-router = APIRouter(prefix="/api/v1", tags=["arena"])
+router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute)
 
 Winner = Literal["model_a", "model_b", "tie", "both_bad"]
 Method = Literal["elo", "trueskill", "bt"]
 
 
 # --- schemas ----------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="The error class, e.g. InputError, ForbiddenError, ConflictError.")
+    message: str = Field(description="What went wrong and what to do about it.")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_ERROR_MEANINGS = {
+    400: "Invalid input: a malformed body, parameter or URL (the message names the field).",
+    403: "Missing or wrong admin token, or a request sent from another site's page.",
+    404: "No study (or other name) by that name.",
+    409: "Conflicts with recorded state, such as a study name that is taken.",
+    413: "The request body is over the server's limit (IMAGEARENA_MAX_BODY_BYTES).",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses=`` for the error answers a route gives, all in the shared error shape.
+    Every route may answer 400 (a URL no database can store), every write 403 and 413."""
+    return {status: {"model": ErrorOut, "description": _ERROR_MEANINGS[status]} for status in statuses}
+
+
+READ = errors(400)
+READ_STUDY = errors(400, 404)
+ADMIN_WRITE_STUDY = errors(400, 403, 404, 413)
 
 
 class ImageRef(BaseModel):
@@ -221,12 +251,18 @@ def _study_out(s: studies.StudySummary) -> dict:
     }
 
 
-@router.get("/studies", response_model=StudiesOut)
+@router.get("/studies", response_model=StudiesOut, responses=READ)
 def list_studies(request: Request):
     return {"studies": [_study_out(s) for s in studies.list_studies(get_arena(request))]}
 
 
-@router.post("/studies", response_model=StudyOut, status_code=201, dependencies=[Depends(require_admin)])
+@router.post(
+    "/studies",
+    response_model=StudyOut,
+    status_code=201,
+    dependencies=[Depends(require_admin)],
+    responses=errors(400, 403, 409, 413),
+)
 def create_study(body: StudyIn, request: Request):
     """Create an empty study (admin token required)."""
     summary = studies.create_study(
@@ -235,7 +271,7 @@ def create_study(body: StudyIn, request: Request):
     return _study_out(summary)
 
 
-@router.get("/studies/{study}", response_model=StudyDetailOut)
+@router.get("/studies/{study}", response_model=StudyDetailOut, responses=READ_STUDY)
 def study_detail(study: str, request: Request):
     d = studies.study_detail(get_arena(request), study)
     return {
@@ -245,22 +281,28 @@ def study_detail(study: str, request: Request):
     }
 
 
-@router.post("/studies/{study}/reset", response_model=ResetOut, dependencies=[Depends(require_admin)])
+@router.post(
+    "/studies/{study}/reset",
+    response_model=ResetOut,
+    dependencies=[Depends(require_admin)],
+    responses=ADMIN_WRITE_STUDY,
+)
 def reset_study(study: str, request: Request):
     """Start a new epoch: leaderboards start over, earlier votes are archived, never deleted."""
     return {"study": study, "epoch": studies.reset_study(get_arena(request), study)}
 
 
-@router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
+@router.post("/studies/{study}/import", dependencies=[Depends(require_admin)], responses=ADMIN_WRITE_STUDY)
 def import_folder(study: str, body: ImportIn, request: Request):
     """Import FOLDER/<model>/<images> from the server's disk into the study (admin token required)."""
-    return studies.import_folder(get_arena(request), study, body.folder)
+    folder = check_text(body.folder, "folder")
+    return studies.import_folder(get_arena(request), study, folder)
 
 
 # --- leaderboards and history -----------------------------------------------------------------------
 
 
-@router.get("/studies/{study}/leaderboard", response_model=LeaderboardOut)
+@router.get("/studies/{study}/leaderboard", response_model=LeaderboardOut, responses=READ_STUDY)
 def leaderboard(
     study: str,
     request: Request,
@@ -291,7 +333,7 @@ def leaderboard(
     }
 
 
-@router.get("/studies/{study}/winrates", response_model=WinRatesOut)
+@router.get("/studies/{study}/winrates", response_model=WinRatesOut, responses=READ_STUDY)
 def win_rates(study: str, request: Request, since: str | None = None, until: str | None = None):
     """Win-rate matrix: row model's share of wins against the column model (ties count half)."""
     w = leaderboards.win_rates(
@@ -303,7 +345,7 @@ def win_rates(study: str, request: Request, since: str | None = None, until: str
     return {"models": w.models, "win_rate": w.win_rate, "battles": w.battles}
 
 
-@router.get("/studies/{study}/ratings", response_model=RatingHistoryOut)
+@router.get("/studies/{study}/ratings", response_model=RatingHistoryOut, responses=READ_STUDY)
 def rating_history(study: str, request: Request, method: Method = "elo"):
     """Rating over time: the study's rating snapshots for one method, oldest first."""
     points = leaderboards.rating_history(get_arena(request), study, method)
@@ -324,7 +366,7 @@ def rating_history(study: str, request: Request, method: Method = "elo"):
     }
 
 
-@router.get("/studies/{study}/history", response_model=HistoryOut)
+@router.get("/studies/{study}/history", response_model=HistoryOut, responses=READ_STUDY)
 def history(study: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)):
     """Recent votes, newest first, with the two images that were shown."""
     items = studies.recent_votes(get_arena(request), study, limit)
@@ -354,7 +396,7 @@ def _download(study: str, ext: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{study}-votes.{ext}"'}
 
 
-@router.get("/studies/{study}/votes.jsonl", response_class=StreamingResponse)
+@router.get("/studies/{study}/votes.jsonl", response_class=StreamingResponse, responses=READ_STUDY)
 def votes_jsonl(study: str, request: Request, archived: bool = False):
     """Battle log, one JSON object per line: model_a, model_b, winner, tstamp, judge (+ prompt, voter,
     epoch). ``archived=true`` includes votes from before the last reset."""
@@ -367,7 +409,7 @@ def votes_jsonl(study: str, request: Request, archived: bool = False):
     )
 
 
-@router.get("/studies/{study}/votes.csv", response_class=StreamingResponse)
+@router.get("/studies/{study}/votes.csv", response_class=StreamingResponse, responses=READ_STUDY)
 def votes_csv(study: str, request: Request, archived: bool = False):
     """The same battle log as CSV with a header row."""
     arena = get_arena(request)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,7 +37,6 @@ def create_app(
     study (the points of its rating-over-time chart); a background thread takes them while votes arrive.
     ``hot_path`` answers next-match and vote in plain ASGI (web.hotpath) ahead of the FastAPI routes."""
     from imagearena.web import api, media, pages
-    from imagearena.web.hotpath import HotPath
 
     owns_arena = arena is None
     arena = arena or Arena(settings)
@@ -65,7 +65,7 @@ def create_app(
         version=__version__,
         description="Vote between images of anonymous text-to-image models; leaderboards follow.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI would load from a CDN; the app serves nothing from the internet
         redoc_url=None,
         # A self-hosted app that reports to no one: skip the per-request OpenTelemetry hooks.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -76,12 +76,51 @@ def create_app(
     app.include_router(media.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    if hot_path:
-        app.add_middleware(HotPath, arena=arena)
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
+    _add_middleware(app, settings, arena if hot_path else None)
     app.add_exception_handler(ImageArenaError, _user_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings, hot_path_arena: Arena | None) -> None:
+    """Plain-ASGI middleware, outermost last: headers on every answer, then the body limit, the
+    same-origin check and the URL check, all ahead of the vote front and the routes."""
+    from imagearena.web.csrf import SameOriginWrites
+    from imagearena.web.hotpath import HotPath
+    from imagearena.web.limits import BodyLimit
+    from imagearena.web.security import SecurityHeaders, content_security_policy
+    from imagearena.web.urltext import UrlTextCheck
+
+    if hot_path_arena is not None:
+        app.add_middleware(HotPath, arena=hot_path_arena)
+    app.add_middleware(UrlTextCheck)
+    app.add_middleware(SameOriginWrites)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(WEB_DIR / "templates"))
+
+
+def _favicon() -> FileResponse:
+    return FileResponse(WEB_DIR / "static" / "favicon.ico", media_type="image/x-icon")
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The schema without FastAPI's default 422 answers: invalid requests are answered 400, in the
+    shared error shape each route documents."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _wants_json(request: Request) -> bool:

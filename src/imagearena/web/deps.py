@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
 from imagearena.arena.runtime import Arena
 from imagearena.arena.tokens import check_admin
@@ -33,3 +37,22 @@ def is_admin(request: Request) -> bool:
     except Exception:
         return False
     return True
+
+
+class AdminFirstRoute(APIRoute):
+    """A route that checks the admin token before it reads the body, when it depends on require_admin.
+
+    FastAPI parses the body before it runs dependencies, so without this an anonymous client could
+    make the server read and parse a body for an action it may not take.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not any(d.dependency is require_admin for d in self.dependencies):
+            return handler
+
+        async def admin_first(request: Request) -> Response:
+            require_admin(request)
+            return await handler(request)
+
+        return admin_first

@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
-from imagearena.web.deps import ADMIN_COOKIE, get_arena, is_admin, require_admin
+from imagearena.web.deps import ADMIN_COOKIE, AdminFirstRoute, get_arena, is_admin, require_admin
 from imagearena.web.media import image_url
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=AdminFirstRoute)
 
 
 @lru_cache(maxsize=1)
