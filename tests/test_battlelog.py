@@ -190,6 +190,8 @@ def test_binary_formats_are_refused_by_extension(tmp_path: Path) -> None:
     p.write_bytes(b"PK\x03\x04" + bytes(100))
     with pytest.raises(InputError, match=r"a \.xlsx file is not a battle log"):
         read_battles(p)
+    with pytest.raises(InputError, match=r"a \.parquet file is not a battle log"):
+        read_battles(tmp_path / "missing.parquet")
 
 
 @pytest.mark.parametrize(

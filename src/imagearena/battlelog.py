@@ -59,9 +59,10 @@ def read_battles(
     need it). ``block_size`` is the bytes pyarrow parses at a time.
     """
     path = Path(path)
-    head = _head(path)
-    fmt = fmt if fmt is not None else guess_format(path, head)
-    return _parse(path, _checked_format(fmt), str(path), tstamps, block_size)
+    named = fmt if fmt is not None else format_from_extension(path)
+    head = _head(path)  # a missing or unreadable file is a clear error before pyarrow sees it
+    chosen = named if named is not None else format_from_content(head)
+    return _parse(path, _checked_format(chosen), str(path), tstamps, block_size)
 
 
 def parse_battles(
@@ -78,16 +79,19 @@ def parse_battles(
     return _parse(data.removeprefix(BOM), _checked_format(fmt), name, tstamps, block_size)
 
 
-def guess_format(path: Path, head: bytes) -> str:
-    """The format of a log from its extension, else from the first non-blank character of ``head``."""
+def format_from_extension(path: Path) -> str | None:
+    """The format a known extension names; None for others; binary formats are refused by name."""
     ext = path.suffix.lower()
-    if ext in EXTENSIONS:
-        return EXTENSIONS[ext]
     if ext in NOT_TEXT:
         raise InputError(
             f"{path}: a {ext} file is not a battle log; give a .csv, .json or .jsonl file "
             "(with another extension the format is told from the content)"
         )
+    return EXTENSIONS.get(ext)
+
+
+def format_from_content(head: bytes) -> str:
+    """The format told by the first non-blank character: ``[`` a JSON list, ``{`` JSON Lines, else CSV."""
     first = head.removeprefix(BOM).lstrip()[:1]
     return {b"[": "json", b"{": "jsonl"}.get(first, "csv")
 
