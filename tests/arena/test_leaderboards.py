@@ -13,6 +13,7 @@ from arena_fixtures import STUDY
 
 from imagearena import ratings
 from imagearena.arena import export, leaderboards, studies
+from imagearena.arena.board_cache import LeaderboardCache
 from imagearena.arena.matches import serve_match
 from imagearena.arena.votes import record_vote
 from imagearena.battlelog import parse_battles
@@ -93,7 +94,7 @@ def test_unknown_method(arena):
 def test_win_rates_come_from_the_ratings_engine(arena):
     cast(arena, 12, mixed=True)
     w = leaderboards.win_rates(arena, STUDY)
-    models, expected = ratings.win_rate_matrix(leaderboards._battles(arena, 1, 0, None, None)[1])
+    models, expected = ratings.win_rate_matrix(leaderboards.study_battles(arena, 1, 0)[1])
     assert w.models == models
     for i in range(len(models)):
         assert w.win_rate[i][i] is None
@@ -201,13 +202,13 @@ def test_a_vote_committed_late_with_a_lower_id_is_not_missed(arena):
     assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 4
 
 
-def test_slow_boards_may_be_briefly_stale(arena, monkeypatch):
+def test_slow_boards_may_be_briefly_stale(arena):
     """A board that is expensive to compute is not recomputed on every view while votes stream in."""
     cast(arena, 3)
-    monkeypatch.setattr(leaderboards, "SLOW_BOARD_S", 0.0)  # treat every board as slow
-    monkeypatch.setattr(leaderboards, "STALE_FACTOR", 1e9)
+    # every board counts as slow, and may be served stale for as long as the test runs
+    arena.boards = LeaderboardCache(slow_board_s=0.0, stale_factor=1e9)
     assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 3
     cast(arena, 1)
     assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 3  # within its staleness allowance
-    monkeypatch.setattr(leaderboards, "MAX_STALE_S", 0.0)
+    arena.boards.max_stale_s = 0.0
     assert leaderboards.leaderboard(arena, STUDY, "elo").votes == 4

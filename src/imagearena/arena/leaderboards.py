@@ -1,26 +1,31 @@
 """Leaderboards, win rates and rating history of a study, derived from its votes by imagearena.ratings.
 
-Results are cached per (study, epoch, method, window) and recomputed only when the vote count or the
-newest vote id changes, so a busy leaderboard page costs one small query per view, not a refit.
-Rating snapshots (the history behind rating-over-time charts) are appended when votes arrived since
-the last snapshot and it is older than a minimum interval.
+Results are cached in ``arena.boards`` (arena.board_cache.LeaderboardCache) per study round, window
+and method, and recomputed only when the vote count or the newest vote id changes, so a busy
+leaderboard page costs one small query per view, not a refit. Rating snapshots (the history behind
+rating-over-time charts) are appended by the server's background task (``snapshot_if_due``) when votes
+arrived since the last snapshot and it is older than a minimum interval; a request never writes them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from imagearena.arena.board_cache import RoundKey, VoteColumns, VoteLog, VoteState, Window
 from imagearena.arena.runtime import Arena
 from imagearena.errors import InputError
 from imagearena.types import RatingRow
 
+if TYPE_CHECKING:
+    from imagearena.ratings import Battles
+    from imagearena.storage.matches import StudyRow
+    from imagearena.storage.votes import SnapshotPoint
+
 METHODS = ("elo", "trueskill", "bt")
-SLOW_BOARD_S = 0.1  # boards that compute faster than this are always fresh
-STALE_FACTOR = 20.0
-MAX_STALE_S = 30.0
 METHOD_TITLES = {"elo": "Elo", "trueskill": "TrueSkill", "bt": "Bradley-Terry"}
 
 
@@ -59,84 +64,118 @@ def check_method(method: str) -> str:
 
 
 def parse_time(value: str | None, what: str) -> datetime | None:
-    """Accept an ISO 8601 date or datetime (UTC unless it says otherwise) or Unix seconds."""
+    """Accept an ISO 8601 date or datetime (UTC unless it says otherwise) or Unix seconds.
+
+    Times outside the years 1 to 9999 once converted to UTC (``1e20``, ``inf``, ``nan``,
+    ``9999-12-31T23:59:59-23:00``) are refused with an InputError rather than clamped: a window the
+    caller did not ask for would be a silent wrong answer.
+    """
     if value is None or value == "":
         return None
     try:
-        return datetime.fromtimestamp(float(value), UTC)
+        seconds: float | None = float(value)
     except ValueError:
-        pass
+        seconds = None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return _as_utc(seconds if seconds is not None else _iso_time(value, what))
+    except (OverflowError, OSError, ValueError):
+        raise InputError(
+            f"{what}={value!r} is outside the times this server handles: give a time between the years "
+            "1 and 9999 (UTC) as ISO 8601 (2026-01-31T12:00:00Z) or as finite Unix seconds"
+        ) from None
+
+
+def _iso_time(value: str, what: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(
             f"{what}={value!r} is not a time: use ISO 8601 (2026-01-31 or 2026-01-31T12:00:00Z) or Unix seconds"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _battles(arena: Arena, study_id: int, epoch: int, since, until):
-    """(cache key state, imagearena.ratings.Battles) of the epoch's votes in [since, until).
+def _as_utc(value: float | datetime) -> datetime:
+    """Unix seconds or a datetime (naive means UTC) as an aware UTC datetime; raises OverflowError,
+    OSError or ValueError outside what datetime represents."""
+    if not isinstance(value, datetime):
+        return datetime.fromtimestamp(value, UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    The whole epoch's log is kept in memory and extended by the votes added since (votes are
-    append-only), so a busy study costs one small query per view; windows are read in full.
+
+def study_battles(
+    arena: Arena, study_id: int, epoch: int, since: datetime | None = None, until: datetime | None = None
+) -> tuple[VoteState, Battles]:
+    """(vote state, Battles) of the round's votes in [since, until): the cache's key state and the
+    battles the ratings read."""
+    if since is None and until is None:
+        return _round_battles(arena, (study_id, epoch))
+    return _window_battles(arena, (study_id, epoch), (since, until))
+
+
+def _round_battles(arena: Arena, key: RoundKey) -> tuple[VoteState, Battles]:
+    """The whole round from the cached log, extended by the votes committed since the last view.
+
+    The votes are read outside the cache's lock; when another view moved the log meanwhile (or it was
+    evicted), the read is retried, and after a few tries the round is read in full without the cache.
     """
-    from imagearena.ratings import Battles
+    for _ in range(_LOG_TRIES):
+        mark = arena.boards.log_mark(key)
+        votes, complete = _votes_after(arena, key, mark.state)
+        if complete is not None:
+            return arena.boards.replace_log(key, mark, complete)
+        done = arena.boards.extend_log(key, mark, votes)
+        if done is not None:
+            return done
+    log = _read_log(arena, key)
+    return log.state, log.battles()
 
-    if since is not None or until is not None:
-        return _window(arena, study_id, epoch, since, until)
+
+_LOG_TRIES = 4
+
+
+def _votes_after(arena: Arena, key: RoundKey, state: VoteState) -> tuple[VoteColumns, VoteLog | None]:
+    """The votes after the cached top id; or, when the count shows a vote committed below that id (several
+    writers on PostgreSQL commit out of id order), the whole round read again as a new log."""
     from imagearena.storage.votes import battle_columns_after, vote_state
 
-    key = ("log", study_id, epoch)
-    with arena.leaderboard_lock:
-        log = arena.leaderboard_cache.get(key)
-        if log is None:
-            log = {"a": [], "b": [], "w": [], "t": [], "top": 0, "battles": None}
-        with arena.read_session() as session:
-            a, b, w, t, top = battle_columns_after(session, study_id, epoch, log["top"])
-            # Concurrent writers (PostgreSQL) can commit a lower id after a higher one was read:
-            # the count then disagrees with the log, and the log is read again in full.
-            if vote_state(session, study_id, epoch)[0] != len(log["a"]) + len(a):
-                log = {"a": [], "b": [], "w": [], "t": [], "top": 0, "battles": None}
-                a, b, w, t, top = battle_columns_after(session, study_id, epoch, 0)
-        if a or log["battles"] is None:
-            log = {"a": log["a"] + a, "b": log["b"] + b, "w": log["w"] + w, "t": log["t"] + t, "top": top}
-            log["battles"] = Battles.from_records(
-                log["a"], log["b"], log["w"], log["t"] if log["t"] else None
-            )
-            _remember(arena, key, log)
-        return (len(log["a"]), log["top"]), log["battles"]
+    with arena.read_session() as session:
+        votes = VoteColumns(*battle_columns_after(session, key[0], key[1], state[1]))
+        if vote_state(session, key[0], key[1])[0] == state[0] + len(votes):
+            return votes, None
+    return votes, _read_log(arena, key)
 
 
-def _window(arena: Arena, study_id: int, epoch: int, since, until):
+def _read_log(arena: Arena, key: RoundKey) -> VoteLog:
+    from imagearena.storage.votes import battle_columns_after
+
+    log = VoteLog()
+    with arena.read_session() as session:
+        log.append(VoteColumns(*battle_columns_after(session, key[0], key[1], 0)))
+    return log
+
+
+def _window_battles(arena: Arena, key: RoundKey, window: Window) -> tuple[VoteState, Battles]:
+    """A window's votes, read in full when the round's vote state changed since they were cached."""
     from imagearena.ratings import Battles
     from imagearena.storage.votes import iter_votes, vote_state
 
     with arena.read_session() as session:
-        state = vote_state(session, study_id, epoch)
-        key = ("window", study_id, epoch, since, until)
-        hit = arena.leaderboard_cache.get(key)
-        if hit is not None and hit[0] == state:
-            return state, hit[1]
-        votes = list(iter_votes(session, study_id, epoch, since, until))
+        state = vote_state(session, *key)
+        hit = arena.boards.window(key, window, state)
+        if hit is not None:
+            return state, hit
+        votes = list(iter_votes(session, key[0], key[1], *window))
     battles = Battles.from_records(
         [v.model_a for v in votes],
         [v.model_b for v in votes],
         [v.winner for v in votes],
         [v.tstamp.timestamp() for v in votes] if votes else None,
     )
-    _remember(arena, key, (state, battles))
+    arena.boards.remember_window(key, window, state, battles)
     return state, battles
 
 
-def _remember(arena: Arena, key: tuple, value) -> None:
-    cache = arena.leaderboard_cache
-    if len(cache) > 512:  # arbitrary ?since/?until windows must not grow it without bound
-        cache.clear()
-    cache[key] = value
-
-
-def _study(arena: Arena, study: str):
+def _study(arena: Arena, study: str) -> StudyRow:
     from imagearena.storage.matches import study_row
 
     with arena.read_session() as session:
@@ -156,27 +195,24 @@ def leaderboard(
     return _leaderboard(arena, row, method, since, until)
 
 
-def _leaderboard(arena: Arena, row, method: str, since, until) -> Leaderboard:
-    """Recomputed when votes arrived, except that a board which took long to compute (``SLOW_BOARD_S``)
-    may be up to ``STALE_FACTOR`` times its computing time old (at most ``MAX_STALE_S``): with a hundred thousand
-    votes and a leaderboard page open in many browsers, the server spends a bounded share of its CPU
-    on ratings, never the voters' share."""
+def _leaderboard(
+    arena: Arena, row: StudyRow, method: str, since: datetime | None, until: datetime | None
+) -> Leaderboard:
+    """Recomputed when votes arrived, within the staleness the cache allows a slow board
+    (arena.boards: LeaderboardCache)."""
     from imagearena import ratings
 
-    state, battles = _battles(arena, row.id, row.epoch, since, until)
-    key = ("board", row.id, row.epoch, method, since, until)
-    hit = arena.leaderboard_cache.get(key)
-    now = time.monotonic()
+    key, window = (row.id, row.epoch), (since, until)
+    state, battles = study_battles(arena, row.id, row.epoch, since, until)
+    hit = arena.boards.board(key, window, method, state)
     if hit is not None:
-        hit_state, computed_at, took, board = hit
-        stale_ok = min(MAX_STALE_S, STALE_FACTOR * took) if took >= SLOW_BOARD_S else 0.0
-        if hit_state == state or now - computed_at < stale_ok:
-            return board
+        return hit
+    started = time.monotonic()
     rows = (
         ratings.leaderboard(battles, method=cast(Any, method), k=arena.settings.elo_k) if len(battles) else []
     )
     board = Leaderboard(row.name, method, row.epoch, len(battles), list(rows), since, until)
-    _remember(arena, key, (state, now, time.monotonic() - now, board))
+    arena.boards.remember_board(key, window, method, state, board, started)
     return board
 
 
@@ -186,7 +222,7 @@ def win_rates(
     from imagearena import ratings
 
     row = _study(arena, study)
-    _, battles = _battles(arena, row.id, row.epoch, since, until)
+    _, battles = study_battles(arena, row.id, row.epoch, since, until)
     if not len(battles):
         return WinRates([], [], [])
     models, rates = ratings.win_rate_matrix(battles)
@@ -198,7 +234,9 @@ def win_rates(
     return WinRates(list(models), rate_rows, [[int(c) for c in cc] for cc in counts.tolist()])
 
 
-def snapshot_if_due(arena: Arena, study: str, min_interval_s: float = 60.0, methods=METHODS) -> list[str]:
+def snapshot_if_due(
+    arena: Arena, study: str, min_interval_s: float = 60.0, methods: Sequence[str] = METHODS
+) -> list[str]:
     """Append rating snapshots for the methods whose newest snapshot predates the newest vote and is at
     least ``min_interval_s`` old; returns the methods snapshotted.
 
@@ -232,13 +270,13 @@ BACKFILL_POINTS = 12
 BACKFILL_MAX_VOTES = 20_000
 
 
-def _replayed(arena: Arena, row, method: str) -> list[tuple[datetime, list[RatingRow]]]:
+def _replayed(arena: Arena, row: StudyRow, method: str) -> list[tuple[datetime, list[RatingRow]]]:
     """Leaderboards after the first 1/N, 2/N, ... of the round's votes, stamped with the last vote's time."""
     import numpy as np
 
     from imagearena import ratings
 
-    _, battles = _battles(arena, row.id, row.epoch, None, None)
+    _, battles = study_battles(arena, row.id, row.epoch)
     n = len(battles)
     if n < 2 or n > BACKFILL_MAX_VOTES or battles.tstamp is None:
         return []
@@ -259,7 +297,7 @@ def _replayed(arena: Arena, row, method: str) -> list[tuple[datetime, list[Ratin
     return out
 
 
-def _write(arena: Arena, row, method: str, boards: list[tuple[datetime, list[RatingRow]]]) -> None:
+def _write(arena: Arena, row: StudyRow, method: str, boards: list[tuple[datetime, list[RatingRow]]]) -> None:
     from imagearena.storage.votes import model_ids, write_snapshots
 
     with arena.session() as session:
@@ -275,7 +313,7 @@ def _write(arena: Arena, row, method: str, boards: list[tuple[datetime, list[Rat
             )
 
 
-def rating_history(arena: Arena, study: str, method: str = "elo"):
+def rating_history(arena: Arena, study: str, method: str = "elo") -> list[SnapshotPoint]:
     """Snapshots of the current epoch, oldest first (storage.votes.SnapshotPoint)."""
     from imagearena.storage.votes import snapshots
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from imagearena.arena.board_cache import LeaderboardCache
 from imagearena.arena.pool import PoolCache, StudyPool, default_sampler_factory
 from imagearena.arena.tokens import TokenSigner, load_or_create_secret
 from imagearena.arena.writer import VoteWriter
@@ -59,8 +60,7 @@ class Arena:
         # letting them meet in SQLite's busy handler, which sleeps in growing steps.
         self.write_lock = threading.Lock() if self.is_sqlite else None
         self.vote_writer = VoteWriter(self.writing, threads=1 if self.is_sqlite else 4)
-        self.leaderboard_cache: dict = {}
-        self.leaderboard_lock = threading.Lock()
+        self.boards = LeaderboardCache()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

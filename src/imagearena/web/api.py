@@ -320,8 +320,6 @@ def leaderboard(
         since=leaderboards.parse_time(since, "since"),
         until=leaderboards.parse_time(until, "until"),
     )
-    if since is None and until is None:
-        leaderboards.snapshot_if_due(arena, study, request.app.state.snapshot_interval_s, methods=(method,))
     return {
         "study": board.study,
         "method": board.method,

@@ -67,7 +67,6 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
     arena = get_arena(request)
     leaderboards.check_method(method)
     summary = studies.study_detail(arena, study).summary
-    leaderboards.snapshot_if_due(arena, study, request.app.state.snapshot_interval_s)
     boards = {m: leaderboards.leaderboard(arena, study, m) for m in leaderboards.METHODS}
     by_model = {m: {r.model: r for r in b.rows} for m, b in boards.items()}
     ordered = boards[method].rows
