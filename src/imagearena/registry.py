@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from imagearena.errors import UnknownNameError
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Callable[..., object])
 
 
 class Registry(Generic[T]):
@@ -27,15 +28,23 @@ class Registry(Generic[T]):
         self._targets: dict[str, str] = {}  # name -> "module:attr", loaded on first use
         self._scanned = False
 
-    def register(self, name: str, factory: Callable[..., T] | str | None = None):
+    @overload
+    def register(self, name: str, factory: None = None) -> Callable[[C], C]: ...
+
+    @overload
+    def register(self, name: str, factory: Callable[..., T] | str) -> Callable[..., T] | str: ...
+
+    def register(
+        self, name: str, factory: Callable[..., T] | str | None = None
+    ) -> Callable[[C], C] | Callable[..., T] | str:
         """Register ``factory`` (a callable or a ``"module:attr"`` string) under ``name``.
 
         Without a factory it returns a decorator, so a class can register itself.
         """
         if factory is None:
 
-            def decorator(obj: Callable[..., T]) -> Callable[..., T]:
-                self._factories[name] = obj
+            def decorator(obj: C) -> C:
+                self._factories[name] = obj  # type: ignore[assignment]
                 return obj
 
             return decorator
@@ -73,5 +82,5 @@ class Registry(Generic[T]):
             self._factories[name] = obj  # type: ignore[assignment]
         return self._factories[name]
 
-    def create(self, name: str, **kwargs) -> T:
+    def create(self, name: str, **kwargs: Any) -> T:
         return self.factory(name)(**kwargs)

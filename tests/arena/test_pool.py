@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from imagearena.arena.pool import PoolCache, StudyPool, UniformPairs
+from imagearena.arena.pool import PoolCache, StudyPool
 from imagearena.errors import InputError
+from imagearena.ratings.sampling import UniformSampler
 from imagearena.storage.matches import CatalogImage
 
 
@@ -18,7 +19,7 @@ def img(image_id, model_id, prompt_id):
     )
 
 
-def make_pool(images, sampler_factory=UniformPairs, seed=0):
+def make_pool(images, sampler_factory=UniformSampler, seed=0):
     return StudyPool(
         study_id=1,
         name="s",
@@ -101,7 +102,7 @@ def test_active_sampler_is_the_default_when_available():
 
     assert isinstance(default_sampler_factory(["a", "b"]), ActiveSampler)
     many = [f"m{i}" for i in range(200)]
-    assert isinstance(default_sampler_factory(many), UniformPairs)  # stays cheap per match
+    assert isinstance(default_sampler_factory(many), UniformSampler)  # stays cheap per match
 
 
 def test_pool_cache_reloads_in_the_background_only_when_the_version_changes():

@@ -13,9 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
+from imagearena.types import Sampler
+
+if TYPE_CHECKING:
+    from imagearena.ratings.battles import Battles
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,44 +29,18 @@ class PoolImage:
     format: str
 
 
-class UniformPairs:
-    """Fallback pair sampler with the ratings engine's sampler interface: every pair equally likely."""
-
-    def __init__(self, models: Iterable[str], seed: int | None = None) -> None:
-        self._models = list(dict.fromkeys(models))
-        self._rng = random.Random(seed)
-
-    def add_model(self, name: str) -> None:
-        if name not in self._models:
-            self._models.append(name)
-
-    def observe(self, model_a: str, model_b: str, winner: str) -> None:
-        pass
-
-    def observe_battles(self, battles: Any) -> None:
-        pass
-
-    def next_pair(self) -> tuple[str, str]:
-        a, b = self._rng.sample(self._models, 2)
-        return a, b
-
-
 # The active sampler's cost per pair grows with the square of the models (and its refits with the
 # cube), on the request's thread; its cost per vote at 30, 100 and 300 models is measured by
 # benchmarks/bench_sampling.py (benchmarks/README.md, "bench_sampling.py"). Above the cap, pairs are uniform.
 ACTIVE_SAMPLER_MAX_MODELS = 128
 
 
-def default_sampler_factory(models: list[str]) -> Any:
-    """The ratings engine's active sampler when it is installed and the study is small enough for it
-    to stay cheap per match; uniform pairs otherwise."""
-    try:
-        from imagearena.ratings.sampling import ActiveSampler
-    except ImportError:
-        return UniformPairs(models)
-    if len(models) > ACTIVE_SAMPLER_MAX_MODELS:
-        return UniformPairs(models)
-    return ActiveSampler(models)
+def default_sampler_factory(models: list[str]) -> Sampler[Battles]:
+    """The active sampler while the study is small enough for it to stay cheap per match; uniform
+    pairs above that."""
+    from imagearena.ratings.sampling import make_sampler  # numpy and scipy load with the first pool
+
+    return make_sampler("active" if len(models) <= ACTIVE_SAMPLER_MAX_MODELS else "uniform", models)
 
 
 class StudyPool:
@@ -76,7 +54,7 @@ class StudyPool:
         epoch: int,
         version: tuple[int, int, int],
         images: Iterable[Any],
-        sampler_factory: Callable[[list[str]], Any] = default_sampler_factory,
+        sampler_factory: Callable[[list[str]], Sampler[Battles]] = default_sampler_factory,
         rng: random.Random | None = None,
     ) -> None:
         self.study_id, self.name, self.epoch, self.version = study_id, name, epoch, version
@@ -116,7 +94,7 @@ class StudyPool:
             with self._lock:
                 self.sampler.observe(model_a, model_b, winner)
 
-    def observe_battles(self, battles: Any) -> None:
+    def observe_battles(self, battles: Battles) -> None:
         if self.sampler is not None and len(battles):
             with self._lock:
                 self.sampler.observe_battles(battles)
@@ -170,8 +148,11 @@ class PoolCache:
     """
 
     def __init__(
-        self, loader: Callable[[str], StudyPool], version_of: Callable[[int], tuple], ttl_s: float = 5.0
-    ):
+        self,
+        loader: Callable[[str], StudyPool],
+        version_of: Callable[[int], tuple[int, ...]],
+        ttl_s: float = 5.0,
+    ) -> None:
         self._loader = loader
         self._version_of = version_of
         self.ttl_s = ttl_s

@@ -14,19 +14,14 @@ import numpy as np
 from imagearena.errors import InputError
 from imagearena.types import Battle, Outcome
 
-#: Outcome codes stored in :attr:`Battles.outcome`.
-MODEL_A, MODEL_B, TIE, BOTH_BAD = 0, 1, 2, 3
+#: Outcome codes stored in :attr:`Battles.outcome` (:attr:`imagearena.types.Outcome.code`).
+MODEL_A, MODEL_B, TIE, BOTH_BAD = (o.code for o in Outcome)
 
 #: Winner strings accepted in input, mapped to outcome codes. ``tie (bothbad)`` is how the public
 #: Chatbot Arena logs spell ``both_bad``; accepting it lets those logs load unchanged.
-OUTCOME_CODES: dict[str, int] = {
-    Outcome.MODEL_A.value: MODEL_A,
-    Outcome.MODEL_B.value: MODEL_B,
-    Outcome.TIE.value: TIE,
-    Outcome.BOTH_BAD.value: BOTH_BAD,
-    "tie (bothbad)": BOTH_BAD,
-}
-OUTCOMES: tuple[Outcome, ...] = (Outcome.MODEL_A, Outcome.MODEL_B, Outcome.TIE, Outcome.BOTH_BAD)
+OUTCOME_CODES: dict[str, int] = {o.value: o.code for o in Outcome} | {"tie (bothbad)": BOTH_BAD}
+#: Outcomes by code.
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 
 
 def _winner_error(row: int, value: object) -> InputError:

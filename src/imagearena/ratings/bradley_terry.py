@@ -12,7 +12,6 @@ warm-starts each fit from the full-data one.
 
 from __future__ import annotations
 
-import math
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,12 @@ import numpy as np
 
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.ratings.battles import MODEL_A, MODEL_B, Battles
+from imagearena.types import ELO_PER_LOGIT
 
 #: Elo points per natural-log odds unit: 400 / ln 10.
-ELO_PER_NAT = 400.0 / math.log(10.0)
+ELO_PER_NAT = ELO_PER_LOGIT
 CENTER = 1000.0
+#: The standard normal's 97.5% quantile: a 95% interval is the estimate -/+ Z95 standard errors.
 Z95 = 1.959963984540054
 #: Above this many models the m x m Hessian is not formed: L-BFGS fit, diagonal variance approximation.
 DENSE_LIMIT = 2000
@@ -53,7 +54,8 @@ def _one_blas_thread(k: int) -> AbstractContextManager[Any]:
             _blas_controller = ThreadpoolController()
     if _blas_controller is False:
         return nullcontext()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    limited: AbstractContextManager[Any] = _blas_controller.limit(limits=1, user_api="blas")
+    return limited
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +103,6 @@ class PairCounts:
         t = np.zeros_like(wins) if ties is None else np.asarray(ties, dtype=float)
         return cls.from_arrays(m, i, j, wins[i, j], wins[j, i], t[i, j])
 
-    @property
-    def totals(self) -> np.ndarray:
-        """Weighted battle count per pair."""
-        return self.w.sum(axis=1)
-
 
 def _cell_keys(a: np.ndarray, b: np.ndarray, o: np.ndarray, m: int) -> np.ndarray:
     """Key of each battle's cell: (unordered pair, outcome relative to the lower index)."""
@@ -116,7 +113,8 @@ def _cell_keys(a: np.ndarray, b: np.ndarray, o: np.ndarray, m: int) -> np.ndarra
     rel = np.full(len(o), 2, dtype=np.int64)
     rel[((o == MODEL_A) & ~swap) | ((o == MODEL_B) & swap)] = 0
     rel[((o == MODEL_B) & ~swap) | ((o == MODEL_A) & swap)] = 1
-    return (np.minimum(a, b) * m + np.maximum(a, b)) * 3 + rel
+    keys: np.ndarray = (np.minimum(a, b) * m + np.maximum(a, b)) * 3 + rel
+    return keys
 
 
 def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts:
@@ -352,8 +350,8 @@ def _sandwich(theta: np.ndarray, c: PairCounts, reg: float) -> np.ndarray:
     hess[np.diag_indices(k)] += reg
     ones = np.full((k, k), 1.0 / k)
     hinv = np.linalg.inv(hess + ones) - ones  # the pseudo-inverse on the centred subspace
-    cov = hinv @ _laplacian(k, c.i, c.j, meat) @ hinv
-    return ELO_PER_NAT**2 * cov
+    cov: np.ndarray = ELO_PER_NAT**2 * (hinv @ _laplacian(k, c.i, c.j, meat) @ hinv)
+    return cov
 
 
 def anchor_ratings(models: list[str], ratings: np.ndarray, anchor: tuple[str, float]) -> np.ndarray:
@@ -365,7 +363,8 @@ def anchor_ratings(models: list[str], ratings: np.ndarray, anchor: tuple[str, fl
         raise UnknownNameError(
             f"anchor model {name!r} has no battles; pick one of the rated models"
         ) from None
-    return ratings - ratings[..., k : k + 1] + value
+    shifted: np.ndarray = ratings - ratings[..., k : k + 1] + value
+    return shifted
 
 
 def anchored_std(cov: np.ndarray, k: int) -> np.ndarray:

@@ -10,15 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 from imagearena.ratings.battles import Battles
+from imagearena.types import ELO_SCALE, Outcome
 
-#: Score of model_a for each outcome code (model_a, model_b, tie, both_bad).
-SCORE_A = (1.0, 0.0, 0.5, 0.5)
+#: Score of model_a for each outcome code: 1 when it wins, 0 when it loses, a half for a draw.
+SCORE_A = tuple(0.5 if o.is_draw else float(o is Outcome.MODEL_A) for o in Outcome)
 #: Battles converted to Python lists at a time: bounds memory whatever the battle count.
 CHUNK = 1 << 16
 
 
 def online_elo(
-    battles: Battles, *, k: float = 32.0, base: float = 10.0, scale: float = 400.0, initial: float = 1000.0
+    battles: Battles,
+    *,
+    k: float = 32.0,
+    base: float = 10.0,
+    scale: float = ELO_SCALE,
+    initial: float = 1000.0,
 ) -> np.ndarray:
     """Ratings after replaying ``battles`` in tstamp order (file order without tstamps); one per model."""
     from math import exp

@@ -15,32 +15,34 @@ uniformly drawn pairs so no model starves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import log
 from typing import Any
 
 import numpy as np
 from scipy.special import erf, expit
 
 from imagearena.errors import InputError, UnknownNameError
-from imagearena.ratings.battles import OUTCOME_CODES
+from imagearena.ratings.battles import Battles
 from imagearena.ratings.bradley_terry import PairCounts, _one_blas_thread, fit_bt
+from imagearena.registry import Registry
+from imagearena.types import LOGIT_PER_ELO, Outcome, Sampler
 
-#: One Elo point in natural-log strength units (base 10, scale 400).
-ELO_TO_NATURAL = log(10) / 400
+#: One Elo point in natural-log strength units.
+ELO_TO_NATURAL = LOGIT_PER_ELO
 
 #: Prior spread of strengths (Elo) before any vote, and the range an estimated one is kept in.
 INITIAL_PRIOR_SD = 200.0
 PRIOR_SD_RANGE = (25.0, 1000.0)
 
 #: Battle outcome code -> 0 (model_a wins), 1 (model_b wins) or 2 (draw: tie or both_bad).
-_DRAW_CODE = np.array([0, 1, 2, 2])
+_DRAW_CODE = np.array([2 if o.is_draw else o.code for o in Outcome])
+_DRAW_CODE_OF = {o.value: int(_DRAW_CODE[o.code]) for o in Outcome}
 
 
 def _winner_code(winner: str) -> int:
-    value = str(getattr(winner, "value", winner))
-    if value not in ("model_a", "model_b", "tie", "both_bad"):
-        raise InputError(f"unknown winner {winner!r}; use one of model_a, model_b, tie, both_bad")
-    return int(_DRAW_CODE[OUTCOME_CODES[value]])
+    code = _DRAW_CODE_OF.get(str(getattr(winner, "value", winner)))
+    if code is None:
+        raise InputError(f"unknown winner {winner!r}; use one of {', '.join(Outcome)}")
+    return code
 
 
 class _Sampler:
@@ -93,7 +95,7 @@ class _Sampler:
         self._served[j] += 1
         self._record(np.array([i]), np.array([j]), np.array([code]))
 
-    def observe_battles(self, battles: Any) -> None:
+    def observe_battles(self, battles: Battles) -> None:
         """Record many votes at once from a :class:`imagearena.ratings.battles.Battles`.
 
         Every model in ``battles.models`` must be in the sampler (``add_model`` the new ones first), so a
@@ -114,8 +116,9 @@ class _Sampler:
         if np.any(a == b):
             raise InputError("a battle has a model playing itself")
         outcome = np.asarray(battles.outcome, dtype=np.int64)
-        if len(outcome) and (outcome.min() < 0 or outcome.max() > 3):
-            raise InputError("battle outcome codes must be 0 (model_a), 1 (model_b), 2 (tie) or 3 (both_bad)")
+        if len(outcome) and (outcome.min() < 0 or outcome.max() >= len(Outcome)):
+            codes = ", ".join(f"{o.code} ({o.value})" for o in Outcome)
+            raise InputError(f"battle outcome codes must be one of {codes}")
         m = len(self.models)
         self._served += np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
         self._record(a, b, _DRAW_CODE[outcome])
@@ -180,7 +183,8 @@ def _misorder_weight(z: np.ndarray) -> np.ndarray:
     """
     az = np.abs(z)
     e = np.exp(-(az**2) / 4.0)
-    return e / (4.0 * np.sqrt(np.pi)) * (e / np.sqrt(np.pi) + 0.5 * az * erf(az / 2.0))
+    weight: np.ndarray = e / (4.0 * np.sqrt(np.pi)) * (e / np.sqrt(np.pi) + 0.5 * az * erf(az / 2.0))
+    return weight
 
 
 class ActiveSampler(_Sampler):
@@ -330,6 +334,7 @@ class ActiveSampler(_Sampler):
         info, var_d = self._info, self._var_d
         shrink = info * var_d
         shrink += 1.0
+        score: np.ndarray
         if self.criterion == "ci":
             score = np.sqrt(var_d) * (1.0 - 1.0 / np.sqrt(shrink))
         else:
@@ -382,7 +387,8 @@ class ActiveSampler(_Sampler):
         else:
             w = np.where(upper, (s / top) ** self.power, 0.0)
             active = w / w.sum()
-        return (1.0 - self.explore) * active + self.explore * upper / upper.sum()
+        mixed: np.ndarray = (1.0 - self.explore) * active + self.explore * upper / upper.sum()
+        return mixed
 
     def _ensure_fitted(self) -> None:
         # Served pairs whose votes never come back (abandoned matches) also trigger a refit, so their
@@ -433,15 +439,15 @@ class ActiveSampler(_Sampler):
         return float(self._distribution(self._scores())[min(i, j), max(i, j)])
 
 
-SAMPLERS: dict[str, type[_Sampler]] = {"uniform": UniformSampler, "active": ActiveSampler}
+#: Pair samplers by name. The built-ins are registered here and, like third-party ones, through the
+#: ``imagearena.samplers`` entry point group; a factory takes ``(models, *, seed=None, **options)``.
+samplers: Registry[Sampler[Battles]] = Registry("sampler", "imagearena.samplers")
+samplers.register("uniform", UniformSampler)
+samplers.register("active", ActiveSampler)
 
 
-def make_sampler(name: str, models: Sequence[str], *, seed: int | None = None, **options: Any) -> _Sampler:
-    """Build a sampler by name (``uniform`` or ``active``)."""
-    try:
-        cls = SAMPLERS[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown sampler {name!r}; available: {', '.join(sorted(SAMPLERS))}"
-        ) from None
-    return cls(models, seed=seed, **options)
+def make_sampler(
+    name: str, models: Sequence[str], *, seed: int | None = None, **options: Any
+) -> Sampler[Battles]:
+    """Build a sampler by name (``uniform``, ``active`` or any registered one)."""
+    return samplers.factory(name)(models, seed=seed, **options)

@@ -20,9 +20,11 @@ from scipy.optimize import brentq
 
 from imagearena.errors import InputError
 from imagearena.ratings.bradley_terry import PairCounts, fit_bt
-from imagearena.ratings.sampling import ELO_TO_NATURAL, make_sampler
+from imagearena.ratings.sampling import make_sampler
+from imagearena.types import LOGIT_PER_ELO, Outcome
 
-_OUTCOMES = ("model_a", "model_b", "tie")
+#: A voter's answer code (see :meth:`DavidsonVoter.vote`) as the outcome a sampler observes.
+_OUTCOMES = (Outcome.MODEL_A, Outcome.MODEL_B, Outcome.TIE)
 
 
 def draw_strengths(n_models: int, spread: float, rng: np.random.Generator) -> np.ndarray:
@@ -57,7 +59,7 @@ def davidson_nu(strengths: np.ndarray, tie_rate: float) -> float:
     if tie_rate >= 1.0:
         raise InputError(f"tie rate must be below 1, got {tie_rate}")
     i, j = np.triu_indices(len(strengths), k=1)
-    delta = (strengths[i] - strengths[j]) * ELO_TO_NATURAL
+    delta = (strengths[i] - strengths[j]) * LOGIT_PER_ELO
 
     def gap(log_nu: float) -> float:
         return float(_davidson(delta, exp(log_nu))[2].mean()) - tie_rate
@@ -69,7 +71,7 @@ class DavidsonVoter:
     """Answers pairs like a crowd whose preferences follow Bradley-Terry with Davidson draws."""
 
     def __init__(self, strengths: np.ndarray, nu: float, rng: np.random.Generator) -> None:
-        self.strengths = strengths * ELO_TO_NATURAL
+        self.strengths = strengths * LOGIT_PER_ELO
         self.nu = nu
         self._rng = rng
 

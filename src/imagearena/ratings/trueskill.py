@@ -27,7 +27,6 @@ from imagearena.errors import InputError
 from imagearena.ratings.battles import Battles
 
 _SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 #: Battles converted to Python lists at a time: bounds memory whatever the battle count.
 CHUNK = 1 << 16
 
@@ -87,16 +86,8 @@ def _erfc(x: float) -> float:
     return 2.0 - _tail(-x) if x < 0 else _tail(x)
 
 
-def _cdf(x: float) -> float:
-    return 0.5 * _erfc(-x / _SQRT2)
-
-
-def _pdf(x: float) -> float:
-    return _INV_SQRT_2PI * math.exp(-0.5 * x * x)
-
-
 def _ppf(p: float) -> float:
-    """Inverse of :func:`_cdf` as the package computes it: Numerical Recipes' inverfc (a rational
+    """Inverse of the normal cdf (0.5 * erfc(-x / sqrt 2)) as the package computes it: Numerical Recipes' inverfc (a rational
     first guess and two Halley steps on the approximate erfc), so the draw margins agree too."""
     if p <= 0.0 or p >= 1.0:
         raise InputError("draw probability must be in [0, 1)")

@@ -1,0 +1,119 @@
+"""Every registry, parametrized over its own names (open_clip style): each registered backend builds
+and satisfies the Protocol of its kind, so a new entry is tested without new test code."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagearena.generators import generators
+from imagearena.ratings.battles import Battles
+from imagearena.ratings.methods import FitOptions, rating_methods
+from imagearena.ratings.sampling import samplers
+from imagearena.registry import Registry
+from imagearena.types import Generator, Outcome, RatingFit, RatingMethod, Sampler
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+MODELS = ["flux", "sdxl", "sd15"]
+
+
+def _folder_kwargs(tmp_path: Path) -> dict[str, Any]:
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "cat.png")
+    (tmp_path / "cat.txt").write_text("a red cat")
+    return {"path": tmp_path}
+
+
+#: How to build each registered backend in a test; a new entry without a recipe fails below.
+BUILD: dict[str, dict[str, Callable[[Path], dict[str, Any]]]] = {
+    "sampler": {name: lambda _: {"models": MODELS, "seed": 0} for name in ("uniform", "active")},
+    "rating method": {name: lambda _: {} for name in RatingMethod},
+    "generator": {"procedural": lambda _: {}, "folder": _folder_kwargs},
+}
+REGISTRIES: dict[str, tuple[Registry[Any], type]] = {
+    "sampler": (samplers, Sampler),
+    "rating method": (rating_methods, RatingFit),
+    "generator": (generators, Generator),
+}
+ENTRIES = [(kind, name) for kind, (registry, _) in REGISTRIES.items() for name in registry.names()]
+
+
+def _battles() -> Battles:
+    return Battles.from_records(
+        ["flux", "flux", "sdxl", "sd15"],
+        ["sdxl", "sd15", "sd15", "flux"],
+        [Outcome.MODEL_A, Outcome.MODEL_A, Outcome.TIE, Outcome.BOTH_BAD],
+    )
+
+
+def _exercise(kind: str, backend: Any) -> None:
+    """Use the backend once through its Protocol."""
+    if kind == "sampler":
+        backend.observe_battles(_battles())
+        backend.observe("flux", "sd15", Outcome.MODEL_B)
+        a, b = backend.next_pair()
+        assert {a, b} <= set(MODELS) and a != b
+        assert 0.0 < backend.pair_probability(a, b) <= 1.0
+    elif kind == "rating method":
+        rows = backend.fit(_battles(), FitOptions())
+        assert sorted(r.model for r in rows) == sorted(MODELS) and rows[0].rank == 1
+    else:
+        image = backend.generate("a red cat", 0)
+        assert image.size[0] > 0
+
+
+@pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}:{n}" for k, n in ENTRIES])
+def test_every_registered_backend_builds_and_satisfies_its_protocol(
+    kind: str, name: str, tmp_path: Path
+) -> None:
+    registry, protocol = REGISTRIES[kind]
+    recipe = BUILD[kind].get(name)
+    assert recipe is not None, f"add a build recipe for the {kind} {name!r} to BUILD"
+    backend = registry.create(name, **recipe(tmp_path))
+    assert isinstance(backend, protocol)
+    _exercise(kind, backend)
+
+
+def test_every_rating_method_of_the_vocabulary_is_registered() -> None:
+    assert set(RatingMethod) <= set(rating_methods.names())
+
+
+def test_a_missing_method_fails_the_protocol_check() -> None:
+    """The check above is not vacuous: a backend lacking a method is refused."""
+
+    class Incomplete:
+        def next_pair(self) -> tuple[str, str]:
+            return "a", "b"
+
+    assert not isinstance(Incomplete(), Sampler)
+    assert not isinstance(Incomplete(), RatingFit)
+
+
+@pytest.mark.parametrize(
+    ("group", "registry"),
+    [("imagearena.samplers", samplers), ("imagearena.rating_methods", rating_methods)],
+)
+def test_builtins_registered_in_code_are_declared_as_entry_points(group: str, registry: Registry[Any]) -> None:
+    """The same built-ins a third-party package would see under the entry point group."""
+    declared = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"][group]
+    assert sorted(declared) == registry.names()
+    for name, target in declared.items():
+        module, _, attr = target.partition(":")
+        factory = registry.factory(name)
+        assert (factory.__module__, factory.__qualname__) == (module, attr)
+
+
+def test_samplers_and_methods_are_found_by_name_and_unknown_names_list_the_others() -> None:
+    from imagearena.errors import UnknownNameError
+    from imagearena.ratings.sampling import ActiveSampler, make_sampler
+
+    assert isinstance(make_sampler("active", MODELS, seed=1), ActiveSampler)
+    with pytest.raises(UnknownNameError, match="unknown sampler 'thompson'; available: active, uniform"):
+        make_sampler("thompson", MODELS)
+    rows = rating_methods.create(RatingMethod.BT).fit(_battles(), FitOptions(weights=np.ones(4)))
+    assert [r.model for r in rows][0] == "flux"
