@@ -23,7 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-WINNERS = ("model_a", "model_b", "tie", "both_bad")
+from imagearena.types import Outcome
+
+WINNERS = tuple(o.value for o in Outcome)
 
 
 def utcnow() -> datetime:
@@ -131,7 +133,8 @@ class Vote(Base):
 
     __tablename__ = "vote"
     __table_args__ = (
-        CheckConstraint("winner IN ('model_a', 'model_b', 'tie', 'both_bad')", name="ck_vote_winner"),
+        # migration 0001 spells this constraint out: a migration is a frozen snapshot of history
+        CheckConstraint(f"winner IN ({', '.join(repr(w) for w in WINNERS)})", name="ck_vote_winner"),
         CheckConstraint("model_a_id <> model_b_id", name="ck_vote_distinct_models"),
         Index("ix_vote_study_epoch_tstamp", "study_id", "epoch", "tstamp"),
     )
