@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from imagearena.errors import ConflictError, InputError, UnknownNameError
 from imagearena.storage.models import Image, Model, Prompt, Score, Study
+from imagearena.types import StudyKind
 
-STUDY_KINDS = ("live", "bulk", "ab", "folder", "demo")
+STUDY_KINDS = tuple(k.value for k in StudyKind)
 _STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _MODEL_NAME = re.compile(r"[^\x00-\x1f/\\]{1,200}")
 
