@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagearena.errors import InputError, UnknownNameError
+from imagearena.types import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 
     from imagearena.settings import Settings
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = MAX_IMAGE_BYTES
+DEFAULT_MAX_PIXELS = MAX_IMAGE_PIXELS
 MAX_FRAMES = 500
 # PIL format name -> (file extension, media type)
 FORMATS: dict[str, tuple[str, str]] = {

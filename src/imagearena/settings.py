@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from imagearena.types import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGEARENA_", extra="ignore")
@@ -20,8 +22,8 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_key: str | None = Field(default=None, description="Signs match tokens; default: kept in data_dir.")
     admin_token: str | None = Field(default=None, description="Required for admin actions; default: kept in data_dir.")
-    max_image_bytes: int = 50 * 1024 * 1024
-    max_image_pixels: int = 64 * 1024 * 1024
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
     elo_k: float = 32.0
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body the server reads; larger ones get 413."
