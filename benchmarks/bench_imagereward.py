@@ -213,8 +213,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--dtypes",
-        default="auto,bf16",
-        help="comma list of fp32, fp16, bf16, auto (fp32 on CPU, half on GPU)",
+        default="fp32,bf16",
+        help="comma list of fp32, fp16, bf16, auto (bf16 where native, else fp32 on CPU, fp16 on GPU)",
     )
     parser.add_argument("--original-python", type=Path, default=ORIGINAL_PYTHON)
     parser.add_argument(
@@ -225,7 +225,10 @@ def main() -> None:
     import torch
 
     cpu = platform.processor() or platform.machine()
-    print(f"machine: {cpu}, {os.cpu_count()} cores visible; torch threads = {args.threads}")
+    from imagearena.scorers.precision import cpu_flags, has_native_bf16
+
+    bf16 = "native (AVX-512 BF16/AMX/Arm BF16)" if has_native_bf16(cpu_flags()) else "emulated (slow)"
+    print(f"machine: {cpu}, {os.cpu_count()} cores visible; torch threads = {args.threads}; CPU bf16: {bf16}")
     print(
         f"inputs: {args.images} PNG files (512-1024 px), full-size ImageReward (ViT-L/16 @ 224 + BERT-base)"
     )
@@ -249,7 +252,7 @@ def main() -> None:
         for dtype in args.dtypes.split(","):
             scorer = load_ours(args, folder, dtype)
             scorer.score([p for p, _ in pairs[: args.batch_size]], [i for _, i in pairs[: args.batch_size]])
-            ours[f"imagearena {str(scorer.dtype).removeprefix('torch.')}"] = scorer
+            ours[f"imagearena {dtype}={str(scorer.dtype).removeprefix('torch.')}"] = scorer
         print(f"imagearena: torch {torch.__version__}, {args.device}, batch {args.batch_size}")
         for _ in range(args.rounds):  # interleaved, so both sides see the same load on a shared machine
             runs = {}

@@ -28,7 +28,7 @@ def reference_clip_features(folder, images, prompts):
 
 
 def test_clip_score_matches_torchmetrics_formula(tiny_clip, images):
-    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu")
+    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32")
     got = scorer.score(PROMPTS, images)
     _, img, txt = reference_clip_features(tiny_clip, images, PROMPTS)
     expected = (100 * (img * txt).sum(-1)).clamp(min=0)
@@ -39,7 +39,7 @@ def test_clip_score_matches_torchmetrics_formula(tiny_clip, images):
 def test_clip_score_is_clamped_at_zero(tiny_clip, images):
     """A negative cosine reads 0, not a negative score: flipping the image projection flips every
     cosine's sign, so every pair that scored above 0 now scores exactly 0."""
-    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu")
+    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32")
     before = scorer.score(PROMPTS, images)
     assert all(v > 0 for v in before)
     with torch.no_grad():
@@ -48,8 +48,8 @@ def test_clip_score_is_clamped_at_zero(tiny_clip, images):
 
 
 def test_single_prompt_broadcasts_and_batches_agree(tiny_clip, images):
-    one = create_scorer("clip", weights=str(tiny_clip), device="cpu", batch_size=1)
-    many = create_scorer("clip", weights=str(tiny_clip), device="cpu", batch_size=3)
+    one = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32", batch_size=1)
+    many = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32", batch_size=3)
     a = one.score("a photo of a cat", images)
     b = many.score(["a photo of a cat"] * len(images), images)
     assert a == pytest.approx(b, abs=1e-4)
@@ -57,20 +57,24 @@ def test_single_prompt_broadcasts_and_batches_agree(tiny_clip, images):
 
 
 def test_mismatched_lengths_are_an_error(tiny_clip, images):
-    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu")
+    scorer = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32")
     with pytest.raises(InputError, match="one prompt per image"):
         scorer.score(PROMPTS[:2], images)
 
 
 def test_pickscore_is_logit_scaled_cosine(tiny_clip, images):
-    scorer = create_scorer("pickscore", weights=str(tiny_clip), tokenizer=str(tiny_clip), device="cpu")
+    scorer = create_scorer(
+        "pickscore", weights=str(tiny_clip), tokenizer=str(tiny_clip), device="cpu", dtype="fp32"
+    )
     model, img, txt = reference_clip_features(tiny_clip, images, PROMPTS)
     expected = model.logit_scale.exp() * (img * txt).sum(-1)
     assert scorer.score(PROMPTS, images) == pytest.approx(expected.tolist(), abs=1e-3)
 
 
 def test_aesthetic_is_head_on_normalised_embedding(tiny_clip, tiny_aesthetic_head, images):
-    scorer = create_scorer("aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu")
+    scorer = create_scorer(
+        "aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu", dtype="fp32"
+    )
     _, img, _ = reference_clip_features(tiny_clip, images, PROMPTS)
     state = torch.load(tiny_aesthetic_head / "sac+logos+ava1-l14-linearMSE.pth")
     x = img
@@ -83,10 +87,12 @@ def test_aesthetic_is_head_on_normalised_embedding(tiny_clip, tiny_aesthetic_hea
 
 def test_aesthetic_head_file_can_be_given_directly(tiny_clip, tiny_aesthetic_head, images):
     path = tiny_aesthetic_head / "sac+logos+ava1-l14-linearMSE.pth"
-    a = create_scorer("aesthetic", weights=str(path), clip=str(tiny_clip), device="cpu").score(
+    a = create_scorer("aesthetic", weights=str(path), clip=str(tiny_clip), device="cpu", dtype="fp32").score(
         "x", images[:1]
     )
-    b = create_scorer("aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu")
+    b = create_scorer(
+        "aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu", dtype="fp32"
+    )
     assert a == pytest.approx(b.score("x", images[:1]))
 
 
@@ -100,7 +106,7 @@ def test_aesthetic_rejects_head_of_wrong_width(tmp_path, tiny_clip):
 def test_blip_score_is_itc_cosine(tiny_blip, images):
     from transformers import AutoTokenizer, BlipForImageTextRetrieval, BlipImageProcessorPil
 
-    scorer = create_scorer("blip", weights=str(tiny_blip), device="cpu")
+    scorer = create_scorer("blip", weights=str(tiny_blip), device="cpu", dtype="fp32")
     got = scorer.score(PROMPTS, images)
     model = BlipForImageTextRetrieval.from_pretrained(tiny_blip).eval()
     pixels = BlipImageProcessorPil.from_pretrained(tiny_blip)(images=images, return_tensors="pt")[
@@ -119,7 +125,7 @@ def test_blip_score_is_itc_cosine(tiny_blip, images):
 @pytest.mark.parametrize("name", ["clip", "pickscore"])
 def test_long_prompts_are_truncated_to_the_context(name, tiny_clip, images):
     """The tiny text tower has 16 positions: a 200-word prompt must be truncated, not crash."""
-    scorer = create_scorer(name, weights=str(tiny_clip), tokenizer=str(tiny_clip), device="cpu")
+    scorer = create_scorer(name, weights=str(tiny_clip), tokenizer=str(tiny_clip), device="cpu", dtype="fp32")
     long_prompt = " ".join(["a red car"] * 70)
     got = scorer.score(long_prompt, images[:2])
     assert len(got) == 2 and all(v == v for v in got)
@@ -137,7 +143,9 @@ def test_stream_keeps_each_pipelines_rgb_conversion_order(tiny_clip, tiny_aesthe
     rng = np.random.default_rng(5)
     rgba = Image.fromarray(rng.integers(0, 256, (64, 48, 4), dtype=np.uint8), "RGBA")
     rgba.save(tmp_path / "alpha.png")
-    scorer = create_scorer("aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu")
+    scorer = create_scorer(
+        "aesthetic", weights=str(tiny_aesthetic_head), clip=str(tiny_clip), device="cpu", dtype="fp32"
+    )
     [streamed] = list(score_stream(scorer, [ScoreItem(tmp_path / "alpha.png", "x")], workers=2))
     direct = scorer.score("x", [rgba])[0]
     assert streamed.score == pytest.approx(direct, abs=1e-6)

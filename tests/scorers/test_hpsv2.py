@@ -98,7 +98,7 @@ PROMPTS = ["a photo of a cat", "a red car", "the blue house on the tree", "dog"]
 )
 def test_hps_matches_open_clip_forward(name, file, tiny_open_clip, tiny_clip, images):
     folder, cfg = tiny_open_clip
-    scorer = create_scorer(name, weights=str(folder), tokenizer=str(tiny_clip), device="cpu")
+    scorer = create_scorer(name, weights=str(folder), tokenizer=str(tiny_clip), device="cpu", dtype="fp32")
     assert scorer.name == name
     got = scorer.score(PROMPTS, images)
 
@@ -161,7 +161,9 @@ def test_matches_hpsv2_original_code(tmp_path, tiny_clip):
     state = {k: torch.from_numpy(v) for k, v in recipe.state_dict().items()}
     torch.save({"state_dict": state}, tmp_path / "HPS_v2_compressed.pt")
     (tmp_path / "open_clip_config.json").write_text(json.dumps(GOLDEN["config"]))
-    scorer = create_scorer("hpsv2", weights=str(tmp_path), tokenizer=str(tiny_clip), device="cpu")
+    scorer = create_scorer(
+        "hpsv2", weights=str(tmp_path), tokenizer=str(tiny_clip), device="cpu", dtype="fp32"
+    )
 
     pixels = torch.stack([torch.as_tensor(scorer.prepare_image(im).array) for im in recipe.images()])
     flat = pixels.reshape(len(pixels), -1)

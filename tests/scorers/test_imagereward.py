@@ -57,7 +57,7 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def scorer(tiny_dir, vocab_dir) -> ImageReward:
-    return ImageReward(weights=tiny_dir, tokenizer=vocab_dir, device="cpu", batch_size=4)
+    return ImageReward(weights=tiny_dir, tokenizer=vocab_dir, device="cpu", dtype="fp32", batch_size=4)
 
 
 def test_registered_through_entry_point():
@@ -162,8 +162,10 @@ def test_unreadable_image_is_an_input_error(scorer, tmp_path):
 
 
 def test_create_scorer_and_load_dropin(tiny_dir, vocab_dir):
-    via_registry = create_scorer("imagereward", weights=str(tiny_dir), tokenizer=vocab_dir, device="cpu")
-    via_load = load(str(tiny_dir / "ImageReward.pt"), device="cpu", tokenizer=vocab_dir)
+    via_registry = create_scorer(
+        "imagereward", weights=str(tiny_dir), tokenizer=vocab_dir, device="cpu", dtype="fp32"
+    )
+    via_load = load(str(tiny_dir / "ImageReward.pt"), device="cpu", dtype="fp32", tokenizer=vocab_dir)
     image = recipe.make_images()[0]
     assert abs(via_registry.score(GOLDEN["prompts"][0], image) - GOLDEN["scores"][0]) < 1e-4
     assert abs(via_load.score(GOLDEN["prompts"][0], image) - GOLDEN["scores"][0]) < 1e-4
@@ -211,7 +213,7 @@ def test_offline_hub_cache_is_used_without_network(tiny_dir, vocab_dir, tmp_path
     ckpt, med = resolve_checkpoint(None)
     assert ckpt.resolve() == (tiny_dir / "ImageReward.pt").resolve()
     assert med.resolve() == (tiny_dir / "med_config.json").resolve()
-    scorer = ImageReward(tokenizer=vocab_dir, device="cpu")
+    scorer = ImageReward(tokenizer=vocab_dir, device="cpu", dtype="fp32")
     assert abs(scorer.score(GOLDEN["prompts"][2], recipe.make_images()[2]) - GOLDEN["scores"][2]) < 1e-4
 
 

@@ -62,7 +62,7 @@ def test_builtins_are_registered_through_entry_points():
 @pytest.mark.parametrize("name", BUILTIN)
 def test_registered_scorer_scores_aligned_batches(name, tiny_kwargs, images):
     assert name in tiny_kwargs, f"add a tiny-model recipe for the scorer {name!r}"
-    scorer = create_scorer(name, device="cpu", batch_size=3, **tiny_kwargs[name]())
+    scorer = create_scorer(name, device="cpu", dtype="fp32", batch_size=3, **tiny_kwargs[name]())
     assert isinstance(scorer, Scorer)
     prompts = ["a photo of a cat", "a red car", "the blue house", "a dog"]
     got = scorer.score(prompts, images)
@@ -102,8 +102,10 @@ def test_hub_id_loads_from_local_cache_offline(tiny_clip, tiny_open_clip, tmp_pa
 
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
-    clip = create_scorer("clip", weights="acme/tiny-clip", device="cpu")
-    local = create_scorer("clip", weights=str(tiny_clip), device="cpu")
+    clip = create_scorer("clip", weights="acme/tiny-clip", device="cpu", dtype="fp32")
+    local = create_scorer("clip", weights=str(tiny_clip), device="cpu", dtype="fp32")
     assert clip.score("a cat", images) == pytest.approx(local.score("a cat", images))
-    hps = create_scorer("hpsv2.1", weights="acme/tiny-hps", tokenizer="acme/tiny-clip", device="cpu")
+    hps = create_scorer(
+        "hpsv2.1", weights="acme/tiny-hps", tokenizer="acme/tiny-clip", device="cpu", dtype="fp32"
+    )
     assert len(hps.score("a cat", images)) == len(images)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,6 +210,25 @@ def report_failures(results: Sequence[Scored], already: int = 0) -> None:
     console.print(f"Scored {scored} of {len(results)} images ({len(failed)} unreadable, skipped{note}).")
 
 
+@contextmanager
+def warnings_on_stderr() -> Iterator[None]:
+    """Our own warnings (a dtype that would be slow here) as one line each on stderr, not Python's
+    two-line file:line display; any other warning is passed on unchanged."""
+    from imagearena.scorers.precision import SlowDtypeWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SlowDtypeWarning)
+        yield
+    shown = set()
+    for w in caught:
+        if issubclass(w.category, SlowDtypeWarning):
+            if str(w.message) not in shown:  # an ensemble's members would repeat it
+                print(f"Warning: {w.message}", file=sys.stderr)
+                shown.add(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
 def quiet_model_loading() -> None:
     """transformers' per-tensor loading bar would interleave with our output; our progress bar stays."""
     try:
@@ -246,7 +267,10 @@ def score(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
     dtype: str = typer.Option(
-        "auto", "--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16."
+        "auto",
+        "--dtype",
+        help="auto (bf16 where the hardware has it: GPUs, CPUs with AVX-512 BF16/AMX; else fp16 on GPU, "
+        "fp32 on CPU), fp32, fp16, bf16.",
     ),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass."),
     workers: int = typer.Option(4, "--workers", min=0, help="Decoder threads (0: decode inline)."),
@@ -299,16 +323,17 @@ def score(
             items = [ScoreItem(image=f, prompt=prompt, key=str(f)) for f in files]
 
     quiet_model_loading()
-    scorer = build_scorer(
-        scorer_spec,
-        ensemble_weights=ensemble_weights,
-        normalize=normalize.value,
-        reference_stats=reference_stats,
-        options=options,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-    )
+    with warnings_on_stderr():
+        scorer = build_scorer(
+            scorer_spec,
+            ensemble_weights=ensemble_weights,
+            normalize=normalize.value,
+            reference_stats=reference_stats,
+            options=options,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+        )
     if hasattr(scorer, "combine"):
         how = {
             "reference": "z-scores against reference statistics",

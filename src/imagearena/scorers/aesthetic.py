@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra, resolve_file
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, image_embeddings, load_clip, pixel_batch
+from imagearena.scorers.sources import resolve_file
 
 if TYPE_CHECKING:
     import torch

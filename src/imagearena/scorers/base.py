@@ -1,15 +1,15 @@
-"""What every torch scorer shares: aligned inputs, device and dtype choice, batching, inference mode,
-and one way to resolve a weights source (a local path or a hub id) that stays offline when asked."""
+"""What every torch scorer shares: aligned inputs, the check for the score extra, device and dtype
+choice, batching and inference mode. Where weights come from is imagearena.scorers.sources."""
 
 from __future__ import annotations
 
-import os
+import warnings
 from collections.abc import Iterator, Sequence
 from importlib import import_module
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagearena.errors import InputError, MissingDependencyError
+from imagearena.scorers.precision import SlowDtypeWarning, choose_dtype, cpu_flags, has_native_bf16
 
 if TYPE_CHECKING:
     import torch
@@ -80,99 +80,20 @@ def pick_device(device: str | None = None) -> str:
     return "cpu"
 
 
-_DTYPES = {
-    "fp32": "float32",
-    "float32": "float32",
-    "fp16": "float16",
-    "float16": "float16",
-    "half": "float16",
-    "bf16": "bfloat16",
-    "bfloat16": "bfloat16",
-}
-
-
 def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
-    """Half precision on accelerators (bf16 where supported), float32 on CPU, unless asked otherwise."""
+    """``dtype``, or for ``auto`` the fastest one the hardware runs natively (see
+    imagearena.scorers.precision); an explicit dtype that would run emulated warns (SlowDtypeWarning)."""
     torch = require_torch()
 
-    if dtype not in (None, "", "auto"):
-        key = str(dtype).removeprefix("torch.")
-        if key not in _DTYPES:
-            raise InputError(f"unknown dtype {dtype!r}: use one of auto, fp32, fp16, bf16")
-        return getattr(torch, _DTYPES[key])
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.startswith("mps"):
-        return torch.float16
-    return torch.float32
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def resolve_file(source: str | os.PathLike[str], filename: str) -> Path:
-    """A weights file from a local file, a local directory holding ``filename``, or a hub repo id.
-
-    With ``HF_HUB_OFFLINE=1`` a hub id is only looked up in the local cache: never the network.
-    """
-    path = Path(source).expanduser()
-    if path.is_file():
-        return path
-    if path.is_dir():
-        candidate = path / filename
-        if not candidate.is_file():
-            raise InputError(f"{path} has no {filename}: point to the file itself or to a folder holding it")
-        return candidate
-    if _looks_local(str(source)):
-        raise InputError(f"weights not found at {source}: check the path")
+    cuda_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    cpu_bf16 = device.startswith("cpu") and has_native_bf16(cpu_flags())
     try:
-        from huggingface_hub import hf_hub_download
-    except ImportError as exc:  # pragma: no cover
-        raise MissingDependencyError("downloading weights", "score", "huggingface_hub") from exc
-    try:
-        return Path(hf_hub_download(repo_id=str(source), filename=filename, local_files_only=hub_offline()))
-    except Exception as exc:  # the hub client raises many types; all mean "not available"
-        raise InputError(_unavailable(str(source), filename, exc)) from exc
-
-
-def resolve_dir(source: str | os.PathLike[str]) -> str:
-    """A ``from_pretrained`` source: a local directory as is, or a hub id (cache only when offline)."""
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return str(path)
-    if _looks_local(str(source)):
-        raise InputError(f"no model folder at {source}: check the path")
-    return str(source)
-
-
-def from_pretrained(cls: Any, source: str | os.PathLike[str], **kwargs: Any) -> Any:
-    """``cls.from_pretrained`` with offline-only lookup under HF_HUB_OFFLINE and a clear error."""
-    src = resolve_dir(source)
-    if hub_offline():
-        kwargs.setdefault("local_files_only", True)
-    try:
-        return cls.from_pretrained(src, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise InputError(_unavailable(src, None, exc)) from exc
-
-
-def _looks_local(source: str) -> bool:
-    """Paths that cannot be hub ids: absolute, relative with ./ or ../, more than one slash, a file suffix."""
-    if source.startswith(("/", "./", "../", "~", ".\\")):
-        return True
-    return source.count("/") > 1 or Path(source).suffix in {".pt", ".pth", ".bin", ".safetensors", ".json"}
-
-
-def _unavailable(source: str, filename: str | None, exc: Exception) -> str:
-    what = f"{filename} from {source}" if filename else source
-    hint = (
-        "HF_HUB_OFFLINE=1 is set and it is not in the local cache: download it once online, "
-        "or pass a local path"
-        if hub_offline()
-        else "check the hub id, your network, or pass a local path"
-    )
-    return f"could not load {what} ({type(exc).__name__}): {hint}"
+        choice = choose_dtype(device, dtype, cuda_bf16=cuda_bf16, cpu_bf16=cpu_bf16)
+    except KeyError:
+        raise InputError(f"unknown dtype {dtype!r}: use one of auto, fp32, fp16, bf16") from None
+    if choice.warning:
+        warnings.warn(choice.warning, SlowDtypeWarning, stacklevel=2)
+    return getattr(torch, choice.name)
 
 
 class TorchScorer:

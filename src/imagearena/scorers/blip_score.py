@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from imagearena.scorers.base import from_pretrained, pick_device, pick_dtype, require_score_extra
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, load_tokenizer, pixel_batch
+from imagearena.scorers.sources import from_pretrained
 
 if TYPE_CHECKING:
     import torch

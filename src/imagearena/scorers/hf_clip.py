@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagearena.scorers.base import TorchScorer, from_pretrained, hub_offline
+from imagearena.errors import InputError
+from imagearena.scorers.base import TorchScorer
+from imagearena.scorers.sources import from_pretrained, hub_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,12 +70,10 @@ def _read_preprocessor_config(source: str) -> dict[str, Any]:
         file = path / "preprocessor_config.json"
         return json.loads(file.read_text()) if file.is_file() else {}
     try:
-        from huggingface_hub import hf_hub_download
-
-        file = hf_hub_download(source, "preprocessor_config.json", local_files_only=hub_offline())
-    except Exception:  # absent from the repo or the cache: fall back to the CLIP defaults
+        file = hub_file(source, "preprocessor_config.json")
+    except InputError:  # absent from the repo, or from the cache offline: the CLIP defaults
         return {}
-    return json.loads(Path(file).read_text())
+    return json.loads(file.read_text())
 
 
 def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:

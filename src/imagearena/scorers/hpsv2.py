@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra, resolve_file
+from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import (
     OPENAI_MEAN,
     OPENAI_STD,
@@ -32,6 +32,7 @@ from imagearena.scorers.hf_clip import (
     pixel_batch,
     text_embeddings,
 )
+from imagearena.scorers.sources import resolve_file
 
 if TYPE_CHECKING:
     import torch

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from imagearena.errors import InputError, MissingDependencyError
+from imagearena.errors import InputError
 from imagearena.scorers.base import TorchScorer, align_prompts, pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.preprocess import CLIP_MEAN, CLIP_STD, ImageInput, clip_preprocess
+from imagearena.scorers.sources import from_pretrained, hub_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,18 +40,13 @@ ORIGINAL_CACHE = Path("~/.cache/ImageReward").expanduser()
 
 
 def _hub_file(repo: str, filename: str) -> Path:
-    """A file of a hub repo; honours HF_HUB_OFFLINE (cache only) and says what to do when it is missing."""
+    """A file of a hub repo (the cache first, the network only when reachable), or what to do instead."""
     try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        raise MissingDependencyError("downloading ImageReward weights", "score", "huggingface_hub") from None
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=filename))
-    except Exception as exc:  # offline-mode, missing-entry and network errors all mean the same to a user
+        return hub_file(repo, filename)
+    except InputError as exc:
         raise InputError(
-            f"cannot get {filename} from the hub repo {repo} ({type(exc).__name__}): download it "
-            f"(hf download {repo} {filename}) or pass a folder holding {CHECKPOINT_FILE} and "
-            f"{MED_CONFIG_FILE} (--weights DIR, or weights=DIR in Python)"
+            f"{exc}; ImageReward also loads from a folder holding {CHECKPOINT_FILE} and {MED_CONFIG_FILE} "
+            "(--weights DIR, or weights=DIR in Python)"
         ) from None
 
 
@@ -99,11 +95,11 @@ def load_tokenizer(source: str | os.PathLike | None = None):
 
     source = str(source or DEFAULT_TOKENIZER)
     try:
-        tokenizer = BertTokenizer.from_pretrained(source)
-    except Exception as exc:
+        tokenizer = from_pretrained(BertTokenizer, source)
+    except InputError as exc:
         raise InputError(
-            f"cannot load the tokenizer {source!r} ({type(exc).__name__}): pass tokenizer=<folder with "
-            "vocab.txt of bert-base-uncased>, or download bert-base-uncased to the hub cache"
+            f"cannot load the tokenizer: {exc}; --tokenizer takes a folder holding the vocab.txt of "
+            "bert-base-uncased"
         ) from None
     tokenizer.add_special_tokens({"bos_token": "[DEC]"})
     tokenizer.add_special_tokens({"additional_special_tokens": ["[ENC]"]})
@@ -128,7 +124,8 @@ def _load_state(path: Path) -> dict[str, Any]:
 
 
 class ImageReward(TorchScorer):
-    """``score(prompts, images)`` over aligned lists, in batches; same numbers as the original package.
+    """``score(prompts, images)`` over aligned lists, in batches; in float32 (``dtype="fp32"``; what ``auto``
+    picks on a CPU without native bf16) the same numbers as the original package.
 
     ``images`` may hold paths or PIL images. Drop-in extras: ``score(prompt, image)`` with one image returns
     a float, and ``inference_rank(prompt, images)`` returns ``(ranks, rewards)`` like the original.
@@ -152,12 +149,9 @@ class ImageReward(TorchScorer):
         if batch_size < 1:
             raise InputError("batch_size must be at least 1")
         self.device = pick_device(device)
-        try:
-            self.dtype = pick_dtype(self.device, dtype)
-        except KeyError:
-            raise InputError(f"unknown dtype {dtype!r}: use fp32, fp16, bf16 or auto") from None
-        self.tokenizer = load_tokenizer(tokenizer)  # before the weights: a missing tokenizer fails fast
-        ckpt, med = resolve_checkpoint(weights, med_config)
+        self.dtype = pick_dtype(self.device, dtype)
+        ckpt, med = resolve_checkpoint(weights, med_config)  # the weights first: they matter most
+        self.tokenizer = load_tokenizer(tokenizer)
         try:
             med_dict = json.loads(Path(med).read_text())
         except (OSError, ValueError) as exc:
