@@ -183,12 +183,13 @@ def test_decode_image_gives_the_first_frame_in_its_own_mode():
     assert exc.value.reason == "not-an-image"
 
 
-def test_read_limited_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+@pytest.mark.parametrize("reader", ["read_limited", "read_image"])
+def test_files_are_read_only_when_regular_never_waiting_on_a_fifo(tmp_path, reader):
     """A FIFO (or a device) where an image was expected is refused at once: a plain open() would
     wait for a writer forever."""
     import threading
 
-    from imagearena.media import read_limited
+    from imagearena import media
 
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
@@ -196,19 +197,31 @@ def test_read_limited_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
 
     def read() -> None:
         try:
-            read_limited(fifo)
+            getattr(media, reader)(fifo)
         except BaseException as exc:
             outcome.append(exc)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(30)
-    if reader.is_alive():  # blocked in open(): give it a writer so the test ends, then fail
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # blocked in open(): give it a writer so the test ends, then fail
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        reader.join()
-        pytest.fail("read_limited waited on a FIFO")
+        worker.join()
+        pytest.fail(f"{reader} waited on a FIFO")
     assert isinstance(outcome[0], ImageRejected) and outcome[0].reason == "special-file"
     assert "FIFO" in str(outcome[0])
+
+
+def test_read_image_decodes_a_file_under_the_limits(tmp_path):
+    from imagearena.media import read_image
+
+    Image.new("P", (6, 5)).save(tmp_path / "palette.gif")
+    assert (read_image(tmp_path / "palette.gif").mode, read_image(tmp_path / "palette.gif").size) == ("P", (6, 5))
+    with pytest.raises(ImageRejected, match="pixel limit"):
+        read_image(tmp_path / "palette.gif", Limits(max_pixels=29))
+    (tmp_path / "empty.png").touch()
+    with pytest.raises(ImageRejected, match="empty"):
+        read_image(tmp_path / "empty.png")
 
 
 def test_limits_refuse_formats_the_store_cannot_keep():
