@@ -97,6 +97,16 @@ def test_appending_copies_only_when_the_capacity_doubles():
     assert not first.a.flags.writeable  # the ratings read views they cannot change
 
 
+def test_a_batch_the_ratings_refuse_leaves_the_log_as_it_was():
+    from imagearena.errors import InputError
+
+    log = VoteLog()
+    log.append(columns([("x", "y", "tie", 1.0)], top=1))
+    with pytest.raises(InputError, match="plays itself"):
+        log.append(columns([("y", "z", "tie", 2.0), ("z", "z", "model_a", 3.0)], top=3))
+    assert log.state == (1, 1) and log.models == ["x", "y"]
+
+
 def test_many_views_after_single_votes_equal_a_fresh_computation(arena):
     arena.boards = LeaderboardCache(slow_board_s=ALWAYS_FRESH)
     random.seed(5)

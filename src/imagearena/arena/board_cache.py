@@ -77,14 +77,16 @@ class VoteLog:
         return len(self._a)
 
     def append(self, votes: VoteColumns) -> None:
-        """Add votes read after ``self.top``; costs O(len(votes)) except when a model is new."""
+        """Add votes read after ``self.top``; costs O(len(votes)) except when a model is new. Votes the
+        ratings refuse raise before anything changes."""
         from imagearena.ratings import Battles
 
-        self.loaded = True
+        if len(votes):
+            self._add(Battles.from_records(votes.model_a, votes.model_b, votes.winner, votes.tstamp))
         self.top = max(self.top, votes.top)
-        if not len(votes):
-            return
-        batch = Battles.from_records(votes.model_a, votes.model_b, votes.winner, votes.tstamp)
+        self.loaded = True
+
+    def _add(self, batch: Battles) -> None:
         new = sorted(set(batch.models).difference(self._index))
         if new:
             self._add_models(new)

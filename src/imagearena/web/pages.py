@@ -163,7 +163,7 @@ def reset_form(study: str, request: Request):
 @router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
 def import_form(study: str, request: Request, folder: str = Form(...)):
     """Import, keep the report, and redirect to it (Post/Redirect/Get: a reload does not import again)."""
-    from imagearena.arena.importing import save_report
+    from imagearena.arena.import_reports import save_report
 
     arena = get_arena(request)
     report = studies.import_folder(arena, study, folder)
@@ -177,7 +177,7 @@ def import_form(study: str, request: Request, folder: str = Form(...)):
 )
 def import_report_page(study: str, report_id: str, request: Request):
     """What an import from the study page did: counts, skipped files and why (admins only)."""
-    from imagearena.arena.importing import load_report
+    from imagearena.arena.import_reports import load_report
     from imagearena.errors import UnknownNameError
 
     arena = get_arena(request)
