@@ -36,6 +36,12 @@ class ForbiddenError(ImageArenaError):
     http_status = 403
 
 
+class ServiceUnavailableError(ImageArenaError):
+    """The database could not take a write in time (a long lock, a lost connection); nothing was stored."""
+
+    http_status = 503
+
+
 class MissingDependencyError(ImageArenaError):
     """An optional extra is needed for this feature.
 

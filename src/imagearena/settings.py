@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body the server reads; larger ones get 413."
     )
+    rate_limit_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="Matches and votes each client may request per minute (429 beyond it); 0: no limit.",
+    )
+    vote_write_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a vote's database write may wait for locks or run (PostgreSQL) before a 503.",
+    )
 
     @property
     def database_url(self) -> str:

@@ -147,3 +147,33 @@ def test_a_restarted_server_replays_the_votes_into_its_sampler(arena, seeded):
         assert sum(fresh.pools.get(STUDY).sampler.votes.values()) == 6
     finally:
         fresh.close()
+
+
+def test_a_token_from_another_database_sharing_the_secret_is_forbidden(seeded, tmp_path):
+    """One data dir (one secret) used with two databases: each refuses the other's tokens, even where
+    the ids in the token exist in both, and stores nothing."""
+    from arena_fixtures import seed_study
+
+    from imagearena.media import MediaStore
+    from imagearena.storage.engine import make_engine, make_sessionmaker, upgrade_database
+
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    upgrade_database(other_url)
+    engine = make_engine(other_url)
+    with make_sessionmaker(engine)() as session:
+        seed_study(session, MediaStore(seeded.media_dir))
+    engine.dispose()
+    first = Arena(seeded)
+    second = Arena(seeded.model_copy(update={"db_url": other_url}))
+    try:
+        assert first.settings.data_dir == second.settings.data_dir  # one secret_key file
+        for issuer, voter in ((first, second), (second, first)):
+            token = serve_match(issuer, STUDY).token
+            before = count(voter, Vote), count(voter, Match)
+            with pytest.raises(ForbiddenError, match="for this database"):
+                record_vote(voter, token, "model_a")
+            assert (count(voter, Vote), count(voter, Match)) == before
+            assert record_vote(issuer, token, "model_a").vote_id
+    finally:
+        first.close()
+        second.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -33,11 +35,11 @@ def test_matches_answer_alike(clients, arena, admin_headers):
     slow.post("/api/v1/studies", json={"name": "empty"}, headers=admin_headers)
     a, b = fast.post("/api/v1/studies/empty/matches"), slow.post("/api/v1/studies/empty/matches")
     assert a.status_code == b.status_code == 400 and a.json() == b.json()
-    m = fast.post(f"/api/v1/studies/{STUDY}/matches")
-    assert m.headers["content-type"] == "application/json"
-    assert (
-        set(m.json()["left"]) == {"image_url"} and fast.get(m.json()["left"]["image_url"]).status_code == 200
-    )
+    for client in (fast, slow):
+        m = client.post(f"/api/v1/studies/{STUDY}/matches")
+        assert m.headers["content-type"] == "application/json"
+        assert set(m.json()["left"]) == {"image_url"} and m.json()["left"]["image_url"].startswith("/media/match/")
+        assert client.get(m.json()["left"]["image_url"]).status_code == 200
 
 
 def test_votes_answer_alike(clients):
@@ -59,9 +61,19 @@ def test_votes_answer_alike(clients):
         a, b = fast.post("/api/v1/votes", json=case), slow.post("/api/v1/votes", json=case)
         assert shape(a) == shape(b), case
         assert a.status_code in (400, 403)
-    for client in (fast, slow):
-        r = client.post("/api/v1/votes", content=b"{oops", headers={"content-type": "application/json"})
-        assert r.status_code == 400 and r.json()["error"]["type"] == "InputError"
+    deep = b'{"token": ' + b"[" * 3000 + b"]" * 3000 + b', "winner": "tie"}'  # RecursionError in json
+    for raw in (b"{oops", deep, b'{"token": "x", "winner": "tie", "voter": "\\ud800"}'):
+        a, b = (c.post("/api/v1/votes", content=raw, headers={"content-type": "application/json"}) for c in clients)
+        assert a.status_code == b.status_code == 400 and a.json() == b.json(), raw[:40]
+        assert a.json()["error"]["type"] == "InputError"
+    for voter in ("nul\x00voter", "lone\ud800surrogate", "bell\x07"):
+        answers = []
+        for client in (fast, slow):
+            token = client.post(f"/api/v1/studies/{STUDY}/matches").json()["token"]
+            body = json.dumps({"token": token, "winner": "tie", "voter": voter})
+            answers.append(client.post("/api/v1/votes", content=body, headers={"content-type": "application/json"}))
+        assert answers[0].status_code == answers[1].status_code == 400
+        assert answers[0].json() == answers[1].json(), voter
     for voter in (None, "someone"):
         results = []
         for client in (fast, slow):

@@ -1,6 +1,8 @@
 """Serve a match: a study's prompt and two images of two different models, in random left/right order.
 
-Nothing is written: the signed token carries the match, and the vote stores it (see arena.votes).
+Nothing is written: the sealed token carries the match, and the vote stores it (see arena.votes). The
+images are named for this match only (sealed, expiring with the token): their content addresses
+would let a voter who saw a few reveals name the models before voting.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class ServedMatch:
     left_format: str
     right_sha256: str
     right_format: str
+    left_name: str  # the sealed per-match names the voter sees (web.media.match_image_url)
+    right_name: str
 
 
 def serve_match(arena: Arena, study: str) -> ServedMatch:
@@ -28,7 +32,7 @@ def serve_match(arena: Arena, study: str) -> ServedMatch:
     """
     pool = arena.pools.get(study)
     model_a, left, model_b, right, prompt_id = pool.draw()
-    token, _ = arena.signer.issue(
+    token, claims = arena.signer.issue(
         study_id=pool.study_id,
         epoch=pool.epoch,
         prompt_id=prompt_id,
@@ -45,4 +49,6 @@ def serve_match(arena: Arena, study: str) -> ServedMatch:
         left_format=left.format,
         right_sha256=right.sha256,
         right_format=right.format,
+        left_name=arena.signer.image_name(left.sha256, left.format, claims.issued_at),
+        right_name=arena.signer.image_name(right.sha256, right.format, claims.issued_at),
     )

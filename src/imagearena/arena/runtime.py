@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from imagearena.arena.board_cache import LeaderboardCache
 from imagearena.arena.pool import PoolCache, StudyPool, default_sampler_factory
+from imagearena.arena.ratelimit import RateLimiter
 from imagearena.arena.tokens import TokenSigner, load_or_create_secret
 from imagearena.arena.writer import VoteWriter
 from imagearena.media import MediaStore
@@ -51,7 +52,7 @@ class Arena:
         self._session = make_sessionmaker(self.engine)
         self._read_session = make_sessionmaker(read_engine(self.engine))
         key = settings.secret_key or load_or_create_secret(settings.data_dir, "secret_key")
-        self.signer = TokenSigner(key.encode())
+        self.signer = TokenSigner(key.encode(), database_id=self._installation_id().encode())
         self.admin_token = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
         self.sampler_factory = sampler_factory
         self.media_store = MediaStore(settings.media_dir)
@@ -59,7 +60,8 @@ class Arena:
         # SQLite has one writer at a time; queueing our own threads here is fairer and faster than
         # letting them meet in SQLite's busy handler, which sleeps in growing steps.
         self.write_lock = threading.Lock() if self.is_sqlite else None
-        self.vote_writer = VoteWriter(self.writing, threads=1 if self.is_sqlite else 4)
+        self.vote_writer = VoteWriter(self._write_votes, threads=1 if self.is_sqlite else 4)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self.boards = LeaderboardCache()
 
     @contextmanager
@@ -83,6 +85,18 @@ class Arena:
         else:
             with self.write_lock, self.session() as session:
                 yield session
+
+    def _installation_id(self) -> str:
+        from imagearena.storage.matches import installation_id
+
+        with self.session() as session:
+            return installation_id(session)
+
+    def _write_votes(self, items: list) -> list:
+        """The vote writer's batch write, its database time bounded by the settings."""
+        from imagearena.storage.matches import write_match_votes
+
+        return write_match_votes(self.writing, items, self.settings.vote_write_timeout_s)
 
     def _load_pool(self, study: str) -> StudyPool:
         from imagearena.storage.matches import catalog_version, study_images, study_row

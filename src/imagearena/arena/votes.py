@@ -4,6 +4,12 @@ A forged token is refused (403), a malformed or expired one too (400), a second 
 token conflicts (409) and stores nothing: the match nonce is unique in the database, so this holds
 across threads, processes and servers sharing one database. Votes go through the arena's group-commit
 writer (arena.writer) and are acknowledged only once committed.
+
+The answer never contradicts the database: the wait for the writer has no timeout of its own (a vote
+answered "failed" could still be committed after it); the database work is what is bounded
+(``vote_write_timeout_s``), and a write that could not finish is rolled back and answered 503, after
+which the same token may be sent again. The voter id and judge are checked here, before they join a
+group commit, so text no database can store is refused for its sender alone.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from datetime import UTC, datetime
 from imagearena.arena.runtime import Arena
 from imagearena.arena.tokens import MatchClaims
 from imagearena.errors import InputError
+from imagearena.text import check_text
 from imagearena.types import Outcome
 
 WINNERS = tuple(o.value for o in Outcome)
-WRITE_TIMEOUT_S = 60.0
+MAX_VOTER_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +59,8 @@ def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str):
         nonce=claims.nonce_hex,
         served_at=datetime.fromtimestamp(claims.issued_at, UTC),
         winner=winner,
-        voter=(voter or "")[:100],
-        judge=(judge or "human")[:100],
+        voter=check_text(voter or "", "voter", MAX_VOTER_LENGTH),
+        judge=check_text(judge or "human", "judge", MAX_VOTER_LENGTH),
     )
     return claims, item
 
@@ -61,16 +68,18 @@ def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str):
 def record_vote(arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human") -> RecordedVote:
     """Store one vote and reveal the two models (model_a = left image)."""
     claims, item = _prepare(arena, token, winner, voter, judge)
-    vote_id = arena.vote_writer.submit(item).result(timeout=WRITE_TIMEOUT_S)
+    vote_id = arena.vote_writer.submit(item).result()
     return _reveal(arena, claims, winner, vote_id)
 
 
 async def record_vote_async(
     arena: Arena, token: str, winner: str, voter: str = "", judge: str = "human"
 ) -> RecordedVote:
-    """The same as record_vote, without holding a thread while the vote waits for its commit."""
+    """The same as record_vote, without holding a thread while the vote waits for its commit.
+
+    If the caller is cancelled (the client went away) before the write starts, the vote is dropped."""
     claims, item = _prepare(arena, token, winner, voter, judge)
-    vote_id = await asyncio.wait_for(asyncio.wrap_future(arena.vote_writer.submit(item)), WRITE_TIMEOUT_S)
+    vote_id = await asyncio.wrap_future(arena.vote_writer.submit(item))
     return _reveal(arena, claims, winner, vote_id)
 
 

@@ -2,80 +2,106 @@
 
 Under concurrent voters this makes the database cost per vote a fraction of a transaction instead of
 a whole one, while each voter still gets its answer only after its vote is committed (an
-acknowledged vote is never lost). A replayed token in a batch makes the writer retry that batch
-vote by vote, so only the replay fails. SQLite has one writer at a time, so one thread is right
-there; PostgreSQL commits concurrent transactions in parallel, so a few threads keep its commit
-latency (an fsync each) from capping the vote rate.
+acknowledged vote is never lost). How a batch is written, and how one bad item is kept from failing
+the others, is the job of the ``write`` function the writer is given (storage.matches.write_match_votes).
+SQLite has one writer at a time, so one thread is right there; PostgreSQL commits concurrent
+transactions in parallel, so a few threads keep its commit latency (an fsync each) from capping the
+vote rate.
+
+The writer must outlive anything a batch can do: a vote whose waiter went away (its future was
+cancelled before the write started) is dropped unwritten, a failing batch is answered with its error
+and logged, and a thread that died anyway is replaced at the next submit.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 _STOP = object()
+log = logging.getLogger("imagearena.writer")
+
+WriteBatch = Callable[[Sequence[Any]], Sequence[Any]]
 
 
 class VoteWriter:
-    def __init__(self, session_factory: Callable[[], Any], max_batch: int = 256, threads: int = 1) -> None:
-        self._session_factory = session_factory
+    def __init__(self, write: WriteBatch, max_batch: int = 256, threads: int = 1) -> None:
+        """``write(items)`` stores a batch and returns, in order, a result or an exception per item."""
+        self._write = write
         self.max_batch = max_batch
         self.threads = threads
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self.batches = 0
+        self.restarts = 0
 
     def submit(self, item: Any) -> Future:
-        """Queue one storage.matches.MatchVote; the future gives its vote id or raises its error."""
-        if not self._workers:
-            self._start()
+        """Queue one item; the future gives its result or raises its error once the batch is committed.
+
+        Cancelling the future before its batch starts drops the item unwritten; after that, the
+        cancel fails and the item is written (so a waiter that gives up never leaves a vote half-known).
+        """
+        self._ensure_workers()
         future: Future = Future()
         self._queue.put((item, future))
         return future
 
-    def _start(self) -> None:
+    def _ensure_workers(self) -> None:
+        if len(self._workers) == self.threads and all(t.is_alive() for t in self._workers):
+            return
         with self._start_lock:
-            if not self._workers:
-                for k in range(self.threads):
-                    thread = threading.Thread(target=self._run, name=f"vote-writer-{k}", daemon=True)
-                    thread.start()
-                    self._workers.append(thread)
+            alive = [t for t in self._workers if t.is_alive()]
+            if self._workers and len(alive) < len(self._workers):
+                self.restarts += len(self._workers) - len(alive)
+                log.error("%d vote writer thread(s) had died: starting new ones", len(self._workers) - len(alive))
+            while len(alive) < self.threads:
+                thread = threading.Thread(target=self._run, name=f"vote-writer-{len(alive)}", daemon=True)
+                thread.start()
+                alive.append(thread)
+            self._workers = alive
 
     def _run(self) -> None:
-        from imagearena.storage.matches import write_match_votes
-
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
-            try:
-                results = write_match_votes(self._session_factory, [item for item, _ in batch])
-            except Exception as exc:  # the database is gone: every waiting voter hears about it
-                results = [exc] * len(batch)
-            with self._start_lock:
-                self.batches += 1
-            for (_, future), result in zip(batch, results, strict=True):
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+            batch, stop = self._take_batch()
+            if batch:
+                self._write_and_answer(batch)
             if stop:
                 return
+
+    def _take_batch(self) -> tuple[list[tuple[Any, Future]], bool]:
+        """The waiting items (at most max_batch) whose futures were not cancelled, and whether to stop."""
+        taken = [self._queue.get()]
+        while taken[-1] is not _STOP and len(taken) < self.max_batch:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        stop = taken[-1] is _STOP
+        entries = taken[:-1] if stop else taken
+        # From here on the futures cannot be cancelled: their waiters will hear the outcome.
+        return [(item, future) for item, future in entries if future.set_running_or_notify_cancel()], stop
+
+    def _write_and_answer(self, batch: list[tuple[Any, Future]]) -> None:
+        try:
+            results = list(self._write([item for item, _ in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"the vote write returned {len(results)} results for {len(batch)} votes")
+        except BaseException as exc:  # every waiting voter hears about it; the thread goes on
+            log.exception("a batch of %d votes failed", len(batch))
+            for _, future in batch:
+                _deliver(future, exc)
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt and friends end the thread; the next submit starts another
+            return
+        with self._start_lock:
+            self.batches += 1
+        for (_, future), result in zip(batch, results, strict=True):
+            _deliver(future, result)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the threads."""
@@ -85,3 +111,14 @@ class VoteWriter:
             for thread in self._workers:
                 thread.join(timeout)
             self._workers = []
+
+
+def _deliver(future: Future, result: Any) -> None:
+    """Give a waiter its answer; a future that already has one keeps it."""
+    try:
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass

@@ -6,17 +6,22 @@ functions sit on the arena's hot path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
-from imagearena.errors import ConflictError, UnknownNameError
-from imagearena.storage.models import Image, Match, Model, Prompt, Study, Vote
+from imagearena.errors import ConflictError, InputError, ServiceUnavailableError, UnknownNameError
+from imagearena.storage.models import Image, Installation, Match, Model, Prompt, Study, Vote
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+DATABASE_BUSY = "the database is busy: vote again with the same token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +124,20 @@ _INSERT_MATCHES = insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_or
 _INSERT_VOTES = insert(_VOTES).returning(_VOTES.c.id, sort_by_parameter_order=True)
 
 
-def insert_match_votes(session: Session, items: Sequence[MatchVote]) -> list[int]:
+def insert_match_votes(
+    session: Session, items: Sequence[MatchVote], time_limit_s: float | None = None
+) -> list[int]:
     """Insert matches and their votes, all in one transaction (committed), and return the vote ids.
 
-    One duplicate nonce (a replayed token) fails the whole batch with IntegrityError after a
-    rollback; callers then retry the items one by one with :func:`record_match_vote`.
+    One duplicate nonce (a replayed token) or one value the database refuses fails the whole batch
+    after a rollback; callers then retry the items one by one with :func:`record_match_vote`.
+    ``time_limit_s`` bounds how long the transaction may wait for locks or run (PostgreSQL; SQLite
+    waits at most its busy timeout), so a locked table fails the write instead of stalling it.
     """
     now = datetime.now(UTC)
     connection = session.connection()
     try:
+        _limit_time(connection, time_limit_s)
         match_ids = (
             connection.execute(
                 _INSERT_MATCHES,
@@ -176,14 +186,25 @@ def insert_match_votes(session: Session, items: Sequence[MatchVote]) -> list[int
     return [int(v) for v in vote_ids]
 
 
-def record_match_vote(session: Session, item: MatchVote) -> int:
+def _limit_time(connection: Connection, time_limit_s: float | None) -> None:
+    """Bound this transaction's lock waits and statements on PostgreSQL (reset at its end)."""
+    if time_limit_s is None or connection.dialect.name != "postgresql":
+        return
+    ms = str(max(1, int(time_limit_s * 1000)))
+    connection.exec_driver_sql(
+        "SELECT set_config('lock_timeout', %(ms)s, true), set_config('statement_timeout', %(ms)s, true)",
+        {"ms": ms},
+    )
+
+
+def record_match_vote(session: Session, item: MatchVote, time_limit_s: float | None = None) -> int:
     """Insert one served match and its vote in one transaction and return the vote id.
 
     The unique match nonce makes a second vote on the same token fail as a whole: ConflictError,
     and nothing of it is stored.
     """
     try:
-        return insert_match_votes(session, [item])[0]
+        return insert_match_votes(session, [item], time_limit_s)[0]
     except IntegrityError:
         if session.scalar(select(Match.id).where(Match.nonce == item.nonce)) is not None:
             session.rollback()
@@ -217,23 +238,64 @@ def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int,
     return int(models), int(prompts), int(images), int(current or 0), int((total or 0) - (current or 0))
 
 
-def write_match_votes(session_factory, items: Sequence[MatchVote]) -> list[int | Exception]:
-    """Write a batch of votes in one transaction; when that fails on a unique nonce (a replay in the
-    batch), write them one by one so each gets its own answer. Returns a vote id or the exception
-    for every item, in order."""
+def write_match_votes(
+    session_factory: SessionFactory, items: Sequence[MatchVote], time_limit_s: float | None = None
+) -> list[int | Exception]:
+    """Write a batch of votes in one transaction and return a vote id or an exception per item, in order.
+
+    When the batch fails because of its items (a replayed token, a value the database refuses), the
+    items are written one by one so that only the bad ones fail. When it fails because the database
+    is unavailable (a lock held past ``time_limit_s``, a lost connection), nothing was stored and every
+    item is answered ServiceUnavailableError: the voter may send the same token again.
+    """
     with session_factory() as session:
         try:
-            return list(insert_match_votes(session, items))
-        except IntegrityError:
-            if len(items) == 1:
-                pass  # fall through to the one-by-one path for the precise error
+            return list(insert_match_votes(session, items, time_limit_s))
         except Exception as exc:
-            return [exc] * len(items)
+            if is_unavailable(exc):
+                return [_answer(exc)] * len(items)
     results: list[int | Exception] = []
     for item in items:
+        if results and isinstance(results[-1], ServiceUnavailableError):
+            results.append(results[-1])  # the database went away: do not wait for it once per vote
+            continue
         with session_factory() as session:
             try:
-                results.append(record_match_vote(session, item))
+                results.append(record_match_vote(session, item, time_limit_s))
             except Exception as exc:
-                results.append(exc)
+                results.append(_answer(exc))
     return results
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for failures of the database rather than of the data: locks, timeouts, lost connections."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _answer(exc: Exception) -> Exception:
+    """What a voter hears about their vote's failed write; nothing of it was stored."""
+    if is_unavailable(exc):
+        return ServiceUnavailableError(DATABASE_BUSY)
+    if isinstance(exc, IntegrityError):  # not a replay (that is ConflictError): ids the database lacks
+        return InputError("this match names images or models this database does not hold: request a new match")
+    if isinstance(exc, StatementError | UnicodeError):  # DataError, an unencodable value...
+        return InputError("the database cannot store a value of this vote: check the voter id and vote again")
+    return exc
+
+
+def installation_id(session: Session) -> str:
+    """This database's random id, created on first use: match tokens are bound to it, so a token issued
+    for another database (sharing the secret key) is refused instead of voting on the wrong rows."""
+    found = session.scalar(select(Installation.installation_id).where(Installation.id == 1))
+    if found:
+        return found
+    try:
+        session.execute(
+            insert(Installation).values(id=1, installation_id=secrets.token_hex(16), created_at=datetime.now(UTC))
+        )
+        session.commit()
+    except IntegrityError:  # another process created it first: use theirs
+        session.rollback()
+    return session.scalar(select(Installation.installation_id).where(Installation.id == 1)) or ""

@@ -171,3 +171,15 @@ class RatingSnapshot(Base):
     upper: Mapped[float | None] = mapped_column(Float, nullable=True)
     votes: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Installation(Base):
+    """One row (id 1): a random id of this database, created on first use. Match tokens are bound to it,
+    so two installations that share a secret key (one data dir used with two databases) refuse each
+    other's tokens."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    installation_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,23 +6,27 @@ their response models still document them in /openapi.json.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from imagearena.arena import export, leaderboards, studies
-from imagearena.arena.matches import serve_match
-from imagearena.arena.votes import record_vote_async
+from imagearena.arena.matches import ServedMatch, serve_match
+from imagearena.arena.ratelimit import RateLimitedError
+from imagearena.arena.runtime import Arena
+from imagearena.arena.tokens import check_admin
+from imagearena.arena.votes import RecordedVote, record_vote_async
+from imagearena.errors import ForbiddenError, ImageArenaError, InputError
 from imagearena.text import check_text
-from imagearena.types import Outcome, RatingMethod, StudyKind
-from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
-from imagearena.web.media import image_url
+from imagearena.web.deps import AdminFirstRoute, admin_token_of, get_arena, require_admin
+from imagearena.web.media import image_url, match_image_url
 
 router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute)
 
-# The enums themselves: the same OpenAPI enum as a Literal, and a 400 naming the allowed values.
-Winner = Outcome
-Method = RatingMethod
+Winner = Literal["model_a", "model_b", "tie", "both_bad"]
+Method = Literal["elo", "trueskill", "bt"]
 
 
 # --- schemas ----------------------------------------------------------------------------------------
@@ -58,12 +62,15 @@ ADMIN_WRITE_STUDY = errors(400, 403, 404, 413)
 
 
 class ImageRef(BaseModel):
-    image_url: str
+    image_url: str = Field(
+        description="In a match: a name for this match only, valid as long as its token. "
+        "Elsewhere (history): the image's content address."
+    )
 
 
 class MatchOut(BaseModel):
     study: str
-    token: str = Field(description="Signed one-time token: send it back with the vote.")
+    token: str = Field(description="Sealed one-time token: send it back with the vote.")
     prompt: str
     left: ImageRef
     right: ImageRef
@@ -73,6 +80,72 @@ class VoteIn(BaseModel):
     token: str
     winner: Winner = Field(description="model_a is the left image, model_b the right one.")
     voter: str | None = Field(default=None, max_length=100, description="Optional anonymous voter id.")
+
+
+MAX_VOTE_BODY = 8192
+_VOTE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": VoteIn.model_json_schema()}},
+    }
+}
+_LIMITED = {429: {"description": "Too many requests from this client: wait Retry-After seconds."}}
+
+
+def parse_vote(raw: bytes) -> VoteIn:
+    """The vote in a request body, checked by VoteIn; InputError (400) says what is wrong. The hot path
+    uses it too. pydantic's own JSON parser bounds nesting (a deep body is a 400, not a RecursionError)."""
+    if len(raw) > MAX_VOTE_BODY:
+        raise InputError(f"invalid request: body over {MAX_VOTE_BODY} bytes")
+    try:
+        return VoteIn.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err['msg']}" if where else err["msg"])
+        raise InputError("invalid request: " + "; ".join(problems)) from None
+
+
+def match_json(m: ServedMatch) -> dict:
+    return {
+        "study": m.study,
+        "token": m.token,
+        "prompt": m.prompt,
+        "left": {"image_url": match_image_url(m.left_name)},
+        "right": {"image_url": match_image_url(m.right_name)},
+    }
+
+
+def vote_json(v: RecordedVote) -> dict:
+    return {"vote_id": v.vote_id, "study": v.study, "winner": v.winner, "model_a": v.model_a, "model_b": v.model_b}
+
+
+def error_json(exc: ImageArenaError) -> tuple[int, dict, dict[str, str]]:
+    """Status, body and headers of a user error on the two hot routes (a 429 says when to retry)."""
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else {}
+    return exc.http_status, {"error": {"type": type(exc).__name__, "message": str(exc)}}, headers
+
+
+def limit_client(arena: Arena, request: Request, kind: str, voter: str | None = None) -> None:
+    """RateLimitedError (429) when this client is over its limit of ``kind`` requests; admins are not
+    limited. Matches are counted per client address, votes per address and voter id."""
+    if not arena.rate_limiter.enabled:
+        return
+    address = request.client.host if request.client else ""
+    try:
+        arena.rate_limiter.check(f"{kind}\0{address}\0{voter or ''}")
+    except RateLimitedError:
+        if not _is_admin(arena, request):
+            raise
+
+
+def _is_admin(arena: Arena, request: Request) -> bool:
+    try:
+        check_admin(admin_token_of(request), arena.admin_token)
+    except ForbiddenError:
+        return False
+    return True
 
 
 class VoteOut(BaseModel):
@@ -105,7 +178,7 @@ class StudyIn(BaseModel):
     name: str
     title: str = ""
     description: str = ""
-    kind: StudyKind = StudyKind.LIVE
+    kind: Literal["live", "bulk", "ab", "folder", "demo"] = "live"
 
 
 class ModelOut(BaseModel):
@@ -192,44 +265,56 @@ class ImportIn(BaseModel):
 # --- hot path ---------------------------------------------------------------------------------------
 
 
-@router.post("/studies/{study}/matches", response_model=MatchOut)
+def _error_response(exc: ImageArenaError) -> JSONResponse:
+    status, body, headers = error_json(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@router.post("/studies/{study}/matches", response_model=MatchOut, responses=_LIMITED)
 async def next_match(study: str, request: Request):
     """Serve a match: the prompt and two images of two different models, no model names."""
-    m = serve_match(get_arena(request), study)
-    return JSONResponse(
-        {
-            "study": m.study,
-            "token": m.token,
-            "prompt": m.prompt,
-            "left": {"image_url": image_url(m.left_sha256, m.left_format)},
-            "right": {"image_url": image_url(m.right_sha256, m.right_format)},
-        }
-    )
+    arena = get_arena(request)
+    try:
+        limit_client(arena, request, "match")
+        return JSONResponse(match_json(serve_match(arena, study)))
+    except ImageArenaError as exc:
+        return _error_response(exc)
 
 
 @router.post(
     "/votes",
     response_model=VoteOut,
     status_code=201,
+    openapi_extra=_VOTE_BODY,
     responses={
-        400: {"description": "Malformed or expired token, or an unknown winner."},
-        403: {"description": "A token this server did not sign."},
+        400: {"description": "Malformed or expired token, an unknown winner, or a malformed body."},
+        403: {"description": "A token this server (for this database) did not seal."},
         409: {"description": "The match was already voted on."},
+        **_LIMITED,
+        503: {"description": "The database is busy and nothing was stored: vote again with the same token."},
     },
 )
-async def vote(body: VoteIn, request: Request):
-    """Record a vote and reveal the two models."""
-    v = await record_vote_async(get_arena(request), body.token, body.winner, voter=body.voter or "")
-    return JSONResponse(
-        {
-            "vote_id": v.vote_id,
-            "study": v.study,
-            "winner": v.winner,
-            "model_a": v.model_a,
-            "model_b": v.model_b,
-        },
-        status_code=201,
-    )
+async def vote(request: Request):
+    """Record a vote (a VoteIn body) and reveal the two models."""
+    arena = get_arena(request)
+    try:
+        body = parse_vote(await _read_body(request))
+        limit_client(arena, request, "vote", body.voter)
+        v = await record_vote_async(arena, body.token, body.winner, voter=body.voter or "")
+    except ImageArenaError as exc:
+        return _error_response(exc)
+    return JSONResponse(vote_json(v), status_code=201)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, read no further than a vote may be long."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_VOTE_BODY:
+            raise InputError(f"invalid request: body over {MAX_VOTE_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # --- studies ----------------------------------------------------------------------------------------
@@ -306,7 +391,7 @@ def import_folder(study: str, body: ImportIn, request: Request):
 def leaderboard(
     study: str,
     request: Request,
-    method: Method = RatingMethod.ELO,
+    method: Method = "elo",
     since: str | None = Query(
         default=None, description="ISO 8601 time or Unix seconds; votes at or after it."
     ),
@@ -344,7 +429,7 @@ def win_rates(study: str, request: Request, since: str | None = None, until: str
 
 
 @router.get("/studies/{study}/ratings", response_model=RatingHistoryOut, responses=READ_STUDY)
-def rating_history(study: str, request: Request, method: Method = RatingMethod.ELO):
+def rating_history(study: str, request: Request, method: Method = "elo"):
     """Rating over time: the study's rating snapshots for one method, oldest first."""
     points = leaderboards.rating_history(get_arena(request), study, method)
     return {

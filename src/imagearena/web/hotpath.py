@@ -3,7 +3,8 @@
 They are answered here, without FastAPI's routing, dependency solving and response objects, which
 cost more CPU than the work itself (a match is drawn from memory, a vote is queued for group
 commit). The FastAPI routes in web.api stay the documented API (OpenAPI) and answer the same way
-when this front is off (``create_app(..., hot_path=False)``); tests compare the two.
+when this front is off (``create_app(..., hot_path=False)``): both use web.api's request model, JSON
+builders, error answers and rate limit; tests compare the two.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.requests import Request
+
 from imagearena.arena.matches import serve_match
-from imagearena.arena.votes import WINNERS, record_vote_async
+from imagearena.arena.votes import record_vote_async
 from imagearena.errors import ImageArenaError, InputError
-from imagearena.web.media import image_url
+from imagearena.web.api import MAX_VOTE_BODY, error_json, limit_client, match_json, parse_vote, vote_json
 
 _PREFIX = "/api/v1/studies/"
 _SUFFIX = "/matches"
-MAX_BODY = 8192
 _JSON = [(b"content-type", b"application/json")]
+
+Answer = tuple[int, dict, dict[str, str]]
 
 
 class HotPath:
@@ -31,56 +35,41 @@ class HotPath:
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
             if path == "/api/v1/votes":
-                await self._answer(send, *await self._vote(receive))
+                await self._answer(send, *await self._vote(scope, receive))
                 return
             if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
                 study = path[len(_PREFIX) : -len(_SUFFIX)]
                 if study and "/" not in study:
-                    await self._answer(send, *self._match(study))
+                    await self._answer(send, *self._match(scope, study))
                     return
         await self.app(scope, receive, send)
 
-    def _match(self, study: str) -> tuple[int, dict]:
+    def _match(self, scope, study: str) -> Answer:
         try:
-            m = serve_match(self.arena, study)
+            limit_client(self.arena, Request(scope), "match")
+            return 200, match_json(serve_match(self.arena, study)), {}
         except ImageArenaError as exc:
-            return _error(exc)
-        return 200, {
-            "study": m.study,
-            "token": m.token,
-            "prompt": m.prompt,
-            "left": {"image_url": image_url(m.left_sha256, m.left_format)},
-            "right": {"image_url": image_url(m.right_sha256, m.right_format)},
-        }
+            return error_json(exc)
 
-    async def _vote(self, receive) -> tuple[int, dict]:
+    async def _vote(self, scope, receive) -> Answer:
         try:
-            body = await _read_json(receive)
-            token, winner, voter = _vote_fields(body)
-            v = await record_vote_async(self.arena, token, winner, voter=voter)
+            body = parse_vote(await _read_body(receive))
+            limit_client(self.arena, Request(scope), "vote", body.voter)
+            v = await record_vote_async(self.arena, body.token, body.winner, voter=body.voter or "")
         except ImageArenaError as exc:
-            return _error(exc)
-        return 201, {
-            "vote_id": v.vote_id,
-            "study": v.study,
-            "winner": v.winner,
-            "model_a": v.model_a,
-            "model_b": v.model_b,
-        }
+            return error_json(exc)
+        return 201, vote_json(v), {}
 
     @staticmethod
-    async def _answer(send, status: int, payload: dict) -> None:
+    async def _answer(send, status: int, payload: dict, headers: dict[str, str]) -> None:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = [*_JSON, (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        raw_headers = [*_JSON, (b"content-length", str(len(data)).encode())]
+        raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": data})
 
 
-def _error(exc: ImageArenaError) -> tuple[int, dict]:
-    return exc.http_status, {"error": {"type": type(exc).__name__, "message": str(exc)}}
-
-
-async def _read_json(receive) -> Any:
+async def _read_body(receive) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -88,31 +77,8 @@ async def _read_json(receive) -> Any:
             raise InputError("invalid request: the client went away")
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
-            raise InputError(f"invalid request: body over {MAX_BODY} bytes")
+        if size > MAX_VOTE_BODY:
+            raise InputError(f"invalid request: body over {MAX_VOTE_BODY} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    try:
-        return json.loads(b"".join(chunks))
-    except ValueError:
-        raise InputError("invalid request: the body is not JSON") from None
-
-
-def _vote_fields(body: Any) -> tuple[str, str, str]:
-    """The same checks as web.api.VoteIn, with messages in the same shape."""
-    if not isinstance(body, dict):
-        raise InputError("invalid request: send a JSON object with token and winner")
-    problems = []
-    token, winner, voter = body.get("token"), body.get("winner"), body.get("voter")
-    if not isinstance(token, str):
-        problems.append("token: Field required" if token is None else "token: Input should be a valid string")
-    if winner is None:
-        problems.append("winner: Field required")
-    elif winner not in WINNERS:
-        problems.append(f"winner: Input should be {', '.join(repr(w) for w in WINNERS)}")
-    if voter is not None and (not isinstance(voter, str) or len(voter) > 100):
-        problems.append("voter: Input should be a string of at most 100 characters")
-    if problems:
-        raise InputError("invalid request: " + "; ".join(problems))
-    return token, winner, voter or ""  # type: ignore[return-value]
+            return b"".join(chunks)

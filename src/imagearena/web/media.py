@@ -1,6 +1,16 @@
-"""Serve stored images by content address. The URL names the bytes, never the model that made them."""
+"""Serve stored images: by content address (history, leaderboards: shown after the reveal), and under
+the sealed per-match names a match is served with (before the vote).
+
+A content address names the bytes, so it is the same in every match that shows the image: a voter who
+saw a few reveals could name the models of the next match from its URLs. Match images therefore get a
+fresh sealed name per match (arena.tokens.TokenSigner.image_name) that expires with the match token,
+and are answered without the file's validators (ETag, Last-Modified), which would be stable too.
+"""
 
 from __future__ import annotations
+
+import os
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -12,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 # Content-addressed: the bytes behind a URL never change.
 _CACHE = {"Cache-Control": "public, max-age=31536000, immutable"}
+MATCH_MEDIA = "/media/match/"
 
 
 _EXT = {**{fmt: ext for fmt, (ext, _) in FORMATS.items()}, **{ext: ext for ext in EXTENSIONS}}
@@ -20,6 +31,11 @@ _EXT = {**{fmt: ext for fmt, (ext, _) in FORMATS.items()}, **{ext: ext for ext i
 def image_url(sha256: str, format: str) -> str:
     """``/media/<sha256>.<ext>``: the URL names the bytes, so browsers may cache it forever."""
     return f"/media/{sha256}.{_EXT.get(format) or _EXT.get(format.upper()) or format.lower()}"
+
+
+def match_image_url(name: str) -> str:
+    """The URL of a match image under its sealed name (arena.matches.ServedMatch.left_name)."""
+    return MATCH_MEDIA + name
 
 
 @router.get("/media/{name}")
@@ -32,3 +48,25 @@ def media_file(name: str, request: Request):
     if not path.is_file():
         raise UnknownNameError(f"no stored image {name!r}")
     return FileResponse(path, media_type=media_type(ext), headers=_CACHE)
+
+
+@router.get(MATCH_MEDIA + "{name}")
+def match_media_file(name: str, request: Request):
+    """A match image; 404 once its match token has expired, or for a name this server did not seal."""
+    from imagearena.media import media_type
+
+    arena = request.app.state.arena
+    sha256, format, issued_at = arena.signer.open_image_name(name)
+    path = arena.media_store.path(sha256, format)
+    if not path.is_file():
+        raise UnknownNameError("this match image is no longer stored: request a new match")
+    left_s = max(0, int(issued_at + arena.signer.max_age_s - time.time()))
+    response = FileResponse(
+        path,
+        media_type=media_type(format),
+        headers={"Cache-Control": f"private, max-age={left_s}"},
+        stat_result=os.stat(path),
+    )
+    for validator in ("etag", "last-modified"):
+        del response.headers[validator]
+    return response
