@@ -6,8 +6,6 @@ their response models still document them in /openapi.json.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -20,13 +18,15 @@ from imagearena.arena.tokens import check_admin
 from imagearena.arena.votes import RecordedVote, record_vote_async
 from imagearena.errors import ForbiddenError, ImageArenaError, InputError
 from imagearena.text import check_text
+from imagearena.types import Outcome, RatingMethod, StudyKind
 from imagearena.web.deps import AdminFirstRoute, admin_token_of, get_arena, require_admin
 from imagearena.web.media import image_url, match_image_url
 
 router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute)
 
-Winner = Literal["model_a", "model_b", "tie", "both_bad"]
-Method = Literal["elo", "trueskill", "bt"]
+# The enums themselves: the same OpenAPI enum as a Literal, and a 400 naming the allowed values.
+Winner = Outcome
+Method = RatingMethod
 
 
 # --- schemas ----------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ class StudyIn(BaseModel):
     name: str
     title: str = ""
     description: str = ""
-    kind: Literal["live", "bulk", "ab", "folder", "demo"] = "live"
+    kind: StudyKind = StudyKind.LIVE
 
 
 class ModelOut(BaseModel):
@@ -391,7 +391,7 @@ def import_folder(study: str, body: ImportIn, request: Request):
 def leaderboard(
     study: str,
     request: Request,
-    method: Method = "elo",
+    method: Method = RatingMethod.ELO,
     since: str | None = Query(
         default=None, description="ISO 8601 time or Unix seconds; votes at or after it."
     ),
@@ -429,7 +429,7 @@ def win_rates(study: str, request: Request, since: str | None = None, until: str
 
 
 @router.get("/studies/{study}/ratings", response_model=RatingHistoryOut, responses=READ_STUDY)
-def rating_history(study: str, request: Request, method: Method = "elo"):
+def rating_history(study: str, request: Request, method: Method = RatingMethod.ELO):
     """Rating over time: the study's rating snapshots for one method, oldest first."""
     points = leaderboards.rating_history(get_arena(request), study, method)
     return {
