@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any, cast
 from imagearena.arena.board_cache import RoundKey, VoteColumns, VoteLog, VoteState, Window
 from imagearena.arena.runtime import Arena
 from imagearena.errors import InputError
-from imagearena.types import RatingRow
+from imagearena.types import RatingMethod, RatingRow
 
 if TYPE_CHECKING:
     from imagearena.ratings import Battles
     from imagearena.storage.matches import StudyRow
     from imagearena.storage.votes import SnapshotPoint
 
-METHODS = ("elo", "trueskill", "bt")
-METHOD_TITLES = {"elo": "Elo", "trueskill": "TrueSkill", "bt": "Bradley-Terry"}
+METHODS = tuple(m.value for m in RatingMethod)
+METHOD_TITLES = {m.value: m.label for m in RatingMethod}
 
 
 @dataclass(frozen=True)
