@@ -59,7 +59,19 @@ def test_unknown_names_are_refused():
 def test_the_cli_prints_the_warning_as_one_line(tiny_clip, image_files, monkeypatch):
     """This machine's CPU has bf16 units; the CPU of the report (flags above) is stood in for it."""
     monkeypatch.setattr("imagearena.scorers.base.cpu_flags", lambda: cpu_flags(EPYC))
-    args = ["score", "-s", "clip", "--weights", str(tiny_clip), "-p", "a cat", "--device", "cpu", "-f", "json"]
+    args = [
+        "score",
+        "-s",
+        "clip",
+        "--weights",
+        str(tiny_clip),
+        "-p",
+        "a cat",
+        "--device",
+        "cpu",
+        "-f",
+        "json",
+    ]
     slow = CliRunner().invoke(app, [*args, "--dtype", "bf16", *map(str, image_files)])
     assert slow.exit_code == 0, slow.output
     warnings = [line for line in slow.stderr.splitlines() if "bf16" in line]
