@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
+from imagearena.types import RatingMethod
 from imagearena.web.deps import ADMIN_COOKIE, AdminFirstRoute, get_arena, is_admin, require_admin
 from imagearena.web.media import image_url
 
@@ -61,7 +62,7 @@ def arena_page(study: str, request: Request):
 
 
 @router.get("/leaderboard/{study}", response_class=HTMLResponse)
-def leaderboard_page(study: str, request: Request, method: str = "elo"):
+def leaderboard_page(study: str, request: Request, method: str = RatingMethod.ELO):
     from imagearena.web.charts import rating_chart
 
     arena = get_arena(request)
@@ -99,7 +100,7 @@ def leaderboard_page(study: str, request: Request, method: str = "elo"):
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
             "chart": rating_chart(
-                points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time", refit=method == "bt"
+                points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time", refit=method == RatingMethod.BT
             ),
         },
     )
