@@ -11,17 +11,12 @@ import typer
 
 from imagearena.cli.app import app, console
 from imagearena.errors import InputError
+from imagearena.types import RatingMethod
 
 if TYPE_CHECKING:
     from imagearena.types import RatingRow
 
 FIELDS = ("model", "rating", "lower", "upper", "votes", "wins", "losses", "ties", "rank")
-
-
-class MethodChoice(StrEnum):
-    elo = "elo"
-    trueskill = "trueskill"
-    bt = "bt"
 
 
 class CIChoice(StrEnum):
@@ -47,21 +42,21 @@ def parse_anchor(text: str) -> tuple[str, float]:
     return name, rating
 
 
-def _bt_bootstrap(method: MethodChoice, ci: CIChoice) -> bool:
-    return method is MethodChoice.bt and ci is CIChoice.bootstrap
+def _bt_bootstrap(method: RatingMethod, ci: CIChoice) -> bool:
+    return method is RatingMethod.BT and ci is CIChoice.bootstrap
 
 
 #: Options that change some methods only: option -> (whether it applies to a method and CI, where it does).
-APPLIES: dict[str, tuple[Callable[[MethodChoice, CIChoice], bool], str]] = {
-    "k": (lambda method, ci: method is MethodChoice.elo, "--method elo"),
-    "ci": (lambda method, ci: method is MethodChoice.bt, "--method bt"),
+APPLIES: dict[str, tuple[Callable[[RatingMethod, CIChoice], bool], str]] = {
+    "k": (lambda method, ci: method is RatingMethod.ELO, "--method elo"),
+    "ci": (lambda method, ci: method is RatingMethod.BT, "--method bt"),
     "rounds": (_bt_bootstrap, "--method bt --ci bootstrap"),
     "seed": (_bt_bootstrap, "--method bt --ci bootstrap"),
-    "anchor": (lambda method, ci: method is not MethodChoice.trueskill, "--method elo or bt"),
+    "anchor": (lambda method, ci: method is not RatingMethod.TRUESKILL, "--method elo or bt"),
 }
 
 
-def refuse_options_that_do_not_apply(ctx: typer.Context, method: MethodChoice, ci: CIChoice) -> None:
+def refuse_options_that_do_not_apply(ctx: typer.Context, method: RatingMethod, ci: CIChoice) -> None:
     """An option the chosen method ignores is an error, not a silent no-op (``--ci bootstrap`` with Elo)."""
     wrong = []
     for name, (applies, where) in APPLIES.items():
@@ -70,7 +65,7 @@ def refuse_options_that_do_not_apply(ctx: typer.Context, method: MethodChoice, c
         if given and not applies(method, ci):
             wrong.append(f"--{name} applies to {where} only")
     if wrong:
-        run = f"--method {method.value}" + (f" --ci {ci.value}" if method is MethodChoice.bt else "")
+        run = f"--method {method.value}" + (f" --ci {ci.value}" if method is RatingMethod.BT else "")
         raise InputError(f"{'; '.join(wrong)} (this run: {run}); drop the option or change --method/--ci")
 
 
@@ -80,7 +75,7 @@ def rate(
     votes: Path = typer.Argument(
         ..., help="Battle log: .csv, .json (a list) or .jsonl with model_a, model_b, winner[, tstamp]."
     ),
-    method: MethodChoice = typer.Option(MethodChoice.elo, "--method", "-m", help="Rating method."),
+    method: RatingMethod = typer.Option(RatingMethod.ELO, "--method", "-m", help="Rating method."),
     k: float = typer.Option(32.0, "--k", help="Elo K factor."),
     ci: CIChoice = typer.Option(
         CIChoice.sandwich, "--ci", help="Bradley-Terry 95% interval: sandwich or bootstrap."
@@ -98,7 +93,7 @@ def rate(
 
     refuse_options_that_do_not_apply(ctx, method, ci)
     anchor_pair = parse_anchor(anchor) if anchor is not None else None
-    battles = read_battles(votes, tstamps=method is not MethodChoice.bt)
+    battles = read_battles(votes, tstamps=method is not RatingMethod.BT)
     if not len(battles):
         raise InputError(f"no battles in {votes}: the log needs rows with model_a, model_b and winner")
     rows = leaderboard(
@@ -140,23 +135,23 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
     from rich.table import Table
 
     titles = {
-        "elo": "Online Elo",
-        "trueskill": "TrueSkill (mu; bounds mu -/+ 3 sigma, ranked by mu - 3 sigma)",
-        "bt": f"Bradley-Terry (95% CI, {ci})",
+        RatingMethod.ELO: "Online Elo",
+        RatingMethod.TRUESKILL: "TrueSkill (mu; bounds mu -/+ 3 sigma, ranked by mu - 3 sigma)",
+        RatingMethod.BT: f"Bradley-Terry (95% CI, {ci})",
     }
     table = Table(title=titles[method])
     table.add_column("Rank", justify="right")
     table.add_column("Model")
     table.add_column("Rating", justify="right")
-    if method != "elo":
+    if method != RatingMethod.ELO:
         table.add_column("Lower", justify="right")
         table.add_column("Upper", justify="right")
     for name in ("Votes", "Wins", "Losses", "Ties"):
         table.add_column(name, justify="right")
-    digits = 2 if method == "trueskill" else 1
+    digits = 2 if method == RatingMethod.TRUESKILL else 1
     for r in rows:
         cells = [str(r.rank), r.model, f"{r.rating:.{digits}f}"]
-        if method != "elo":
+        if method != RatingMethod.ELO:
             cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
         cells += [str(r.votes), str(r.wins), str(r.losses), str(r.ties)]
         table.add_row(*cells)
