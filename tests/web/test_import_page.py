@@ -73,10 +73,10 @@ def test_import_report_pages_are_for_admins_and_their_own_study(client, arena, t
 
 
 def test_reports_are_kept_private_and_bounded(tmp_path):
-    from imagearena.arena import importing
+    from imagearena.arena import import_reports as reports
 
-    ids = [importing.save_report(tmp_path, {"study": "s", "n": n}) for n in range(importing.REPORTS_KEPT + 5)]
-    directory = tmp_path / importing.REPORTS_DIR
-    assert len(list(directory.glob("*.json"))) == importing.REPORTS_KEPT
-    assert importing.load_report(tmp_path, ids[-1]) == {"study": "s", "n": importing.REPORTS_KEPT + 4}
+    ids = [reports.save_report(tmp_path, {"study": "s", "n": n}) for n in range(reports.REPORTS_KEPT + 5)]
+    directory = tmp_path / reports.REPORTS_DIR
+    assert len(list(directory.glob("*.json"))) == reports.REPORTS_KEPT
+    assert reports.load_report(tmp_path, ids[-1]) == {"study": "s", "n": reports.REPORTS_KEPT + 4}
     assert (directory.stat().st_mode & 0o077, (directory / f"{ids[-1]}.json").stat().st_mode & 0o077) == (0, 0)
