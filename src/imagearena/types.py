@@ -138,6 +138,16 @@ class CombiningScorer(Scorer, Protocol):
     """A scorer made of members (an ensemble): it reports each member's scores, and its own score is a
     combination that may need the whole run (batch z-scores, ranks)."""
 
+    @property
+    def weights(self) -> Mapping[str, float]:
+        """Each member's weight in the combination."""
+        ...
+
+    @property
+    def normalize(self) -> str:
+        """How members are put on one scale before weighting: reference, batch or rank."""
+        ...
+
     def score_components(self, prompts: Sequence[str], images: Sequence[Image]) -> dict[str, list[float]]: ...
 
     def combine(self, components: Mapping[str, Sequence[float]]) -> list[float]: ...

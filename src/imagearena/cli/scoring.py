@@ -15,6 +15,7 @@ import typer
 
 from imagearena.cli.app import app
 from imagearena.errors import InputError
+from imagearena.types import CombiningScorer
 
 if TYPE_CHECKING:
     from imagearena.scorers.io import Scored, ScoreItem
@@ -188,7 +189,7 @@ def run_stream(
         progress.update(task, advance=len(batch))
         if on_batch is not None and batch:
             on_batch(batch)
-    if hasattr(scorer, "combine"):
+    if isinstance(scorer, CombiningScorer):
         ok = [r for r in results if r.ok]
         if ok:
             names = list(ok[0].components)
@@ -334,7 +335,7 @@ def score(
             dtype=dtype,
             batch_size=batch_size,
         )
-    if hasattr(scorer, "combine"):
+    if isinstance(scorer, CombiningScorer):
         how = {
             "reference": "z-scores against reference statistics",
             "batch": "z-scores within this run",

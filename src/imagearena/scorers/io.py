@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.media import ImageRejected, Limits, read_image
+from imagearena.types import CombiningScorer, StreamingScorer
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -112,7 +113,7 @@ def iter_decoded(
 
 def components_of(scorer: Any, prompts: Sequence[str], images: Sequence[Image]) -> dict[str, list[float]]:
     """Per-member scores: an ensemble reports each member, a single scorer itself."""
-    if hasattr(scorer, "score_components"):
+    if isinstance(scorer, CombiningScorer):
         return scorer.score_components(prompts, images)
     return {scorer.name: scorer.score(prompts, images)}
 
@@ -146,7 +147,7 @@ def score_stream(
             comps = components_of(scorer, [r.item.prompt for r in good], images)
             for j, r in enumerate(good):
                 r.components = {name: float(values[j]) for name, values in comps.items()}
-                if len(r.components) == 1 and not hasattr(scorer, "score_components"):
+                if len(r.components) == 1 and not isinstance(scorer, CombiningScorer):
                     r.score = next(iter(r.components.values()))
         yield from pending
         if on_progress is not None:
@@ -154,7 +155,7 @@ def score_stream(
         pending.clear()
         images.clear()
 
-    prepare = getattr(scorer, "prepare_image", None)
+    prepare = scorer.prepare_image if isinstance(scorer, StreamingScorer) else None
 
     def decode(source: Any) -> Any:
         image = decode_image(source, limits)
