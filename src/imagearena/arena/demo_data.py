@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imagearena.generators.procedural import STYLES, ProceduralGenerator
+from imagearena.types import StudyKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ def seed_demo(session: Session, store: MediaStore, *, size: int = 256) -> str:
 
     study = catalog.find_study(session, DEMO_STUDY)
     if study is None:
-        study = catalog.get_or_create_study(session, DEMO_STUDY, kind="demo", title="Demo arena")
+        study = catalog.get_or_create_study(session, DEMO_STUDY, kind=StudyKind.DEMO, title="Demo arena")
         study.description = (
             "Procedurally drawn images in four styles of different quality: no model weights needed."
         )

@@ -185,7 +185,7 @@ def _study(arena: Arena, study: str) -> StudyRow:
 def leaderboard(
     arena: Arena,
     study: str,
-    method: str = "elo",
+    method: str = RatingMethod.ELO,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Leaderboard:
@@ -313,7 +313,7 @@ def _write(arena: Arena, row: StudyRow, method: str, boards: list[tuple[datetime
             )
 
 
-def rating_history(arena: Arena, study: str, method: str = "elo") -> list[SnapshotPoint]:
+def rating_history(arena: Arena, study: str, method: str = RatingMethod.ELO) -> list[SnapshotPoint]:
     """Snapshots of the current epoch, oldest first (storage.votes.SnapshotPoint)."""
     from imagearena.storage.votes import snapshots
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from imagearena.arena.runtime import Arena
+from imagearena.types import StudyKind
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
 
@@ -78,7 +79,7 @@ def study_detail(arena: Arena, study: str) -> StudyDetail:
 
 
 def create_study(
-    arena: Arena, name: str, *, kind: str = "live", title: str = "", description: str = ""
+    arena: Arena, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
 ) -> StudySummary:
     """A new, empty study (admin action). ConflictError if the name is taken."""
     from imagearena.storage.catalog import create_study as create

@@ -81,7 +81,7 @@ def list_studies(session: Session) -> list[Study]:
 
 
 def create_study(
-    session: Session, name: str, *, kind: str = "live", title: str = "", description: str = ""
+    session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
 ) -> Study:
     check_study_name(name)
     if kind not in STUDY_KINDS:
@@ -98,7 +98,7 @@ def create_study(
     return study
 
 
-def get_or_create_study(session: Session, name: str, *, kind: str = "live", title: str = "") -> Study:
+def get_or_create_study(session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "") -> Study:
     check_study_name(name)
     if kind not in STUDY_KINDS:
         raise InputError(f"unknown study kind {kind!r}: use one of {', '.join(STUDY_KINDS)}")

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from imagearena.types import Outcome
+from imagearena.types import Outcome, StudyKind
 
 WINNERS = tuple(o.value for o in Outcome)
 
@@ -43,7 +43,7 @@ class Study(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(20), default="live")  # live | bulk | ab | folder | demo
+    kind: Mapped[str] = mapped_column(String(20), default=StudyKind.LIVE.value)  # a types.StudyKind
     title: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped by a reset
