@@ -30,7 +30,7 @@ def test_an_avx512_cpu_without_the_bf16_flag_is_not_native():
     ("device", "requested", "facts", "expected"),
     [
         ("cpu", None, {"cpu_bf16": False}, "float32"),
-        ("cpu", "auto", {"cpu_bf16": True}, "bfloat16"),
+        ("cpu", "auto", {"cpu_bf16": True}, "float32"),
         ("cpu", "fp32", {"cpu_bf16": True}, "float32"),
         ("cpu", "bf16", {"cpu_bf16": True}, "bfloat16"),
         ("cpu", "torch.float16", {}, "float16"),
