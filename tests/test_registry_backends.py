@@ -98,7 +98,9 @@ def test_a_missing_method_fails_the_protocol_check() -> None:
     ("group", "registry"),
     [("imagearena.samplers", samplers), ("imagearena.rating_methods", rating_methods)],
 )
-def test_builtins_registered_in_code_are_declared_as_entry_points(group: str, registry: Registry[Any]) -> None:
+def test_builtins_registered_in_code_are_declared_as_entry_points(
+    group: str, registry: Registry[Any]
+) -> None:
     """The same built-ins a third-party package would see under the entry point group."""
     declared = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"][group]
     assert sorted(declared) == registry.names()

@@ -15,12 +15,10 @@ if TYPE_CHECKING:  # PIL is a dependency of the package, but types.py stays impo
 
 
 class Outcome(StrEnum):
-    """Result of one battle, named as in the public arena battle logs (model_a is the left image).
+    """Result of one battle, named as in the public arena battle logs: model_a (the left image) wins,
+    model_b (the right image) wins, tie, or both_bad."""
 
-    The order is part of the contract: a member's position is its integer :attr:`code` in the
-    ratings' columnar battles.
-    """
-
+    # The order is part of the contract: a member's position is its integer code in the ratings.
     MODEL_A = "model_a"
     MODEL_B = "model_b"
     TIE = "tie"

@@ -50,7 +50,7 @@ rating_methods: Registry[RatingFit[Battles, FitOptions]] = Registry(
 
 def _refuse_weights(options: FitOptions) -> None:
     if options.weights is not None:
-        raise InputError("weights apply to the Bradley-Terry method only (method='bt')")
+        raise InputError(f"weights apply to the Bradley-Terry method only (method='{RatingMethod.BT}')")
 
 
 def _ranked_by(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
