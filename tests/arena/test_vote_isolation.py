@@ -52,7 +52,7 @@ def test_a_value_the_database_refuses_fails_alone_in_its_batch(arena, poison):
     if poison == "bad\x00voter" and arena.is_sqlite:
         pytest.skip("SQLite stores a NUL")
     batch = items[:3] + [bad] + items[3:]
-    results = write_match_votes(arena.writing, batch, time_limit_s=5.0)
+    results = write_match_votes(arena.writing, batch)
     assert isinstance(results[3], InputError)
     assert all(isinstance(r, int) for i, r in enumerate(results) if i != 3), results
     assert _stored_nonces(arena) == {it.nonce for it in items}
