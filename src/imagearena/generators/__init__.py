@@ -1,6 +1,7 @@
-"""Generator backends: make images for prompts (procedural demo, folder of images, diffusers, hosted APIs).
+"""Generator backends: make images for prompts. Built in: ``procedural`` (demo images drawn from the
+prompt, no model) and ``folder`` (images already on disk, matched to prompts).
 
-Every backend registers through the ``imagearena.generators`` entry point group.
+Every backend, built-in or third-party, registers through the ``imagearena.generators`` entry point group.
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""imagearena.prompts."""
