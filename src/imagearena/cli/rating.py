@@ -134,7 +134,7 @@ def rows_to_csv(rows: list[RatingRow]) -> str:
 def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
     from rich.table import Table
 
-    titles = {
+    titles: dict[str, str] = {
         RatingMethod.ELO: "Online Elo",
         RatingMethod.TRUESKILL: "TrueSkill (mu; bounds mu -/+ 3 sigma, ranked by mu - 3 sigma)",
         RatingMethod.BT: f"Bradley-Terry (95% CI, {ci})",
