@@ -4,9 +4,9 @@ choice, batching and inference mode. Where weights come from is imagearena.score
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError, MissingDependencyError
 from imagearena.scorers.precision import SlowDtypeWarning, choose_dtype, cpu_flags, has_native_bf16
@@ -14,9 +14,6 @@ from imagearena.scorers.precision import SlowDtypeWarning, choose_dtype, cpu_fla
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
-
-T = TypeVar("T")
-
 
 def align_prompts(prompts: str | Sequence[str], n_images: int) -> list[str]:
     """One prompt per image. A single prompt broadcasts; any other length mismatch is an error,
@@ -31,11 +28,6 @@ def align_prompts(prompts: str | Sequence[str], n_images: int) -> list[str]:
             f"got {len(prompts)} prompts for {n_images} images: pass one prompt per image, or a single prompt"
         )
     return prompts
-
-
-def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 SCORE_PACKAGES = ("torch", "transformers")

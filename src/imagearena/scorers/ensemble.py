@@ -57,19 +57,6 @@ def _parse_stats(data: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def reference_stats_of(components: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float]]:
-    """Statistics of a scored run, in the file layout ``--reference-stats`` reads."""
-    out = {}
-    for name, values in components.items():
-        n = len(values)
-        if n < 2:
-            raise InputError("need at least two scores to compute reference statistics")
-        mean = sum(values) / n
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-        out[name] = {"mean": mean, "std": std, "n": n}
-    return out
-
-
 def parse_spec(spec: str, weights: str | Sequence[float] | None = None) -> list[tuple[str, float]]:
     """``"imagereward,clip"`` + ``"0.7,0.3"`` or ``"imagereward=0.7,clip=0.3"`` -> [(name, weight)].
 
@@ -175,11 +162,6 @@ class Ensemble:
                 )
         self.normalize = normalize
         self.name = "ensemble(" + ",".join(f"{n}={w:g}" for n, w in self.weights.items()) + ")"
-
-    @property
-    def needs_whole_run(self) -> bool:
-        """Batch z-scores and ranks depend on every score of the run, not one batch."""
-        return self.normalize in ("batch", "rank")
 
     def score_components(
         self, prompts: str | Sequence[str], images: Sequence[Image]
