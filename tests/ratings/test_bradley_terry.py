@@ -10,7 +10,6 @@ from scipy.optimize import minimize
 
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.ratings import Battles, leaderboard
-from imagearena.ratings import bradley_terry as bt
 from imagearena.ratings.bradley_terry import PairCounts, aggregate, bootstrap_bt, fit_bt
 
 WINNERS = ["model_a", "model_b", "tie", "both_bad"]
@@ -181,12 +180,11 @@ def test_warm_start_gives_the_same_fit_in_fewer_steps() -> None:
     assert warm.n_iter < cold.n_iter
 
 
-def test_many_models_path_agrees_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_models_path_agrees_with_dense() -> None:
     battles, _ = synthetic(13, m=12, n=6000)
     counts = aggregate(battles)
     dense = fit_bt(counts)
-    monkeypatch.setattr(bt, "DENSE_LIMIT", 5)
-    sparse = fit_bt(counts)
+    sparse = fit_bt(counts, dense_limit=5)
     np.testing.assert_allclose(sparse.ratings, dense.ratings, atol=1e-3)
     assert sparse.cov.shape == (12,)
     assert np.all(sparse.std > 0) and np.all(sparse.std < 2 * dense.std)
@@ -208,15 +206,14 @@ def test_models_without_battles_stay_at_the_centre() -> None:
 
 
 @pytest.mark.parametrize("m", [5, 700])  # 700 models: the sparse (sorted cells) aggregation path
-def test_chunked_aggregation_matches_a_plain_count(m: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bt, "CHUNK", 257)  # many chunks, merged
+def test_chunked_aggregation_matches_a_plain_count(m: int) -> None:
     rng = np.random.default_rng(15)
     n = 3000
     a = rng.integers(0, m, n).astype(np.int32)
     b = ((a + rng.integers(1, m, n)) % m).astype(np.int32)
     o = rng.integers(0, 4, n).astype(np.int8)
     w = rng.uniform(0.5, 2.0, n)
-    counts = aggregate(Battles([f"m{i}" for i in range(m)], a, b, o), w)
+    counts = aggregate(Battles([f"m{i}" for i in range(m)], a, b, o), w, chunk=257)  # many chunks, merged
     expected: dict[tuple[int, int, int], list[float]] = {}
     for x, y, z, wt in zip(a.tolist(), b.tolist(), o.tolist(), w.tolist(), strict=True):
         lo, hi = min(x, y), max(x, y)

@@ -117,11 +117,11 @@ def _cell_keys(a: np.ndarray, b: np.ndarray, o: np.ndarray, m: int) -> np.ndarra
     return keys
 
 
-def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts:
+def aggregate(battles: Battles, weights: np.ndarray | None = None, *, chunk: int = CHUNK) -> PairCounts:
     """Aggregate battles into :class:`PairCounts`; ``weights`` (one per battle, e.g. inverse propensity).
 
-    Works through the battles in chunks, so the memory used beyond the input arrays is bounded by the
-    number of cells, not by the number of battles.
+    Works through the battles ``chunk`` at a time, so the memory used beyond the input arrays is bounded
+    by the number of cells, not by the number of battles.
     """
     m = battles.n_models
     n_rows = len(battles)
@@ -142,8 +142,8 @@ def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts
         ncell: np.ndarray = np.zeros(0, dtype=np.int64)
         wcell: np.ndarray = np.zeros(0)
         w2cell: np.ndarray = np.zeros(0)
-    for start in range(0, n_rows, CHUNK):
-        sl = slice(start, start + CHUNK)
+    for start in range(0, n_rows, chunk):
+        sl = slice(start, start + chunk)
         key = _cell_keys(battles.a[sl], battles.b[sl], battles.outcome[sl], m)
         w = weights[sl] if weights is not None else None
         if dense:
@@ -186,8 +186,8 @@ def aggregate(battles: Battles, weights: np.ndarray | None = None) -> PairCounts
 class BTFit:
     """A Bradley-Terry fit: Elo-scale ``ratings`` (mean 1000) and their sandwich covariance ``cov``.
 
-    ``cov`` is m x m, or only its diagonal (1-d) above :data:`DENSE_LIMIT` models. Models without any
-    battle keep rating 1000 and infinite variance.
+    ``cov`` is m x m, or only its diagonal (1-d) above ``dense_limit`` (:data:`DENSE_LIMIT`) models.
+    Models without any battle keep rating 1000 and infinite variance.
     """
 
     ratings: np.ndarray
@@ -222,6 +222,7 @@ def fit_bt(
     tol: float = 1e-10,
     max_iter: int = 100,
     covariance: bool = True,
+    dense_limit: int = DENSE_LIMIT,
 ) -> BTFit:
     """Fit Bradley-Terry to aggregated counts.
 
@@ -232,6 +233,8 @@ def fit_bt(
         reg: ridge penalty on the natural scale; keeps undefeated models and disconnected groups finite.
         tol: stop when the largest Newton step is below this (natural units).
         covariance: compute the sandwich covariance (skip it inside bootstrap rounds).
+        dense_limit: above this many models with battles, L-BFGS and a diagonal variance instead of
+            Newton and the full m x m covariance.
 
     Returns:
         :class:`BTFit` with ``ratings`` (Elo scale, mean 1000 over models that have battles), ``cov``
@@ -246,7 +249,7 @@ def fit_bt(
     ratings = np.full(m, CENTER)
     theta_full = np.zeros(m)
     if k < 2:
-        cov = np.full((m, m) if m <= DENSE_LIMIT else m, np.inf)
+        cov = np.full((m, m) if m <= dense_limit else m, np.inf)
         return BTFit(ratings, cov, theta_full, 0)
     remap = np.full(m, -1, dtype=np.int64)
     remap[idx] = np.arange(k)
@@ -260,7 +263,7 @@ def fit_bt(
         if init.shape != (m,):
             raise InputError(f"init needs one value per model ({m}), got shape {init.shape}")
         theta = init[idx] - init[idx].mean()
-    if k > DENSE_LIMIT:
+    if k > dense_limit:
         theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, tol, max_iter)
     else:
         with _one_blas_thread(k):
@@ -272,7 +275,7 @@ def fit_bt(
         cov = np.zeros(0)
     else:
         with _one_blas_thread(k):
-            cov_k = _sandwich(theta, c, reg)
+            cov_k = _sandwich(theta, c, reg, dense_limit)
         if cov_k.ndim == 2:
             cov = np.full((m, m), np.nan)
             cov[np.ix_(idx, idx)] = cov_k
@@ -329,7 +332,7 @@ def _fit_lbfgs(
     return res.x, int(res.nit)
 
 
-def _sandwich(theta: np.ndarray, c: PairCounts, reg: float) -> np.ndarray:
+def _sandwich(theta: np.ndarray, c: PairCounts, reg: float, dense_limit: int) -> np.ndarray:
     """Sandwich covariance H^+ B H^+ of the centred ratings, in Elo points squared.
 
     H is the Fisher information (a Laplacian, singular along the all-ones direction that centring
@@ -342,7 +345,7 @@ def _sandwich(theta: np.ndarray, c: PairCounts, reg: float) -> np.ndarray:
     tot = c.w.sum(axis=1)
     h = tot * p * (1.0 - p)
     meat = c.w2[:, 0] * (1.0 - p) ** 2 + c.w2[:, 1] * p**2 + c.w2[:, 2] * (0.5 - p) ** 2
-    if k > DENSE_LIMIT:
+    if k > dense_limit:
         hd = np.bincount(c.i, h, minlength=k) + np.bincount(c.j, h, minlength=k) + reg
         bd = np.bincount(c.i, meat, minlength=k) + np.bincount(c.j, meat, minlength=k)
         return ELO_PER_NAT**2 * bd / hd**2
