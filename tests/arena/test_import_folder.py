@@ -204,15 +204,13 @@ def test_same_bytes_in_two_models_are_stored_once(session, media_store, folder):
     assert len([p for p in media_store.root.rglob("*") if p.is_file()]) == 3
 
 
-def test_import_holds_no_write_lock_while_it_reads_files(sqlite_url, media_store, folder, monkeypatch):
+def test_import_holds_no_write_lock_while_it_reads_files(sqlite_url, media_store, folder):
     """A running server must be able to record votes during an import: between batches (while files
     are read and decoded) another connection can take SQLite's write lock at once."""
     import sqlite3
 
-    from imagearena.arena import importing
     from imagearena.storage.engine import make_engine, make_sessionmaker
 
-    monkeypatch.setattr(importing, "BATCH", 2)  # several batches from the 4 files
     for i in range(5):
         (folder / "sdxl" / f"extra{i}.png").write_bytes(png((50 + i, 0, 0)))
         (folder / "sdxl" / f"extra{i}.txt").write_text(f"extra {i}")
@@ -230,7 +228,8 @@ def test_import_holds_no_write_lock_while_it_reads_files(sqlite_url, media_store
 
     engine = make_engine(sqlite_url)
     with make_sessionmaker(engine)() as session:
-        report = import_folder(session, media_store, folder, "s", on_file=try_to_write)
+        # batch=2: several batches from the 9 files
+        report = import_folder(session, media_store, folder, "s", on_file=try_to_write, batch=2)
     engine.dispose()
     assert report.imported == 9 and len(checks) == 9
 

@@ -178,10 +178,12 @@ def import_folder(
     limits: Limits = Limits(),
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[str], None] | None = None,
+    batch: int = BATCH,
 ) -> ImportReport:
     """Import ``root`` into the study ``study_name`` (created when missing) and commit.
 
-    ``on_start(total)`` and ``on_file(relative_path)`` report progress.
+    ``on_start(total)`` and ``on_file(relative_path)`` report progress. Images are written ``batch`` at
+    a time, one short transaction each, so the write lock is free while files are read.
     """
     from imagearena.storage import catalog
 
@@ -211,7 +213,7 @@ def import_folder(
                 report.already += 1
                 continue
             pending.append(item)
-            if len(pending) >= BATCH:
+            if len(pending) >= batch:
                 _flush(session, study, pending, source)
                 report.imported += len(pending)
                 pending = []
