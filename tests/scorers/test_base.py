@@ -7,7 +7,6 @@ import torch
 
 from imagearena.errors import InputError
 from imagearena.scorers.base import align_prompts, pick_device, pick_dtype
-from imagearena.scorers.precision import cpu_flags, has_native_bf16
 from imagearena.scorers.sources import resolve_dir, resolve_file
 
 
@@ -25,8 +24,7 @@ def test_device_and_dtype():
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
             pick_device("cuda:0")
-    native = has_native_bf16(cpu_flags())  # this machine's CPU; choose_dtype is tested for every case
-    assert pick_dtype("cpu") is (torch.bfloat16 if native else torch.float32)
+    assert pick_dtype("cpu") is torch.float32  # on every CPU; choose_dtype is tested for every case
     assert pick_dtype("cpu", "bf16") is torch.bfloat16
     assert pick_dtype("cuda:0", "fp16") is torch.float16
     with pytest.raises(InputError, match="unknown dtype"):
