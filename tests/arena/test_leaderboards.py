@@ -125,10 +125,9 @@ def test_snapshots_build_the_rating_history(arena):
     assert len({p.at for p in leaderboards.rating_history(arena, STUDY, "bt")}) == 4
 
 
-def test_no_replay_for_large_rounds(arena, monkeypatch):
-    monkeypatch.setattr(leaderboards, "BACKFILL_MAX_VOTES", 3)
+def test_no_replay_for_large_rounds(arena):
     cast(arena, 4)
-    leaderboards.snapshot_if_due(arena, STUDY, 0, methods=("elo",))
+    leaderboards.snapshot_if_due(arena, STUDY, 0, methods=("elo",), backfill_max_votes=3)
     assert len({p.at for p in leaderboards.rating_history(arena, STUDY, "elo")}) == 1
 
 

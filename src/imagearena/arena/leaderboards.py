@@ -234,14 +234,23 @@ def win_rates(
     return WinRates(list(models), rate_rows, [[int(c) for c in cc] for cc in counts.tolist()])
 
 
+BACKFILL_POINTS = 12
+BACKFILL_MAX_VOTES = 20_000
+
+
 def snapshot_if_due(
-    arena: Arena, study: str, min_interval_s: float = 60.0, methods: Sequence[str] = METHODS
+    arena: Arena,
+    study: str,
+    min_interval_s: float = 60.0,
+    methods: Sequence[str] = METHODS,
+    *,
+    backfill_max_votes: int = BACKFILL_MAX_VOTES,
 ) -> list[str]:
     """Append rating snapshots for the methods whose newest snapshot predates the newest vote and is at
     least ``min_interval_s`` old; returns the methods snapshotted.
 
     The first snapshot of a round is preceded by snapshots replayed from the votes so far (up to
-    ``BACKFILL_POINTS``, for rounds of at most ``BACKFILL_MAX_VOTES``), so the rating-over-time chart
+    ``BACKFILL_POINTS``, for rounds of at most ``backfill_max_votes``), so the rating-over-time chart
     shows how the ratings got where they are from the first time anyone looks.
     """
     from imagearena.storage.votes import latest_snapshot_at, latest_vote_at
@@ -260,17 +269,15 @@ def snapshot_if_due(
                 due.append((method, at is None))
     for method, first in due:
         board = _leaderboard(arena, row, method, None, None)
-        history = _replayed(arena, row, method) if first else []
+        history = _replayed(arena, row, method, backfill_max_votes) if first else []
         _write(arena, row, method, [*history, (now, board.rows)])
         done.append(method)
     return done
 
 
-BACKFILL_POINTS = 12
-BACKFILL_MAX_VOTES = 20_000
-
-
-def _replayed(arena: Arena, row: StudyRow, method: str) -> list[tuple[datetime, list[RatingRow]]]:
+def _replayed(
+    arena: Arena, row: StudyRow, method: str, max_votes: int
+) -> list[tuple[datetime, list[RatingRow]]]:
     """Leaderboards after the first 1/N, 2/N, ... of the round's votes, stamped with the last vote's time."""
     import numpy as np
 
@@ -278,7 +285,7 @@ def _replayed(arena: Arena, row: StudyRow, method: str) -> list[tuple[datetime, 
 
     _, battles = study_battles(arena, row.id, row.epoch)
     n = len(battles)
-    if n < 2 or n > BACKFILL_MAX_VOTES or battles.tstamp is None:
+    if n < 2 or n > max_votes or battles.tstamp is None:
         return []
     order = battles.order()
     cuts = sorted({int(np.ceil(i * n / BACKFILL_POINTS)) for i in range(1, BACKFILL_POINTS)} - {0, n})
