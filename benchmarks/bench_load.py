@@ -23,6 +23,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -178,21 +179,29 @@ def seed(db_url: str, data_dir: Path) -> None:
     engine.dispose()
 
 
-def start_server(db_url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen:
-    cmd = [
-        PYTHON,
-        "-m",
-        "imagearena",
-        "serve",
-        "--db",
-        db_url,
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(port),
-    ]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
+def start_server(
+    db_url: str, data_dir: Path, port: int, workers: int, hot_path: bool | None = None
+) -> subprocess.Popen:
+    """`imagearena serve`, or with ``hot_path`` set, one process of this script's `serve-one` mode (the
+    same app and uvicorn options, with the plain-ASGI front for next-match and vote on or off)."""
+    if hot_path is None:
+        cmd = [
+            PYTHON,
+            "-m",
+            "imagearena",
+            "serve",
+            "--db",
+            db_url,
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+    else:
+        cmd = [PYTHON, str(Path(__file__).resolve()), "serve-one", db_url, str(data_dir), str(port)]
+        cmd.append("on" if hot_path else "off")
     log = open(data_dir / f"server-{port}.log", "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 60
@@ -278,6 +287,50 @@ def make_database(kind: str, workdir: Path) -> tuple[str, Callable[[], None]]:
 # --- the benchmark -----------------------------------------------------------------------------------
 
 
+def measure(
+    db_url: str,
+    data_dir: Path,
+    workers: int,
+    hot_path: bool | None,
+    voters: int,
+    seconds: float,
+    rate: float | None,
+) -> dict:
+    """Start a server, warm it up, run the load, stop it; what the voters saw and what the server spent."""
+    port = free_port()
+    proc = start_server(db_url, data_dir, port, workers, hot_path)
+    try:
+        asyncio.run(run_load(port, "demo", voters, 1.0))  # warm-up: pools, caches, connections
+        before, _ = count_votes(db_url)
+        server_cpu, client_cpu = group_cpu_seconds(proc.pid), time.process_time()
+        t0 = time.perf_counter()
+        tally = asyncio.run(run_load(port, "demo", voters, seconds, rate=rate))
+        elapsed = time.perf_counter() - t0
+        server_cpu = group_cpu_seconds(proc.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
+        load = os.getloadavg()[0]
+    finally:
+        stop_server(proc)
+    after, _ = count_votes(db_url)
+    return {
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": client_cpu,
+        "elapsed_s": elapsed,
+        "load_average": load,
+        "votes": len(tally.acked),
+        "votes_per_s": len(tally.acked) / elapsed,
+        "server_cpu_ms_per_vote": server_cpu * 1000 / max(len(tally.acked), 1),
+        "match_p50_ms": pct(tally.match_ms, 50),
+        "match_p99_ms": pct(tally.match_ms, 99),
+        "vote_p50_ms": pct(tally.vote_ms, 50),
+        "vote_p99_ms": pct(tally.vote_ms, 99),
+        "statuses": tally.statuses,
+        "client_errors": tally.errors,
+        "db_votes_added": after - before,
+        "db_matches_acks": (after - before) == len(tally.acked),
+    }
+
+
 def bench(
     kind: str, voters: int, seconds: float, workers: int, kill_after: float, rate: float | None
 ) -> dict:
@@ -287,33 +340,7 @@ def bench(
     result: dict = {"db": kind, "voters": voters, "seconds": seconds, "workers": workers, "rate": rate}
     try:
         seed(db_url, workdir / "data")
-        port = free_port()
-        proc = start_server(db_url, workdir / "data", port, workers)
-        try:
-            asyncio.run(run_load(port, "demo", voters, 1.0))  # warm-up: pools, caches, connections
-            before, _ = count_votes(db_url)
-            server_cpu, client_cpu = group_cpu_seconds(proc.pid), time.process_time()
-            t0 = time.perf_counter()
-            tally = asyncio.run(run_load(port, "demo", voters, seconds, rate=rate))
-            elapsed = time.perf_counter() - t0
-            result["server_cpu_s"] = group_cpu_seconds(proc.pid) - server_cpu
-            result["client_cpu_s"] = time.process_time() - client_cpu
-            result["elapsed_s"] = elapsed
-        finally:
-            stop_server(proc)
-        after, _ = count_votes(db_url)
-        result.update(
-            votes=len(tally.acked),
-            votes_per_s=len(tally.acked) / elapsed,
-            match_p50_ms=pct(tally.match_ms, 50),
-            match_p99_ms=pct(tally.match_ms, 99),
-            vote_p50_ms=pct(tally.vote_ms, 50),
-            vote_p99_ms=pct(tally.vote_ms, 99),
-            statuses=tally.statuses,
-            client_errors=tally.errors,
-            db_votes_added=after - before,
-            db_matches_acks=(after - before) == len(tally.acked),
-        )
+        result.update(measure(db_url, workdir / "data", workers, None, voters, seconds, rate))
         # SIGKILL in the middle of the load, then restart.
         port = free_port()
         proc = start_server(db_url, workdir / "data", port, workers)
@@ -345,6 +372,85 @@ def bench(
         drop()
         shutil.rmtree(workdir, ignore_errors=True)
     return result
+
+
+# --- the plain-ASGI front on and off ------------------------------------------------------------------
+
+COMPARED = (
+    ("votes_per_s", "votes/s"),
+    ("server_cpu_ms_per_vote", "server CPU ms per vote (match + vote)"),
+    ("vote_p50_ms", "vote p50 ms"),
+    ("vote_p99_ms", "vote p99 ms"),
+    ("match_p50_ms", "match p50 ms"),
+    ("match_p99_ms", "match p99 ms"),
+)
+
+
+def serve_one(db_url: str, data_dir: str, port: str, hot_path: str) -> None:
+    """One server process as `imagearena serve` runs it (same uvicorn options), the front on or off."""
+    import uvicorn
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from imagearena.settings import Settings
+    from imagearena.web.app import create_app
+
+    settings = Settings(db_url=db_url, data_dir=Path(data_dir), host="127.0.0.1", port=int(port))
+    app = create_app(settings, hot_path=hot_path == "on")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(port),
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
+
+
+def compare_hot_path(kind: str, voters: int, seconds: float, rate: float | None, rounds: int) -> dict:
+    """``rounds`` runs each with the front on and off, interleaved on one database (on, off, off, on,
+    ...) so that both see the same machine load and the same growing vote table."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"imagearena-bench-ab-{kind}-"))
+    data = workdir / "data"
+    data.mkdir()
+    db_url, drop = make_database(kind, workdir)
+    runs: dict[str, list[dict]] = {"on": [], "off": []}
+    try:
+        seed(db_url, data)
+        for r in range(rounds):
+            for config in ("on", "off") if r % 2 == 0 else ("off", "on"):
+                result = measure(db_url, data, 1, config == "on", voters, seconds, rate)
+                runs[config].append(result)
+                print(
+                    f"  round {r + 1} {config:>3}: load average {result['load_average']:5.2f}  "
+                    f"{result['votes_per_s']:7.1f} votes/s  {result['server_cpu_ms_per_vote']:5.2f} CPU ms/vote  "
+                    f"vote p50/p99 {result['vote_p50_ms']:6.1f} / {result['vote_p99_ms']:6.1f} ms  "
+                    f"match p50/p99 {result['match_p50_ms']:6.1f} / {result['match_p99_ms']:6.1f} ms",
+                    flush=True,
+                )
+    finally:
+        drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"db": kind, "voters": voters, "seconds": seconds, "rate": rate, "runs": runs}
+
+
+def report_comparison(c: dict) -> None:
+    """Per measure: the median of each side with its range, the ratio on/off, and the noise: the
+    largest spread (max - min) / median between repeated runs of one side."""
+    print(f"\n== {c['db']}: front on vs off, {len(c['runs']['on'])} runs each")
+    print(
+        f"  {'measure':40} {'on: median (min-max)':>24} {'off: median (min-max)':>24} {'on/off':>7} {'noise':>6}"
+    )
+    for key, title in COMPARED:
+        sides = {config: sorted(r[key] for r in c["runs"][config]) for config in ("on", "off")}
+        medians = {config: statistics.median(v) for config, v in sides.items()}
+        noise = max((v[-1] - v[0]) / medians[config] for config, v in sides.items())
+        ratio = medians["on"] / medians["off"]
+        verdict = "beyond noise" if abs(ratio - 1) > noise else "within noise"
+        cells = [f"{medians[k]:7.2f} ({sides[k][0]:.2f}-{sides[k][-1]:.2f})" for k in ("on", "off")]
+        print(f"  {title:40} {cells[0]:>24} {cells[1]:>24} {ratio:7.2f} {noise:6.0%}  {verdict}")
+    if not all(r["db_matches_acks"] for side in c["runs"].values() for r in side):
+        print("  MISMATCH: votes in the database differ from the 2xx vote responses")
 
 
 def machine() -> str:
@@ -388,6 +494,9 @@ def report(r: dict) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["serve-one"]:  # a server process started by compare_hot_path
+        serve_one(*sys.argv[2:6])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -400,8 +509,18 @@ def main() -> None:
         "--rate", type=float, help="offer this many votes/s in total (paced voters); default: closed loop"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--compare-hot-path",
+        type=int,
+        metavar="ROUNDS",
+        help="instead: ROUNDS runs each with the plain-ASGI front for next-match and vote on and off, "
+        "interleaved, 1 worker, no kill test",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}  (the load generator runs on the same cores as the server)")
+    if args.compare_hot_path:
+        compare_all(args)
+        return
     results = []
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         try:
@@ -416,6 +535,20 @@ def main() -> None:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     if any(not r["db_matches_acks"] or r["kill_lost"] or r["integrity"] != "ok" for r in results):
         sys.exit(1)
+
+
+def compare_all(args: argparse.Namespace) -> None:
+    load = f"paced at {args.rate:.0f} votes/s offered" if args.rate else "closed loop (no think time)"
+    print(f"{args.voters} voters, {load}, {args.seconds:.0f} s per run, load average {os.getloadavg()}")
+    results = []
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        print(f"\n== {kind}")
+        c = compare_hot_path(kind, args.voters, args.seconds, args.rate, args.compare_hot_path)
+        report_comparison(c)
+        results.append(c)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": machine(), "comparisons": results}, indent=2))
 
 
 if __name__ == "__main__":
