@@ -232,7 +232,7 @@ def test_scorers_command_lists_registry():
 
 def test_study_scores_are_stored_and_not_recomputed(tiny_clip, images, tmp_path):
     from imagearena.media import MediaStore
-    from imagearena.storage import catalog
+    from imagearena.storage import catalog, scores, studies
     from imagearena.storage.engine import make_sessionmaker, open_database
 
     data_dir = tmp_path / "data"
@@ -240,7 +240,7 @@ def test_study_scores_are_stored_and_not_recomputed(tiny_clip, images, tmp_path)
     engine = open_database(db)
     store = MediaStore(data_dir / "media")
     with make_sessionmaker(engine)() as session:
-        study = catalog.create_study(session, "s1", kind="bulk")
+        study = studies.create_study(session, "s1", kind="bulk")
         model = catalog.get_or_create_model(session, "m1")
         prompt = catalog.get_or_create_prompt(session, "a photo of a cat")
         for i, im in enumerate(images[:3]):
@@ -276,8 +276,8 @@ def test_study_scores_are_stored_and_not_recomputed(tiny_clip, images, tmp_path)
     first = run(*args)
     assert len(json.loads(first.stdout)) == 3 and "Scored 3 of 3" in first.stderr
     with make_sessionmaker(engine)() as session:
-        images_db = catalog.list_images(session, catalog.get_study(session, "s1"))
-        stored = catalog.scores_for(session, images_db, "clip")
+        images_db = catalog.list_images(session, studies.get_study(session, "s1"))
+        stored = scores.scores_for(session, images_db, "clip")
     assert sorted(stored.values()) == pytest.approx(sorted(r["score"] for r in json.loads(first.stdout)))
     second = run(*args)
     assert json.loads(second.stdout) == [] and "3 already scored" in second.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app
+from imagearena.cli.app import app, console
 from imagearena.errors import InputError
-from imagearena.types import CombiningScorer
+from imagearena.types import CombiningScorer, Scorer
 
 if TYPE_CHECKING:
     from imagearena.scorers.io import Scored, ScoreItem
@@ -142,7 +142,6 @@ def print_rows(rows: list[dict[str, Any]], fmt: FormatChoice, components: Sequen
             extra = [row["components"].get(c) for c in components] if show_components else []
             writer.writerow([row["image"], row["prompt"], row["score"], row["rank"], *extra])
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -153,62 +152,64 @@ def print_rows(rows: list[dict[str, Any]], fmt: FormatChoice, components: Sequen
     for row in rows:
         extra = [f"{row['components'][c]:.4f}" for c in components] if show_components else []
         table.add_row(row["image"], row["prompt"], f"{row['score']:.4f}", str(row["rank"]), *extra)
-    Console().print(table)
+    console().print(table)
 
 
-def run_stream(
-    scorer: Any, items: list[ScoreItem], batch_size: int, workers: int, on_batch=None
-) -> list[Scored]:
+@contextmanager
+def progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A transient bar on stderr for runs of PROGRESS_MIN_ITEMS images or more: call the function it
+    gives with (images scored so far, images to score)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+    bar: tuple[Progress, TaskID] | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            progress = Progress(
+                TextColumn("[bold]Scoring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console(stderr=True),
+                transient=True,
+                disable=total < PROGRESS_MIN_ITEMS,
+            )
+            progress.start()
+            bar = progress, progress.add_task("score", total=total)
+        bar[0].update(bar[1], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar[0].stop()
+
+
+def score_files(scorer: Scorer, items: list[ScoreItem], batch_size: int, workers: int) -> list[Scored]:
     """Score with a progress bar on stderr for long runs; ensembles are combined over the whole run."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from imagearena.scorers.io import score_items
 
-    from imagearena.scorers.io import score_stream
+    with progress_bar() as show:
+        done = 0
 
-    progress = Progress(
-        TextColumn("[bold]Scoring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=len(items) < PROGRESS_MIN_ITEMS,
-    )
-    task = progress.add_task("score", total=len(items))
-    results: list[Scored] = []
-    with progress:
-        batch: list[Scored] = []
-        for r in score_stream(scorer, items, batch_size=batch_size, workers=workers):
-            results.append(r)
-            batch.append(r)
-            if len(batch) >= batch_size:
-                progress.update(task, advance=len(batch))
-                if on_batch is not None:
-                    on_batch(batch)
-                batch = []
-        progress.update(task, advance=len(batch))
-        if on_batch is not None and batch:
-            on_batch(batch)
-    if isinstance(scorer, CombiningScorer):
-        ok = [r for r in results if r.ok]
-        if ok:
-            names = list(ok[0].components)
-            combined = scorer.combine({n: [r.components[n] for r in ok] for n in names})
-            for r, value in zip(ok, combined, strict=True):
-                r.score = value
-    return results
+        def count(batch: list[Scored]) -> None:
+            nonlocal done
+            done += len(batch)
+            show(done, len(items))
+
+        show(0, len(items))
+        return score_items(scorer, items, batch_size=batch_size, workers=workers, on_batch=count)
 
 
 def report_failures(results: Sequence[Scored], already: int = 0) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True)
+    err = console(stderr=True)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        console.print(f"[yellow]skipped[/] {r.item.key}: {r.error}", highlight=False)
+        err.print(f"[yellow]skipped[/] {r.item.key}: {r.error}", highlight=False)
     scored = len(results) - len(failed)
     note = f", {already} already scored" if already else ""
-    console.print(f"Scored {scored} of {len(results)} images ({len(failed)} unreadable, skipped{note}).")
+    err.print(f"Scored {scored} of {len(results)} images ({len(failed)} unreadable, skipped{note}).")
 
 
 @contextmanager
@@ -344,9 +345,9 @@ def score(
         mix = " + ".join(f"{w:g} x {n}" for n, w in scorer.weights.items())
         print(f"Ensemble score: {mix}, on {how}.", file=sys.stderr)
     if study is not None:
-        results, already = score_study(scorer, names, study, db, data_dir, batch_size, workers)
+        results, already = score_study_command(scorer, names, study, db, data_dir, batch_size, workers)
     else:
-        results, already = run_stream(scorer, items, batch_size, workers), 0
+        results, already = score_files(scorer, items, batch_size, workers), 0
     if write_metadata:
         from imagearena.scorers.metadata import write_score
 
@@ -360,59 +361,30 @@ def score(
         print(f"{len(rows)} shown with a score of at least {min_score:g}.", file=sys.stderr)
 
 
-def score_study(
-    scorer: Any,
+def score_study_command(
+    scorer: Scorer,
     names: Sequence[str],
-    study_name: str,
+    study: str,
     db: str | None,
     data_dir: Path | None,
     batch_size: int,
     workers: int,
 ) -> tuple[list[Scored], int]:
-    """Score a study's images that lack any of the scorers' values, storing each member's score."""
+    """Score a study's images that lack any of the scorers' values; the use case stores them."""
+    from imagearena.arena.scoring import score_study
     from imagearena.cli.db import load_settings
-    from imagearena.errors import UnknownNameError
-    from imagearena.media import MediaStore
-    from imagearena.scorers.io import ScoreItem
-    from imagearena.storage import catalog
-    from imagearena.storage.engine import make_sessionmaker, open_database
 
-    settings = load_settings(db, data_dir)
-    store = MediaStore(settings.media_dir)
-    engine = open_database(settings.database_url, create=False)  # a study needs a database
-    try:
-        with make_sessionmaker(engine)() as session:
-            study = catalog.get_study(session, study_name)
-            images = catalog.list_images(session, study)
-            done = [
-                {
-                    i
-                    for start in range(0, len(images), 500)
-                    for i in catalog.scores_for(session, images[start : start + 500], name)
-                }
-                for name in names
-            ]  # in chunks: one IN (...) list per 500 images stays under every database's parameter limit
-            todo = [im for im in images if not all(im.id in d for d in done)]
-            items = []
-            for im in todo:
-                try:
-                    path: Any = store.locate(im.sha256)
-                except UnknownNameError:
-                    path = Path("missing") / im.sha256  # reported as unreadable, the run goes on
-                items.append(ScoreItem(image=path, prompt=im.prompt.text, key=im.source or im.sha256))
-            by_key = {id(item): im for item, im in zip(items, todo, strict=True)}
-
-            def store_batch(batch: Sequence[Scored]) -> None:
-                for r in batch:
-                    if r.ok:
-                        for name, value in r.components.items():
-                            catalog.set_score(session, by_key[id(r.item)], name, value)
-                session.commit()  # a stopped run keeps what it scored
-
-            results = run_stream(scorer, items, batch_size, workers, on_batch=store_batch)
-    finally:
-        engine.dispose()
-    return results, len(images) - len(todo)
+    with progress_bar() as show:
+        run = score_study(
+            load_settings(db, data_dir),
+            scorer,
+            names,
+            study,
+            batch_size=batch_size,
+            workers=workers,
+            on_progress=show,
+        )
+    return run.results, run.already_scored
 
 
 def first_sentence(doc: str) -> str:
@@ -440,7 +412,6 @@ def list_scorers_command(
     if fmt is FormatChoice.json:
         print(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="Registered scorers")
@@ -448,4 +419,4 @@ def list_scorers_command(
         table.add_column(column)
     for row in rows:
         table.add_row(row["name"], row["backend"], row["about"])
-    Console().print(table)
+    console().print(table)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.media import ImageRejected, Limits, read_image
-from imagearena.types import CombiningScorer, StreamingScorer
+from imagearena.types import CombiningScorer, Scorer, StreamingScorer
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -168,3 +168,42 @@ def score_stream(
         if len(images) >= batch_size:
             yield from flush()
     yield from flush()
+
+
+def score_items(
+    scorer: Scorer,
+    items: Sequence[ScoreItem],
+    *,
+    batch_size: int = 16,
+    workers: int = 4,
+    on_batch: Callable[[list[Scored]], None] | None = None,
+    limits: Limits = Limits(),
+) -> list[Scored]:
+    """Every item's outcome in input order, with an ensemble's score combined over the whole run.
+
+    ``on_batch`` sees each batch of outcomes as soon as it is scored: to store it, or to count it."""
+    results: list[Scored] = []
+    batch: list[Scored] = []
+    for scored in score_stream(scorer, items, batch_size=batch_size, workers=workers, limits=limits):
+        results.append(scored)
+        batch.append(scored)
+        if len(batch) >= batch_size:
+            if on_batch is not None:
+                on_batch(batch)
+            batch = []
+    if batch and on_batch is not None:
+        on_batch(batch)
+    if isinstance(scorer, CombiningScorer):
+        combine_run(scorer, results)
+    return results
+
+
+def combine_run(scorer: CombiningScorer, results: Sequence[Scored]) -> None:
+    """Set each scored item's combined score from the members' scores of the whole run."""
+    ok = [r for r in results if r.ok]
+    if not ok:
+        return
+    names = list(ok[0].components)
+    combined = scorer.combine({name: [r.components[name] for r in ok] for name in names})
+    for r, value in zip(ok, combined, strict=True):
+        r.score = value
