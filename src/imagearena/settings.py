@@ -18,13 +18,20 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("imagearena-data"), description="Images, the default database, keys.")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(
+        default="127.0.0.1", description="Address the server listens on; 0.0.0.0 for other machines."
+    )
+    port: int = Field(default=8000, description="Port the server listens on.")
     secret_key: str | None = Field(default=None, description="Signs match tokens; default: kept in data_dir.")
     admin_token: str | None = Field(default=None, description="Required for admin actions; default: kept in data_dir.")
-    max_image_bytes: int = MAX_IMAGE_BYTES
-    max_image_pixels: int = MAX_IMAGE_PIXELS
-    elo_k: float = 32.0
+    max_image_bytes: int = Field(
+        default=MAX_IMAGE_BYTES, description="Largest image file accepted (import, scoring, generators)."
+    )
+    max_image_pixels: int = Field(
+        default=MAX_IMAGE_PIXELS,
+        description="Most pixels an image may have, all frames of an animation counted.",
+    )
+    elo_k: float = Field(default=32.0, description="K-factor of the online Elo ratings on the leaderboards.")
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body the server reads; larger ones get 413."
     )
