@@ -44,12 +44,12 @@ def test_derived_spellings_agree_with_types() -> None:
     from imagearena import media
     from imagearena.arena import leaderboards
     from imagearena.settings import Settings
-    from imagearena.storage import catalog, models
+    from imagearena.storage import models, studies
 
     assert tuple(Outcome) == models.WINNERS
     check = next(c for c in models.Vote.__table__.constraints if c.name == "ck_vote_winner")
     assert str(check.sqltext) == "winner IN ('model_a', 'model_b', 'tie', 'both_bad')"  # as migration 0001
-    assert tuple(StudyKind) == catalog.STUDY_KINDS
+    assert tuple(StudyKind) == studies.STUDY_KINDS
     assert tuple(RatingMethod) == leaderboards.METHODS
     assert {m: m.label for m in RatingMethod} == leaderboards.METHOD_TITLES
     settings = Settings()

@@ -9,7 +9,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from imagearena.cli import app
-from imagearena.storage import catalog
+from imagearena.storage import catalog, studies
 from imagearena.storage.engine import head_revision, make_engine, make_sessionmaker
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ def test_import_folder_command_prints_a_summary_and_is_idempotent(tmp_path, db_u
     assert "imported 0, already present 1, errors 1" in again.output
     engine = make_engine(db_url)
     with make_sessionmaker(engine)() as session:
-        images = catalog.list_images(session, catalog.get_study(session, "imp"))
+        images = catalog.list_images(session, studies.get_study(session, "imp"))
         assert [(i.model.name, i.prompt.text) for i in images] == [("m1", "a prompt")]
     engine.dispose()
     assert list((tmp_path / "data" / "media").rglob("*.png"))

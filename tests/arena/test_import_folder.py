@@ -12,7 +12,7 @@ from PIL import Image
 from imagearena.arena.importing import import_folder
 from imagearena.errors import InputError
 from imagearena.media import Limits
-from imagearena.storage import catalog
+from imagearena.storage import catalog, studies
 
 
 def png(colour=(200, 30, 30), size=(24, 24)) -> bytes:
@@ -49,7 +49,7 @@ def folder(tmp_path):
 
 
 def summary(session, name="s"):
-    study = catalog.get_study(session, name)
+    study = studies.get_study(session, name)
     return sorted((i.model.name, i.prompt.text, i.format) for i in catalog.list_images(session, study))
 
 
@@ -62,7 +62,7 @@ def test_imports_good_files_with_model_and_prompt_bound(session, media_store, fo
         ("sdxl", "a cat", "PNG"),
         ("sdxl", "a dog", "PNG"),
     ]
-    for image in catalog.list_images(session, catalog.get_study(session, "s")):
+    for image in catalog.list_images(session, studies.get_study(session, "s")):
         stored = media_store.read(image.sha256)
         assert len(stored) == image.size_bytes
         assert stored == (folder / image.model.name / os.path.basename(image.source)).read_bytes()
@@ -70,13 +70,13 @@ def test_imports_good_files_with_model_and_prompt_bound(session, media_store, fo
 
 def test_reimport_adds_only_what_is_new_and_loses_nothing(session, media_store, folder):
     import_folder(session, media_store, folder, "s")
-    first_ids = {i.id for i in catalog.list_images(session, catalog.get_study(session, "s"))}
+    first_ids = {i.id for i in catalog.list_images(session, studies.get_study(session, "s"))}
     (folder / "sdxl" / "bird.png").write_bytes(png((40, 40, 40)))
     (folder / "sdxl" / "bird.txt").write_text("a bird")
     (folder / "flux" / "cat.png").unlink()  # gone from disk: stays imported
     report = import_folder(session, media_store, folder, "s")
     assert (report.imported, report.already, report.errors) == (1, 3, 0)
-    images = catalog.list_images(session, catalog.get_study(session, "s"))
+    images = catalog.list_images(session, studies.get_study(session, "s"))
     assert first_ids < {i.id for i in images} and len(images) == 5
     again = import_folder(session, media_store, folder, "s")
     assert (again.imported, again.already) == (0, 4)
@@ -115,7 +115,7 @@ def test_bad_files_are_reported_and_skipped(session, media_store, folder, name, 
     assert report.imported == 4  # the good files still go in
     assert [(p.path, p.reason) for p in report.problems] == [(f"sdxl/{name}", reason)]
     assert "a broken one" not in {
-        p.text for p in catalog.study_prompts(session, catalog.get_study(session, "s"))
+        p.text for p in catalog.study_prompts(session, studies.get_study(session, "s"))
     }
 
 
@@ -147,9 +147,9 @@ def test_symlinks_leaving_the_folder_are_refused(session, media_store, folder, t
     report = import_folder(session, media_store, folder, "s")
     problems = {(p.path, p.reason) for p in report.problems}
     assert problems == {("sdxl/link.png", "outside"), ("evilmodel", "outside"), ("flux/cat.png", "outside")}
-    prompts = {p.text for p in catalog.study_prompts(session, catalog.get_study(session, "s"))}
+    prompts = {p.text for p in catalog.study_prompts(session, studies.get_study(session, "s"))}
     assert "a secret" not in prompts and "an alias" in prompts
-    assert "evilmodel" not in {m.name for m in catalog.study_models(session, catalog.get_study(session, "s"))}
+    assert "evilmodel" not in {m.name for m in catalog.study_models(session, studies.get_study(session, "s"))}
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_prompt_file_names_that_climb_out_are_refused(session, media_store, fold
     report = import_folder(session, media_store, folder, "s")
     assert [(p.path, p.reason) for p in report.problems] == [("prompts.jsonl:1", "prompt-file")]
     assert report.imported == 4
-    assert "sneaky" not in {p.text for p in catalog.study_prompts(session, catalog.get_study(session, "s"))}
+    assert "sneaky" not in {p.text for p in catalog.study_prompts(session, studies.get_study(session, "s"))}
 
 
 def test_bad_prompt_file_lines_are_reported(session, media_store, folder):
@@ -198,7 +198,7 @@ def test_missing_folder_and_bad_study_are_user_errors(session, media_store, tmp_
 def test_same_bytes_in_two_models_are_stored_once(session, media_store, folder):
     (folder / "flux" / "cat.png").write_bytes((folder / "sdxl" / "cat.png").read_bytes())
     import_folder(session, media_store, folder, "s")
-    images = catalog.list_images(session, catalog.get_study(session, "s"))
+    images = catalog.list_images(session, studies.get_study(session, "s"))
     cats = [i for i in images if i.prompt.text == "a cat"]
     assert len(cats) == 2 and cats[0].sha256 == cats[1].sha256
     assert len([p for p in media_store.root.rglob("*") if p.is_file()]) == 3
@@ -254,7 +254,7 @@ def test_names_that_are_not_utf8_are_skipped_and_shown_escaped(session, media_st
         ("sdxl/caf\\xe9.png", "bad-name"),
     ]
     assert all("not valid UTF-8" in p.message for p in report.problems)
-    models = catalog.study_models(session, catalog.get_study(session, "s"))
+    models = catalog.study_models(session, studies.get_study(session, "s"))
     assert {m.name for m in models} == {"sdxl", "flux"}
 
 
@@ -271,7 +271,7 @@ def test_prompts_no_database_can_store_are_reported(session, media_store, folder
         ("sdxl/nul.png", "bad-prompt"),
     ]
     assert "NUL" in report.problems[1].message and "surrogate" in report.problems[0].message
-    assert len(catalog.study_prompts(session, catalog.get_study(session, "s"))) == 2
+    assert len(catalog.study_prompts(session, studies.get_study(session, "s"))) == 2
 
 
 def test_fifos_are_reported_and_never_opened(session, media_store, folder):

@@ -10,7 +10,7 @@ import pytest
 from imagearena.arena.pool import PoolCache, StudyPool
 from imagearena.errors import InputError
 from imagearena.ratings.sampling import UniformSampler
-from imagearena.storage.matches import CatalogImage
+from imagearena.storage.catalog import CatalogImage
 
 
 def img(image_id, model_id, prompt_id):

@@ -174,9 +174,9 @@ def _seed(session: Any, store: Any, study: str, images: dict[str, list[str]], si
     """A study whose models each have one image per listed prompt (``images``: model -> prompts)."""
     from PIL import Image, ImageDraw
 
-    from imagearena.storage import catalog
+    from imagearena.storage import catalog, studies
 
-    row = catalog.get_or_create_study(session, study, title=study.replace("-", " ").capitalize())
+    row = studies.get_or_create_study(session, study, title=study.replace("-", " ").capitalize())
     for i, (model_name, prompts) in enumerate(images.items()):
         model = catalog.get_or_create_model(session, model_name)
         for j, text in enumerate(prompts):

@@ -30,11 +30,11 @@ VOTE_BUTTONS = "#vote-buttons button[data-winner], #skip"
 
 @pytest.fixture(scope="module")
 def server(make_server, seed):
-    from imagearena.storage import catalog
+    from imagearena.storage import studies
 
     def setup(session, store):
         seed(session, store, STUDY, {m: list(PROMPTS) for m in MODELS})
-        catalog.get_or_create_study(session, "empty")
+        studies.get_or_create_study(session, "empty")
         seed(session, store, "lonely", {"solo-model": list(PROMPTS[:2])})
         seed(session, store, "disjoint", {"model-x": [PROMPTS[0]], "model-y": [PROMPTS[1]]})
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from imagearena.arena.demo_data import DEMO_MODELS, DEMO_PROMPTS, seed_demo
-from imagearena.storage import catalog
+from imagearena.storage import catalog, studies
 
 
 def test_seed_demo_creates_a_complete_study_once(session, media_store):
     name = seed_demo(session, media_store, size=64)
-    study = catalog.get_study(session, name)
+    study = studies.get_study(session, name)
     assert (name, study.kind) == ("demo", "demo")
     images = catalog.list_images(session, study)
     assert len(images) == len(DEMO_PROMPTS) * len(DEMO_MODELS) == 32
@@ -28,7 +28,7 @@ def test_seed_demo_completes_a_partial_study(session, media_store):
     from imagearena.storage.models import Image
 
     seed_demo(session, media_store, size=32)
-    study = catalog.get_study(session, "demo")
+    study = studies.get_study(session, "demo")
     victims = catalog.list_images(session, study)[:5]
     for image in victims:
         session.delete(session.get(Image, image.id))

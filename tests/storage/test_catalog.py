@@ -1,4 +1,4 @@
-"""Catalog repository functions on SQLite and PostgreSQL."""
+"""Repository functions for studies, the catalog and scores on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from imagearena.errors import ConflictError, InputError, UnknownNameError
 from imagearena.media import ImageInfo
-from imagearena.storage import catalog
+from imagearena.storage import catalog, rows, scores, studies
 from imagearena.storage.engine import make_sessionmaker
 
 
@@ -16,27 +16,27 @@ def _image(session, study, model, prompt, sha="a" * 64):
 
 
 def test_studies_create_get_list(session):
-    study = catalog.create_study(session, "live-1", kind="live", title="Live")
+    study = studies.create_study(session, "live-1", kind="live", title="Live")
     session.commit()
-    assert catalog.get_study(session, "live-1").id == study.id
-    assert [s.name for s in catalog.list_studies(session)] == ["live-1"]
+    assert studies.get_study(session, "live-1").id == study.id
+    assert [s.name for s in studies.list_studies(session)] == ["live-1"]
     assert study.epoch == 0 and study.title == "Live"
     with pytest.raises(ConflictError):
-        catalog.create_study(session, "live-1")
+        studies.create_study(session, "live-1")
     with pytest.raises(UnknownNameError, match="live-1"):  # the message lists what exists
-        catalog.get_study(session, "nope")
-    assert catalog.get_or_create_study(session, "live-1").id == study.id
+        studies.get_study(session, "nope")
+    assert studies.get_or_create_study(session, "live-1").id == study.id
 
 
 @pytest.mark.parametrize("name", ["", "a b", "../x", "-x", "x" * 101, "é"])
 def test_bad_study_names_are_refused(session, name):
     with pytest.raises(InputError):
-        catalog.create_study(session, name)
+        studies.create_study(session, name)
 
 
 def test_bad_study_kind_is_refused(session):
     with pytest.raises(InputError, match="kind"):
-        catalog.create_study(session, "s", kind="weird")
+        studies.create_study(session, "s", kind="weird")
 
 
 def test_models_and_prompts_are_get_or_create(session):
@@ -55,7 +55,7 @@ def test_models_and_prompts_are_get_or_create(session):
 
 
 def test_images_bind_model_and_prompt_and_dedupe(session):
-    study = catalog.create_study(session, "s")
+    study = studies.create_study(session, "s")
     a, b = catalog.get_or_create_model(session, "A"), catalog.get_or_create_model(session, "B")
     p = catalog.get_or_create_prompt(session, "a cat")
     q = catalog.get_or_create_prompt(session, "a dog")
@@ -77,16 +77,16 @@ def test_images_bind_model_and_prompt_and_dedupe(session):
 
 
 def test_scores_replace_on_rerun(session):
-    study = catalog.create_study(session, "s")
+    study = studies.create_study(session, "s")
     img, _ = _image(
         session, study, catalog.get_or_create_model(session, "A"), catalog.get_or_create_prompt(session, "p")
     )
-    catalog.set_score(session, img, "clip", 0.25)
-    catalog.set_score(session, img, "clip", 0.5)
-    catalog.set_score(session, img, "hps", 1.0)
+    scores.set_score(session, img, "clip", 0.25)
+    scores.set_score(session, img, "clip", 0.5)
+    scores.set_score(session, img, "hps", 1.0)
     session.commit()
-    assert catalog.scores_for(session, [img], "clip") == {img.id: 0.5}
-    assert catalog.scores_for(session, [], "clip") == {}
+    assert scores.scores_for(session, [img], "clip") == {img.id: 0.5}
+    assert scores.scores_for(session, [], "clip") == {}
 
 
 def test_get_or_create_survives_a_concurrent_creator(engine):
@@ -108,7 +108,7 @@ def test_get_or_create_survives_a_concurrent_creator(engine):
             lookups.append(1)
             return None if len(lookups) == 1 else second.scalar(select(Model).where(Model.name == "race"))
 
-        model, created = catalog._get_or_create(second, find, lambda: Model(name="race", meta={}))
+        model, created = rows.get_or_create(second, find, lambda: Model(name="race", meta={}))
         second.commit()
         assert not created and model.name == "race" and len(lookups) == 2
     with Session() as check:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from imagearena.media import MediaStore
+    from imagearena.settings import Settings
 
 DEMO_STUDY = "demo"
 DEMO_PROMPTS = (
@@ -34,6 +35,16 @@ DEMO_MODELS = {
 DEMO_SEED = 0
 
 
+def create_demo(settings: Settings, *, size: int = 256) -> str:
+    """`imagearena demo`: :func:`seed_demo` in the database and media store of ``settings`` (an empty
+    database gets the schema first); returns the study's name."""
+    from imagearena.arena.database import database_session
+    from imagearena.media import MediaStore
+
+    with database_session(settings.database_url) as session:
+        return seed_demo(session, MediaStore(settings.media_dir), size=size)
+
+
 def seed_demo(session: Session, store: MediaStore, *, size: int = 256) -> str:
     """Create (or complete) the demo study and commit; returns its name. Running it again adds nothing.
 
@@ -41,13 +52,15 @@ def seed_demo(session: Session, store: MediaStore, *, size: int = 256) -> str:
     next to a running server does not hold up its voters.
     """
     from imagearena.storage import catalog
+    from imagearena.storage.studies import get_or_create_study
 
-    study = catalog.find_study(session, DEMO_STUDY)
-    if study is None:
-        study = catalog.get_or_create_study(session, DEMO_STUDY, kind=StudyKind.DEMO, title="Demo arena")
-        study.description = (
-            "Procedurally drawn images in four styles of different quality: no model weights needed."
-        )
+    study = get_or_create_study(
+        session,
+        DEMO_STUDY,
+        kind=StudyKind.DEMO,
+        title="Demo arena",
+        description="Procedurally drawn images in four styles of different quality: no model weights needed.",
+    )
     have = {(model, prompt) for model, prompt, _ in catalog.image_identities(session, study)}
     session.commit()
     missing = [

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from imagearena.arena.runtime import Arena
 
@@ -17,12 +18,12 @@ FIELDS = ("model_a", "model_b", "winner", "tstamp", "judge", "prompt", "voter", 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _records(arena: Arena, study: str, archived: bool) -> Iterator[dict]:
-    from imagearena.storage.matches import study_row
+def _records(arena: Arena, study: str, archived: bool) -> Iterator[dict[str, Any]]:
+    from imagearena.storage.studies import get_study
     from imagearena.storage.votes import iter_votes
 
     with arena.read_session() as session:
-        row = study_row(session, study)
+        row = get_study(session, study)
         for v in iter_votes(session, row.id, None if archived else row.epoch):
             yield {
                 "model_a": v.model_a,
@@ -38,10 +39,10 @@ def _records(arena: Arena, study: str, archived: bool) -> Iterator[dict]:
 
 def check_exists(arena: Arena, study: str) -> None:
     """Raise UnknownNameError before a streamed response has started."""
-    from imagearena.storage.matches import study_row
+    from imagearena.storage.studies import get_study
 
     with arena.read_session() as session:
-        study_row(session, study)
+        get_study(session, study)
 
 
 def votes_jsonl(arena: Arena, study: str, archived: bool = False) -> Iterator[str]:

@@ -36,7 +36,9 @@ from imagearena.text import bad_character
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from imagearena.storage.models import Model, Study
+    from imagearena.settings import Settings
+    from imagearena.storage.models import Model
+    from imagearena.storage.studies import StudyRow
 
 BATCH = 50
 
@@ -186,13 +188,14 @@ def import_folder(
     a time, one short transaction each, so the write lock is free while files are read.
     """
     from imagearena.storage import catalog
+    from imagearena.storage.studies import get_or_create_study
 
     root = Path(root)
     if not root.is_dir():
         raise InputError(
             f"{readable_name(str(root))} is not a folder: pass DIR holding one sub-folder per model"
         )
-    study = catalog.get_or_create_study(session, study_name)
+    study = get_or_create_study(session, study_name)
     known = catalog.image_identities(session, study)
     session.commit()  # no transaction stays open while files are read and decoded (see _flush)
     report = ImportReport(study=study.name)
@@ -230,6 +233,30 @@ def import_folder(
     _flush(session, study, pending, source)
     report.imported += len(pending)
     return report
+
+
+def import_folder_into(
+    settings: Settings,
+    root: Path | str,
+    study_name: str,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> ImportReport:
+    """`imagearena import-folder`: :func:`import_folder` into the database and media store of
+    ``settings`` (an empty database gets the schema first)."""
+    from imagearena.arena.database import database_session
+
+    with database_session(settings.database_url) as session:
+        return import_folder(
+            session,
+            MediaStore(settings.media_dir),
+            root,
+            study_name,
+            limits=Limits.from_settings(settings),
+            on_start=on_start,
+            on_file=on_file,
+        )
 
 
 def _prepare(
@@ -283,7 +310,7 @@ class _Pending:
     source: str
 
 
-def _flush(session: Session, study: Study, items: list[_Pending], source: str) -> None:
+def _flush(session: Session, study: StudyRow, items: list[_Pending], source: str) -> None:
     """Record stored images in one short transaction: on SQLite the write lock is held for the
     inserts only, so voters on a running server do not wait while an import decodes files."""
     from imagearena.storage import catalog

@@ -22,8 +22,8 @@ from imagearena.types import RatingMethod, RatingRow
 
 if TYPE_CHECKING:
     from imagearena.ratings import Battles
-    from imagearena.storage.matches import StudyRow
-    from imagearena.storage.votes import SnapshotPoint
+    from imagearena.storage.snapshots import SnapshotPoint
+    from imagearena.storage.studies import StudyRow
 
 METHODS = tuple(m.value for m in RatingMethod)
 METHOD_TITLES = {m.value: m.label for m in RatingMethod}
@@ -176,10 +176,10 @@ def _window_battles(arena: Arena, key: RoundKey, window: Window) -> tuple[VoteSt
 
 
 def _study(arena: Arena, study: str) -> StudyRow:
-    from imagearena.storage.matches import study_row
+    from imagearena.storage.studies import get_study
 
     with arena.read_session() as session:
-        return study_row(session, study)
+        return get_study(session, study)
 
 
 def leaderboard(
@@ -253,7 +253,8 @@ def snapshot_if_due(
     ``BACKFILL_POINTS``, for rounds of at most ``backfill_max_votes``), so the rating-over-time chart
     shows how the ratings got where they are from the first time anyone looks.
     """
-    from imagearena.storage.votes import latest_snapshot_at, latest_vote_at
+    from imagearena.storage.snapshots import latest_snapshot_at
+    from imagearena.storage.votes import latest_vote_at
 
     row = _study(arena, study)
     done: list[str] = []
@@ -305,9 +306,10 @@ def _replayed(
 
 
 def _write(arena: Arena, row: StudyRow, method: str, boards: list[tuple[datetime, list[RatingRow]]]) -> None:
-    from imagearena.storage.votes import model_ids, write_snapshots
+    from imagearena.storage.catalog import model_ids
+    from imagearena.storage.snapshots import write_snapshots
 
-    with arena.session() as session:
+    with arena.session() as session, session.begin():
         ids = model_ids(session, sorted({r.model for _, rows in boards for r in rows}))
         for at, rows in boards:
             write_snapshots(
@@ -321,8 +323,8 @@ def _write(arena: Arena, row: StudyRow, method: str, boards: list[tuple[datetime
 
 
 def rating_history(arena: Arena, study: str, method: str = RatingMethod.ELO) -> list[SnapshotPoint]:
-    """Snapshots of the current epoch, oldest first (storage.votes.SnapshotPoint)."""
-    from imagearena.storage.votes import snapshots
+    """Snapshots of the current epoch, oldest first (storage.snapshots.SnapshotPoint)."""
+    from imagearena.storage.snapshots import snapshots
 
     check_method(method)
     row = _study(arena, study)

@@ -7,7 +7,7 @@ functions that take it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -15,13 +15,17 @@ from imagearena.arena.board_cache import LeaderboardCache
 from imagearena.arena.pool import PoolCache, StudyPool, default_sampler_factory
 from imagearena.arena.ratelimit import RateLimiter
 from imagearena.arena.tokens import TokenSigner, load_or_create_secret
-from imagearena.arena.writer import VoteWriter
+from imagearena.arena.writer import VoteWriter, write_match_votes
 from imagearena.media import MediaStore
 from imagearena.settings import Settings
+from imagearena.types import Sampler
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
+
+    from imagearena.ratings.battles import Battles
+    from imagearena.storage.matches import MatchVote
 
 
 class Arena:
@@ -34,7 +38,7 @@ class Arena:
         *,
         check_schema: bool = True,
         pool_ttl_s: float = 5.0,
-        sampler_factory=default_sampler_factory,
+        sampler_factory: Callable[[list[str]], Sampler[Battles]] = default_sampler_factory,
     ) -> None:
         from imagearena.storage.engine import (
             make_engine,
@@ -87,23 +91,22 @@ class Arena:
                 yield session
 
     def _installation_id(self) -> str:
-        from imagearena.storage.matches import installation_id
+        from imagearena.storage.installation import installation_id
 
-        with self.session() as session:
+        with self.session() as session, session.begin():
             return installation_id(session)
 
-    def _write_votes(self, items: list) -> list:
+    def _write_votes(self, items: Sequence[MatchVote]) -> list[int | Exception]:
         """The vote writer's batch write, its database time bounded by the settings."""
-        from imagearena.storage.matches import write_match_votes
-
         return write_match_votes(self.writing, items, self.settings.vote_write_timeout_s)
 
     def _load_pool(self, study: str) -> StudyPool:
-        from imagearena.storage.matches import catalog_version, study_images, study_row
+        from imagearena.storage.catalog import catalog_version, study_images
+        from imagearena.storage.studies import get_study
         from imagearena.storage.votes import iter_votes
 
         with self.read_session() as session:
-            row = study_row(session, study)
+            row = get_study(session, study)
             version = catalog_version(session, row.id)
             images = study_images(session, row.id)
             votes = list(iter_votes(session, row.id, row.epoch))
@@ -132,7 +135,7 @@ class Arena:
         return pool
 
     def _pool_version(self, study_id: int) -> tuple[int, int, int]:
-        from imagearena.storage.matches import catalog_version
+        from imagearena.storage.catalog import catalog_version
 
         with self.read_session() as session:
             return catalog_version(session, study_id)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from imagearena.arena.runtime import Arena
 from imagearena.types import StudyKind
+
+if TYPE_CHECKING:
+    from imagearena.storage.studies import StudyRow
+    from imagearena.storage.votes import HistoryItem
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
 
@@ -34,21 +39,22 @@ class StudyDetail:
 
 
 def list_studies(arena: Arena) -> list[StudySummary]:
-    from imagearena.storage.matches import list_study_rows, study_counts
+    from imagearena.storage.studies import list_studies as rows
+    from imagearena.storage.studies import study_counts
 
     with arena.read_session() as session:
-        return [_summary(row, study_counts(session, row.id, row.epoch)) for row in list_study_rows(session)]
+        return [_summary(row, study_counts(session, row.id, row.epoch)) for row in rows(session)]
 
 
 def study_names(arena: Arena) -> list[str]:
     """Names only (for menus): one small query, no counts."""
-    from imagearena.storage.matches import list_study_rows
+    from imagearena.storage.studies import study_names as names
 
     with arena.read_session() as session:
-        return [row.name for row in list_study_rows(session)]
+        return names(session)
 
 
-def _summary(row, counts: tuple[int, int, int, int, int]) -> StudySummary:
+def _summary(row: StudyRow, counts: tuple[int, int, int, int, int]) -> StudySummary:
     models, prompts, images, votes, archived = counts
     return StudySummary(
         row.name,
@@ -66,15 +72,14 @@ def _summary(row, counts: tuple[int, int, int, int, int]) -> StudySummary:
 
 
 def study_detail(arena: Arena, study: str) -> StudyDetail:
-    from imagearena.storage.catalog import get_study, image_counts_by_model, study_prompts
-    from imagearena.storage.matches import study_counts, study_row
+    from imagearena.storage.catalog import image_counts_by_model, study_prompts
+    from imagearena.storage.studies import get_study, study_counts
 
     with arena.read_session() as session:
-        row = study_row(session, study)
+        row = get_study(session, study)
         summary = _summary(row, study_counts(session, row.id, row.epoch))
-        orm_study = get_study(session, study)
-        models = sorted(image_counts_by_model(session, orm_study).items())
-        prompts = [p.text for p in study_prompts(session, orm_study)]
+        models = sorted(image_counts_by_model(session, row).items())
+        prompts = [p.text for p in study_prompts(session, row)]
     return StudyDetail(summary, models, prompts)
 
 
@@ -82,14 +87,13 @@ def create_study(
     arena: Arena, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
 ) -> StudySummary:
     """A new, empty study (admin action). ConflictError if the name is taken."""
-    from imagearena.storage.catalog import create_study as create
+    from imagearena.storage.studies import create_study as create
     from imagearena.text import check_text
 
     check_text(title, "the study title", max_length=TITLE_MAX_LENGTH)
     check_text(description, "the study description")
-    with arena.writing() as session:
+    with arena.writing() as session, session.begin():
         create(session, name, kind=kind, title=title, description=description)
-        session.commit()
     arena.pools.invalidate(name)
     return study_detail(arena, name).summary
 
@@ -99,27 +103,25 @@ def reset_study(arena: Arena, study: str) -> int:
 
     Returns the new epoch.
     """
-    from imagearena.storage.matches import study_row
-    from imagearena.storage.votes import bump_epoch
+    from imagearena.storage.studies import bump_epoch, get_study
 
-    with arena.writing() as session:
-        row = study_row(session, study)
-        epoch = bump_epoch(session, row.id)
+    with arena.writing() as session, session.begin():
+        epoch = bump_epoch(session, get_study(session, study).id)
     arena.pools.invalidate(study)
     return epoch
 
 
-def recent_votes(arena: Arena, study: str, limit: int = 50):
+def recent_votes(arena: Arena, study: str, limit: int = 50) -> list[HistoryItem]:
     """The current epoch's newest votes with the images shown (storage.votes.HistoryItem)."""
-    from imagearena.storage.matches import study_row
+    from imagearena.storage.studies import get_study
     from imagearena.storage.votes import recent_votes as recent
 
     with arena.read_session() as session:
-        row = study_row(session, study)
+        row = get_study(session, study)
         return recent(session, row.id, row.epoch, limit)
 
 
-def import_folder(arena: Arena, study: str, folder: str) -> dict:
+def import_folder(arena: Arena, study: str, folder: str) -> dict[str, Any]:
     """Import FOLDER/<model>/<images> from the server's disk into an existing study (admin action),
     through the same code as `imagearena import-folder`; returns its report."""
     from pathlib import Path
@@ -127,10 +129,10 @@ def import_folder(arena: Arena, study: str, folder: str) -> dict:
     from imagearena.arena.importing import import_folder as run_import
     from imagearena.arena.importing import report_as_dict
     from imagearena.media import Limits
-    from imagearena.storage.matches import study_row
+    from imagearena.storage.studies import get_study
 
     with arena.read_session() as session:
-        study_row(session, study)  # 404 for an unknown study rather than creating one from a typo
+        get_study(session, study)  # 404 for an unknown study rather than creating one from a typo
     with arena.session() as session:
         report = run_import(
             session, arena.media_store, Path(folder), study, limits=Limits.from_settings(arena.settings)

@@ -7,7 +7,7 @@ transaction. The claims are encrypted, not just signed: a voter who learned whic
 (from the names revealed after one vote) must not be able to read the next token's models before
 voting.
 
-The key is derived from the secret and the database's installation id (storage.matches.installation_id),
+The key is derived from the secret and the database's installation id (storage.installation.installation_id),
 so two installations sharing a secret refuse each other's tokens. The match's images are served under
 sealed names of their own (:meth:`TokenSigner.image_name`): a fresh name per match that expires with the
 token, so a voter cannot map an image URL seen after one reveal to its model in the next match.
@@ -129,7 +129,8 @@ class TokenSigner:
                 "this match token was not issued by this server for this database "
                 "(or was altered): request a new match"
             ) from None
-        claims = MatchClaims(*_CLAIMS.unpack(plain), nonce)
+        study_id, epoch, prompt_id, left, right, model_a, model_b, issued_at = _CLAIMS.unpack(plain)
+        claims = MatchClaims(study_id, epoch, prompt_id, left, right, model_a, model_b, issued_at, nonce)
         if self._expired(claims.issued_at, now):
             raise InputError("this match token has expired: request a new match")
         return claims

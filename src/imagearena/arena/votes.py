@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from imagearena.arena.runtime import Arena
 from imagearena.arena.tokens import MatchClaims
 from imagearena.errors import InputError
+from imagearena.storage.matches import MatchVote
 from imagearena.text import check_text
 from imagearena.types import Outcome
 
@@ -43,9 +44,7 @@ def check_winner(winner: str) -> str:
     return winner
 
 
-def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str):
-    from imagearena.storage.matches import MatchVote
-
+def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str) -> tuple[MatchClaims, MatchVote]:
     check_winner(winner)
     claims = arena.signer.verify(token)
     item = MatchVote(
@@ -95,7 +94,8 @@ def _reveal(arena: Arena, claims: MatchClaims, winner: str, vote_id: int) -> Rec
 
 
 def _names(arena: Arena, model_a_id: int, model_b_id: int, study_id: int) -> tuple[str, str, str]:
-    from imagearena.storage.matches import model_names, study_name
+    from imagearena.storage.catalog import model_names
+    from imagearena.storage.studies import study_name
 
     with arena.read_session() as session:
         names = model_names(session, [model_a_id, model_b_id])

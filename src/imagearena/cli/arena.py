@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from imagearena.cli.app import app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from imagearena.settings import Settings
 
 DB_OPTION = typer.Option(
     None,
@@ -25,7 +30,7 @@ WORKERS_OPTION = typer.Option(1, "--workers", min=1, help="Server processes; eac
 ACCESS_LOG_OPTION = typer.Option(False, "--access-log/--no-access-log", help="Log every request.")
 
 
-def _settings(db: str | None, host: str | None, port: int | None, data_dir: Path | None):
+def _settings(db: str | None, host: str | None, port: int | None, data_dir: Path | None) -> Settings:
     from imagearena.settings import Settings
 
     overrides: dict[str, Any] = {}
@@ -57,57 +62,50 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _serve(settings, workers: int, access_log: bool, study: str | None = None) -> None:
+def _serve(settings: Settings, workers: int, access_log: bool, study: str | None = None) -> None:
     """Print where the arena is and the admin token, then run uvicorn until interrupted."""
     import os
 
     import uvicorn
     from rich.console import Console
 
-    from imagearena.arena.tokens import load_or_create_secret
-    from imagearena.storage.engine import make_private_dir, open_database
+    from imagearena.arena.database import prepare_server, shown_url
 
     _check_port_free(settings.host, settings.port)
-    engine = open_database(settings.database_url)  # creates the schema in an empty database
-    engine.dispose()
-    make_private_dir(settings.data_dir)
-    admin = settings.admin_token or load_or_create_secret(settings.data_dir, "admin_token", 24)
-    load_or_create_secret(settings.data_dir, "secret_key")  # created once, before workers race for it
+    admin = prepare_server(settings)  # the schema in an empty database, the data dir, the secrets
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{host}:{settings.port}/" + (f"arena/{study}" if study else "")
     console = Console()
     console.print(f"[bold]imagearena[/] arena at [link={url}]{url}[/link]")
-    console.print(f"Database: {_shown(settings.database_url)}   Data: {settings.data_dir.resolve()}")
+    console.print(f"Database: {shown_url(settings.database_url)}   Data: {settings.data_dir.resolve()}")
     console.print(f"Admin token (create studies, import, reset): [bold]{admin}[/]")
     console.print("Press Ctrl+C to stop.")
-    options = {
-        "host": settings.host,
-        "port": settings.port,
-        "access_log": access_log,
-        "log_level": "info" if access_log else "warning",
-        "timeout_keep_alive": 30,
-        "backlog": 4096,
-    }
+    target: FastAPI | str
     if workers == 1:
         from imagearena.web.app import create_app
 
-        uvicorn.run(create_app(settings), **options)
-        return
-    # Worker processes rebuild the settings from the environment (see imagearena.web.app.app_from_env).
-    env = {
-        "data_dir": str(settings.data_dir.resolve()),
-        "db_url": settings.database_url,
-        "admin_token": admin,
-    }
-    for key, value in env.items():
-        os.environ[f"IMAGEARENA_{key.upper()}"] = value
-    uvicorn.run("imagearena.web.app:app_from_env", factory=True, workers=workers, **options)
-
-
-def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+        target = create_app(settings)
+    else:
+        # Worker processes rebuild the settings from the environment (see imagearena.web.app.app_from_env).
+        env = {
+            "data_dir": str(settings.data_dir.resolve()),
+            "db_url": settings.database_url,
+            "admin_token": admin,
+        }
+        for key, value in env.items():
+            os.environ[f"IMAGEARENA_{key.upper()}"] = value
+        target = "imagearena.web.app:app_from_env"
+    uvicorn.run(
+        target,
+        factory=workers > 1,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_level="info" if access_log else "warning",
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
 
 
 @app.command()
@@ -133,15 +131,8 @@ def demo(
     access_log: bool = ACCESS_LOG_OPTION,
 ) -> None:
     """Create the demo study (procedurally drawn images, no model weights needed) and serve the arena."""
-    from imagearena.arena.demo_data import seed_demo
-    from imagearena.media import MediaStore
-    from imagearena.storage.engine import make_sessionmaker, open_database
+    from imagearena.arena.demo_data import create_demo
 
     settings = _settings(db, host, port, data_dir)
-    engine = open_database(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            study = seed_demo(session, MediaStore(settings.media_dir))
-    finally:
-        engine.dispose()
+    study = create_demo(settings)
     _serve(settings, workers, access_log, study=study)

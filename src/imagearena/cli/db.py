@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from imagearena.cli.app import app
+
+if TYPE_CHECKING:
+    from imagearena.settings import Settings
 
 db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -21,7 +24,7 @@ DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Where images and the de
 SKIPPED_EXIT_CODE = 3  # import-folder ran, but some files were skipped (listed); the rest is imported
 
 
-def load_settings(db: str | None, data_dir: Path | None):
+def load_settings(db: str | None, data_dir: Path | None) -> Settings:
     """Settings from the environment (IMAGEARENA_*), overridden by the command line."""
     from imagearena.settings import Settings
 
@@ -36,34 +39,19 @@ def load_settings(db: str | None, data_dir: Path | None):
 @db_app.command("upgrade")
 def upgrade(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION) -> None:
     """Create the schema in a new database, or bring an existing one to this version's schema."""
-    from sqlalchemy.exc import OperationalError
+    from imagearena.arena.database import upgrade as run_upgrade
 
-    from imagearena.errors import InputError
-    from imagearena.storage.engine import current_revision, make_engine, upgrade_database
-
-    settings = load_settings(db, data_dir)
-    url = settings.database_url
-    try:
-        upgrade_database(url)
-        engine = make_engine(url)
-        revision = current_revision(engine)
-        shown = engine.url.render_as_string(hide_password=True)
-        engine.dispose()
-    except OperationalError as exc:
-        raise InputError(f"cannot open the database: {exc.orig}; check --db / IMAGEARENA_DB_URL") from exc
+    shown, revision = run_upgrade(load_settings(db, data_dir).database_url)
     print(f"Database {shown} is at schema revision {revision} (latest).")
 
 
 @db_app.command("current")
 def current(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION) -> None:
     """Print the schema revision of the database and the one this version needs; creates nothing."""
-    from imagearena.storage.engine import current_revision, head_revision, make_engine
+    from imagearena.arena.database import revisions
 
-    engine = make_engine(load_settings(db, data_dir).database_url, create=False)
-    try:
-        print(f"database: {current_revision(engine) or 'empty'}; this version needs: {head_revision()}")
-    finally:
-        engine.dispose()
+    now, needed = revisions(load_settings(db, data_dir).database_url)
+    print(f"database: {now or 'empty'}; this version needs: {needed}")
 
 
 @app.command("import-folder")
@@ -84,36 +72,28 @@ def import_folder(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from imagearena.arena.importing import import_folder as run_import
-    from imagearena.media import Limits, MediaStore
-    from imagearena.storage.engine import make_sessionmaker, open_database
+    from imagearena.arena.importing import import_folder_into
 
     settings = load_settings(db, data_dir)
     console = Console()
-    engine = open_database(settings.database_url)
-    try:
-        progress = Progress(
-            TextColumn("[bold]Importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[current]}", style="dim"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
+    progress = Progress(
+        TextColumn("[bold]Importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("import", total=None, current="")
+    with progress:
+        report = import_folder_into(
+            settings,
+            directory,
+            study,
+            on_start=lambda total: progress.update(task, total=total),
+            on_file=lambda rel: progress.update(task, advance=1, current=escape(rel[-40:])),
         )
-        task = progress.add_task("import", total=None, current="")
-        with progress, make_sessionmaker(engine)() as session:
-            report = run_import(
-                session,
-                MediaStore(settings.media_dir),
-                directory,
-                study,
-                limits=Limits.from_settings(settings),
-                on_start=lambda total: progress.update(task, total=total),
-                on_file=lambda rel: progress.update(task, advance=1, current=escape(rel[-40:])),
-            )
-    finally:
-        engine.dispose()
     if report.problems:
         table = Table(title=f"Skipped {report.errors} file(s)", title_justify="left")
         table.add_column("file")

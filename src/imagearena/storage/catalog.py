@@ -1,113 +1,43 @@
-"""Repository functions for the catalog: studies, models, prompts, images and scores.
+"""Repository functions for the catalog: models, prompts and images (what a study's matches are drawn from).
 
-Plain functions that take a Session and never commit: the caller owns the transaction. The
+Plain functions that take a Session and never commit: the arena use case owns the transaction. The
 get-or-create helpers survive a concurrent creator (a savepoint catches the unique-constraint race).
+The reads a served match needs (:func:`study_images`, :func:`catalog_version`) are single Core
+statements, never ORM object loading: they sit on the arena's hot path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from imagearena.errors import ConflictError, InputError, UnknownNameError
-from imagearena.storage.models import Image, Model, Prompt, Score, Study
-from imagearena.types import StudyKind
+from imagearena.errors import InputError, UnknownNameError
+from imagearena.storage.models import Image, Model, Prompt, Study
+from imagearena.storage.rows import get_or_create
+from imagearena.storage.studies import StudyRow
 
-STUDY_KINDS = tuple(k.value for k in StudyKind)
-_STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _MODEL_NAME = re.compile(r"[^\x00-\x1f/\\]{1,200}")
-
-T = TypeVar("T")
 
 
 class StoredImage(Protocol):
-    """What the media store reports about an image it holds (``imagearena.media.ImageInfo``)."""
+    """What the media store reports about an image it holds (``imagearena.media.ImageInfo``, frozen)."""
 
-    sha256: str
-    format: str
-    width: int
-    height: int
-    size_bytes: int
-
-
-def _get_or_create(session: Session, find: Callable[[], T | None], build: Callable[[], T]) -> tuple[T, bool]:
-    row = find()
-    if row is not None:
-        return row, False
-    try:
-        with session.begin_nested():
-            row = build()
-            session.add(row)
-    except IntegrityError:
-        row = find()
-        if row is None:
-            raise
-        return row, False
-    return row, True
-
-
-# --- studies ------------------------------------------------------------------------------------------
-
-
-def check_study_name(name: str) -> str:
-    """Study names appear in URLs and file names: letters, digits, '-', '_', '.' only."""
-    if not _STUDY_NAME.fullmatch(name or ""):
-        raise InputError(
-            f"invalid study name {name!r}: use 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit"
-        )
-    return name
-
-
-def find_study(session: Session, name: str) -> Study | None:
-    return session.scalar(select(Study).where(Study.name == name))
-
-
-def get_study(session: Session, name: str) -> Study:
-    study = find_study(session, name)
-    if study is None:
-        known = ", ".join(s.name for s in list_studies(session)) or "none yet"
-        raise UnknownNameError(f"unknown study {name!r}; existing studies: {known}")
-    return study
-
-
-def list_studies(session: Session) -> list[Study]:
-    return list(session.scalars(select(Study).order_by(Study.name)))
-
-
-def create_study(
-    session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
-) -> Study:
-    check_study_name(name)
-    if kind not in STUDY_KINDS:
-        raise InputError(f"unknown study kind {kind!r}: use one of {', '.join(STUDY_KINDS)}")
-    if find_study(session, name) is not None:
-        raise ConflictError(f"study {name!r} already exists: pick another name")
-    study, created = _get_or_create(
-        session,
-        lambda: find_study(session, name),
-        lambda: Study(name=name, kind=kind, title=title or name, description=description, epoch=0),
-    )
-    if not created:
-        raise ConflictError(f"study {name!r} already exists: pick another name")
-    return study
-
-
-def get_or_create_study(session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "") -> Study:
-    check_study_name(name)
-    if kind not in STUDY_KINDS:
-        raise InputError(f"unknown study kind {kind!r}: use one of {', '.join(STUDY_KINDS)}")
-    study, _ = _get_or_create(
-        session,
-        lambda: find_study(session, name),
-        lambda: Study(name=name, kind=kind, title=title or name, description="", epoch=0),
-    )
-    return study
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def size_bytes(self) -> int: ...
 
 
 # --- models and prompts -------------------------------------------------------------------------------
@@ -126,16 +56,9 @@ def find_model(session: Session, name: str) -> Model | None:
     return session.scalar(select(Model).where(Model.name == name))
 
 
-def get_model(session: Session, name: str) -> Model:
-    model = find_model(session, name)
-    if model is None:
-        raise UnknownNameError(f"unknown model {name!r}")
-    return model
-
-
-def get_or_create_model(session: Session, name: str, meta: dict | None = None) -> Model:
+def get_or_create_model(session: Session, name: str, meta: dict[str, Any] | None = None) -> Model:
     check_model_name(name)
-    model, _ = _get_or_create(
+    model, _ = get_or_create(
         session, lambda: find_model(session, name), lambda: Model(name=name, meta=dict(meta or {}))
     )
     return model
@@ -160,7 +83,7 @@ def find_prompt(session: Session, text: str) -> Prompt | None:
 def get_or_create_prompt(session: Session, text: str, source: str = "") -> Prompt:
     text = normalize_prompt(text)
     digest = prompt_digest(text)
-    prompt, _ = _get_or_create(
+    prompt, _ = get_or_create(
         session,
         lambda: session.scalar(select(Prompt).where(Prompt.text_sha256 == digest)),
         lambda: Prompt(text=text, text_sha256=digest, source=source[:200]),
@@ -171,7 +94,7 @@ def get_or_create_prompt(session: Session, text: str, source: str = "") -> Promp
 # --- images -------------------------------------------------------------------------------------------
 
 
-def find_image(session: Session, study: Study, model: Model, prompt: Prompt, sha256: str) -> Image | None:
+def find_image(session: Session, study: StudyRow, model: Model, prompt: Prompt, sha256: str) -> Image | None:
     return session.scalar(
         select(Image).where(
             Image.study_id == study.id,
@@ -184,7 +107,7 @@ def find_image(session: Session, study: Study, model: Model, prompt: Prompt, sha
 
 def add_image(
     session: Session,
-    study: Study,
+    study: StudyRow,
     model: Model,
     prompt: Prompt,
     stored: StoredImage,
@@ -196,7 +119,7 @@ def add_image(
 
     Returns ``(image, created)``; the same bytes for the same (study, model, prompt) are one image.
     """
-    return _get_or_create(
+    return get_or_create(
         session,
         lambda: find_image(session, study, model, prompt, stored.sha256),
         lambda: Image(
@@ -214,7 +137,7 @@ def add_image(
     )
 
 
-def image_identities(session: Session, study: Study) -> set[tuple[str, str, str]]:
+def image_identities(session: Session, study: StudyRow) -> set[tuple[str, str, str]]:
     """``(model name, prompt sha256, image sha256)`` of every image in the study: what an import
     checks a file against before decoding it."""
     rows = session.execute(
@@ -233,14 +156,14 @@ def get_image(session: Session, image_id: int) -> Image:
     return image
 
 
-def list_images(session: Session, study: Study, prompt: Prompt | None = None) -> list[Image]:
+def list_images(session: Session, study: StudyRow, prompt: Prompt | None = None) -> list[Image]:
     query = select(Image).where(Image.study_id == study.id)
     if prompt is not None:
         query = query.where(Image.prompt_id == prompt.id)
     return list(session.scalars(query.order_by(Image.id)))
 
 
-def study_models(session: Session, study: Study) -> list[Model]:
+def study_models(session: Session, study: StudyRow) -> list[Model]:
     """Models that have at least one image in the study, by name."""
     query = (
         select(Model)
@@ -250,7 +173,7 @@ def study_models(session: Session, study: Study) -> list[Model]:
     return list(session.scalars(query))
 
 
-def study_prompts(session: Session, study: Study) -> list[Prompt]:
+def study_prompts(session: Session, study: StudyRow) -> list[Prompt]:
     """Prompts that have at least one image in the study, in the order they were first added."""
     query = (
         select(Prompt)
@@ -260,11 +183,11 @@ def study_prompts(session: Session, study: Study) -> list[Prompt]:
     return list(session.scalars(query))
 
 
-def count_images(session: Session, study: Study) -> int:
+def count_images(session: Session, study: StudyRow) -> int:
     return session.scalar(select(func.count(Image.id)).where(Image.study_id == study.id)) or 0
 
 
-def image_counts_by_model(session: Session, study: Study) -> dict[str, int]:
+def image_counts_by_model(session: Session, study: StudyRow) -> dict[str, int]:
     rows = session.execute(
         select(Model.name, func.count(Image.id))
         .join(Image, Image.model_id == Model.id)
@@ -274,31 +197,45 @@ def image_counts_by_model(session: Session, study: Study) -> dict[str, int]:
     return {name: count for name, count in rows}
 
 
-# --- scores -------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CatalogImage:
+    image_id: int
+    model_id: int
+    model: str
+    prompt_id: int
+    prompt: str
+    sha256: str
+    format: str
 
 
-def set_score(session: Session, image: Image, scorer: str, value: float) -> Score:
-    """The score of ``image`` by ``scorer``; a rerun of the same scorer replaces the value."""
-    existing = session.scalar(select(Score).where(Score.image_id == image.id, Score.scorer == scorer))
-    if existing is not None:
-        existing.value = float(value)
-        return existing
-    score, created = _get_or_create(
-        session,
-        lambda: session.scalar(select(Score).where(Score.image_id == image.id, Score.scorer == scorer)),
-        lambda: Score(image_id=image.id, scorer=scorer, value=float(value)),
+def study_images(session: Session, study_id: int) -> list[CatalogImage]:
+    """Every image of a study with its model and prompt, as bound at import or generation time."""
+    stmt = (
+        select(Image.id, Image.model_id, Model.name, Image.prompt_id, Prompt.text, Image.sha256, Image.format)
+        .join(Model, Model.id == Image.model_id)
+        .join(Prompt, Prompt.id == Image.prompt_id)
+        .where(Image.study_id == study_id)
+        .order_by(Image.id)
     )
-    if not created:
-        score.value = float(value)
-    return score
+    return [CatalogImage(*row) for row in session.execute(stmt)]
 
 
-def scores_for(session: Session, images: Sequence[Image], scorer: str) -> dict[int, float]:
-    """``{image_id: value}`` for the images that ``scorer`` has scored."""
-    ids = [image.id for image in images]
-    if not ids:
+def catalog_version(session: Session, study_id: int) -> tuple[int, int, int]:
+    """(epoch, image count, highest image id): changes whenever a cached catalog must be reloaded."""
+    epoch = session.scalar(select(Study.epoch).where(Study.id == study_id))
+    count, top = session.execute(
+        select(func.count(Image.id), func.coalesce(func.max(Image.id), 0)).where(Image.study_id == study_id)
+    ).one()
+    return int(epoch or 0), int(count), int(top)
+
+
+def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(select(Model.id, Model.name).where(Model.id.in_(list(ids))))
+    return {model_id: name for model_id, name in rows}
+
+
+def model_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+    if not names:
         return {}
-    rows = session.execute(
-        select(Score.image_id, Score.value).where(Score.image_id.in_(ids), Score.scorer == scorer)
-    )
-    return {image_id: value for image_id, value in rows}
+    rows = session.execute(select(Model.name, Model.id).where(Model.name.in_(list(names))))
+    return {name: model_id for name, model_id in rows}

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from imagearena.errors import InputError
@@ -124,7 +124,7 @@ def make_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
 
 def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event decide how transactions start (see the module docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -135,7 +135,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
@@ -204,6 +204,38 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def upgrade_to_head(url: str) -> tuple[str, str | None]:
+    """What ``imagearena db upgrade`` runs: bring the schema to the latest revision, then return the
+    database as messages show it (no password) and the revision it is at. A database that cannot be
+    reached is an InputError."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        upgrade_database(url)
+        engine = make_engine(url)
+        try:
+            return display_url(engine.url), current_revision(engine)
+        finally:
+            engine.dispose()
+    except OperationalError as exc:
+        raise InputError(f"cannot open the database: {exc.orig}; check --db / IMAGEARENA_DB_URL") from exc
+
+
+def revisions(url: str) -> tuple[str | None, str]:
+    """(the revision an existing database is at, or None when empty; the one this version needs).
+    Creates nothing."""
+    engine = make_engine(url, create=False)
+    try:
+        return current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
+
+
+def display_url(url: str | URL) -> str:
+    """A database URL as messages show it: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
@@ -217,7 +249,7 @@ def require_current_schema(engine: Engine) -> None:
     """Refuse to run against a database whose schema is missing or older than this code."""
     current = current_revision(engine)
     if current != head_revision():
-        url = engine.url.render_as_string(hide_password=True)
+        url = display_url(engine.url)
         state = "has no imagearena schema" if current is None else f"is at schema revision {current}"
         raise InputError(
             f"the database {url} {state}, this version needs {head_revision()}: "
@@ -240,7 +272,7 @@ def open_database(url: str, *, create: bool = True) -> Engine:
         require_current_schema(engine)
     except OperationalError as exc:
         engine.dispose()
-        shown = engine.url.render_as_string(hide_password=True)
+        shown = display_url(engine.url)
         raise InputError(
             f"cannot open the database {shown}: {exc.orig}; check --db / IMAGEARENA_DB_URL"
         ) from exc

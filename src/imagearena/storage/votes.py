@@ -1,24 +1,21 @@
-"""Repository functions for votes: battle logs, history, exports, rating snapshots and resets.
+"""Repository functions that read votes: battle logs, history and exports.
 
-Votes are facts: appended by storage.matches.record_match_vote, never updated or deleted. A reset
-bumps the study's epoch, so the older votes stay (archived) and the current leaderboards skip them.
+Votes are facts: appended by storage.matches.insert_match_votes, never updated or deleted. A reset
+bumps the study's epoch (storage.studies.bump_epoch), so the older votes stay (archived) and the
+current leaderboards skip them. Plain functions that take a Session and never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from imagearena.storage.models import Image, Match, Model, Prompt, RatingSnapshot, Study, Vote
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every timestamp we store is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from imagearena.storage.models import Image, Match, Model, Prompt, Vote
+from imagearena.storage.rows import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +48,12 @@ class HistoryItem:
     right_format: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotPoint:
-    model: str
-    rating: float
-    lower: float | None
-    upper: float | None
-    votes: int
-    at: datetime
-
-
 _A, _B = aliased(Model), aliased(Model)
 
 
-def _vote_query(study_id: int, epoch: int | None, since: datetime | None, until: datetime | None):
+def _vote_query(
+    study_id: int, epoch: int | None, since: datetime | None, until: datetime | None
+) -> Select[int, str, str, str, datetime, str, str, int, str]:
     stmt = (
         select(
             Vote.id,
@@ -175,92 +164,6 @@ def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int 
     return [HistoryItem(*r[:4], as_utc(r[4]), *r[5:]) for r in session.execute(stmt)]
 
 
-def bump_epoch(session: Session, study_id: int) -> int:
-    """Archive the study's votes by starting a new epoch; returns the new epoch. Deletes nothing."""
-    session.execute(update(Study).where(Study.id == study_id).values(epoch=Study.epoch + 1))
-    epoch = session.scalar(select(Study.epoch).where(Study.id == study_id))
-    session.commit()
-    return int(epoch or 0)
-
-
-def model_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    rows = session.execute(select(Model.name, Model.id).where(Model.name.in_(list(names))))
-    return {name: model_id for name, model_id in rows}
-
-
-def write_snapshots(
-    session: Session,
-    study_id: int,
-    epoch: int,
-    method: str,
-    rows: Sequence[tuple[int, float, float | None, float | None, int]],
-    at: datetime | None = None,
-) -> None:
-    """Append one leaderboard (model_id, rating, lower, upper, votes) as rating_snapshot rows."""
-    if not rows:
-        return
-    at = at or datetime.now(UTC)
-    session.execute(
-        insert(RatingSnapshot),
-        [
-            {
-                "study_id": study_id,
-                "epoch": epoch,
-                "model_id": model_id,
-                "method": method,
-                "rating": rating,
-                "lower": lower,
-                "upper": upper,
-                "votes": votes,
-                "at": at,
-            }
-            for model_id, rating, lower, upper, votes in rows
-        ],
-    )
-    session.commit()
-
-
-def latest_snapshot_at(session: Session, study_id: int, epoch: int, method: str) -> datetime | None:
-    """Time of the newest snapshot of a method, or None."""
-    at = session.scalar(
-        select(func.max(RatingSnapshot.at)).where(
-            RatingSnapshot.study_id == study_id,
-            RatingSnapshot.epoch == epoch,
-            RatingSnapshot.method == method,
-        )
-    )
-    return None if at is None else as_utc(at)
-
-
 def latest_vote_at(session: Session, study_id: int, epoch: int) -> datetime | None:
     at = session.scalar(select(func.max(Vote.tstamp)).where(Vote.study_id == study_id, Vote.epoch == epoch))
     return None if at is None else as_utc(at)
-
-
-def snapshots(
-    session: Session, study_id: int, epoch: int, method: str, limit: int = 5000
-) -> list[SnapshotPoint]:
-    """Rating over time for one method, oldest first."""
-    stmt = (
-        select(
-            Model.name,
-            RatingSnapshot.rating,
-            RatingSnapshot.lower,
-            RatingSnapshot.upper,
-            RatingSnapshot.votes,
-            RatingSnapshot.at,
-        )
-        .join(Model, Model.id == RatingSnapshot.model_id)
-        .where(
-            RatingSnapshot.study_id == study_id,
-            RatingSnapshot.epoch == epoch,
-            RatingSnapshot.method == method,
-        )
-        .order_by(RatingSnapshot.at.desc(), RatingSnapshot.id.desc())
-        .limit(limit)
-    )
-    points = [SnapshotPoint(*r[:5], as_utc(r[5])) for r in session.execute(stmt)]
-    points.reverse()
-    return points
