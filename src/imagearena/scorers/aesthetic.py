@@ -9,20 +9,18 @@ ignored: the score rates the image alone (roughly 1 to 10).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
 from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
-from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, image_embeddings, load_clip, pixel_batch
-from imagearena.scorers.sources import resolve_file
+from imagearena.scorers.hf_clip import PixelScorer, image_embeddings, load_clip, pixel_batch, read_image_spec
+from imagearena.scorers.pretrained import pretrained
+from imagearena.scorers.sources import resolve_source
 
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
-
-DEFAULT_HEAD = "camenduru/improved-aesthetic-predictor"
-HEAD_FILE = "sac+logos+ava1-l14-linearMSE.pth"
-DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 
 
 def build_head(state_dict: dict[str, Any]) -> torch.nn.Sequential:
@@ -45,10 +43,10 @@ def build_head(state_dict: dict[str, Any]) -> torch.nn.Sequential:
     return head.layers.eval()  # type: ignore[return-value]
 
 
-def load_head(source: str) -> torch.nn.Sequential:
+def load_head(source: str, filename: str) -> torch.nn.Sequential:
     import torch
 
-    path = resolve_file(source, HEAD_FILE)
+    path = resolve_source(source).file(filename)
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
@@ -71,12 +69,13 @@ class AestheticScore(PixelScorer):
         import torch
 
         del tokenizer  # the score does not read the prompt
-        clip = str(clip or DEFAULT_CLIP)
+        source = pretrained(self.name)
+        clip = str(clip or source.backbone)
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
         self.model = load_clip(clip, self.device, self.dtype)
-        self.head = load_head(str(weights or DEFAULT_HEAD)).to(self.device)
+        self.head = load_head(str(weights or source.weights), str(source.weights_file)).to(self.device)
         embed_dim = self.model.config.projection_dim
         in_features = next(m for m in self.head if isinstance(m, torch.nn.Linear)).in_features
         if in_features != embed_dim:
@@ -84,10 +83,8 @@ class AestheticScore(PixelScorer):
                 f"the aesthetic head expects {in_features}-d embeddings but the CLIP model "
                 f"{clip} gives {embed_dim}-d: use the CLIP it was trained on (ViT-L/14 for the LAION heads)"
             )
-        # the original embeds with the openai clip package: torchvision transforms, RGB conversion last
-        self.spec = ImageSpec.from_pretrained_dir(
-            clip, default_size=self.model.config.vision_config.image_size, convert_first=False
-        )
+        default = replace(source.image, size=int(self.model.config.vision_config.image_size))
+        self.spec = read_image_spec(clip, default)
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         emb = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))

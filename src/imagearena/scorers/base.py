@@ -13,7 +13,7 @@ from imagearena.scorers.precision import SlowDtypeWarning, choose_dtype, cpu_fla
 
 if TYPE_CHECKING:
     import torch
-    from PIL.Image import Image
+
 
 def align_prompts(prompts: str | Sequence[str], n_images: int) -> list[str]:
     """One prompt per image. A single prompt broadcasts; any other length mismatch is an error,
@@ -92,28 +92,30 @@ class TorchScorer:
     """Base for scorers that run a torch model: subclasses implement ``_score_batch``.
 
     ``score`` aligns prompts, slices batches and runs them under ``torch.inference_mode``; subclasses
-    see only one batch of (prompt, image) pairs at a time.
+    see only one batch of (prompt, image) pairs at a time. A subclass with ``prepare_image`` (a
+    StreamingScorer) has the next batch decoded and prepared by the shared streaming decoder
+    (imagearena.scorers.io) while the model runs the current one.
     """
 
     name: str = "scorer"
     batch_size: int = 16
     device: str = "cpu"
 
-    def score(self, prompts: str | Sequence[str], images: Sequence[Image]) -> list[float]:
-        torch = require_torch()
+    def score(self, prompts: str | Sequence[str], images: Sequence[Any]) -> list[float]:
+        from imagearena.scorers.io import prepared_batches
+        from imagearena.types import StreamingScorer
 
+        torch = require_torch()
         prompts = align_prompts(prompts, len(images))
+        prepare = self.prepare_image if isinstance(self, StreamingScorer) else None
         out: list[float] = []
         with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                stop = start + self.batch_size
-                values = self._score_batch(prompts[start:stop], images[start:stop])
-                if hasattr(values, "tolist"):
-                    values = values.float().cpu().tolist() if hasattr(values, "float") else values.tolist()
-                out.extend(float(v) for v in values)
+            for batch in prepared_batches(images, self.batch_size, prepare):
+                values = self._score_batch(prompts[len(out) : len(out) + len(batch)], batch)
+                out.extend(float(v) for v in values.float().cpu().tolist())
         return out
 
-    def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> Sequence[float]:
+    def _score_batch(self, prompts: Sequence[str], images: Sequence[Any]) -> torch.Tensor:
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -4,17 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
-from imagearena.scorers.hf_clip import ImageSpec, PixelScorer, load_tokenizer, pixel_batch
-from imagearena.scorers.sources import from_pretrained
+from imagearena.scorers.hf_clip import PixelScorer, pixel_batch, read_image_spec
+from imagearena.scorers.pretrained import pretrained
+from imagearena.scorers.sources import load_tokenizer, resolve_source
 
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
-
-DEFAULT_WEIGHTS = "Salesforce/blip-itm-base-coco"
 
 
 class BlipScore(PixelScorer):
@@ -31,17 +31,17 @@ class BlipScore(PixelScorer):
         require_score_extra("the BLIP scorer")
         from transformers import BlipForImageTextRetrieval
 
-        weights = str(weights or DEFAULT_WEIGHTS)
-        processor = str(tokenizer or weights)
+        source = pretrained(self.name)
+        weights = str(weights or source.weights)
+        processor = str(tokenizer or source.tokenizer or weights)
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
-        self.model = (
-            from_pretrained(BlipForImageTextRetrieval, weights, dtype=self.dtype).to(self.device).eval()
-        )
-        self.tokenizer = load_tokenizer(processor)
-        image_size = self.model.config.vision_config.image_size
-        self.spec = ImageSpec.from_pretrained_dir(processor, default_size=image_size, crop=False)
+        model = resolve_source(weights).load(BlipForImageTextRetrieval, dtype=self.dtype)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = load_tokenizer(processor, source.tokenizer_kind, source.special_tokens)
+        default = replace(source.image, size=int(self.model.config.vision_config.image_size))
+        self.spec = read_image_spec(processor, default)
         self.max_length = min(self.model.config.text_config.max_position_embeddings, 512)
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:

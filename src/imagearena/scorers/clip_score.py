@@ -7,32 +7,30 @@ The value is per pair: torchmetrics' ``clip_score`` called on that one (image, t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
 from imagearena.scorers.hf_clip import (
-    ImageSpec,
     PixelScorer,
     image_embeddings,
     load_clip,
-    load_tokenizer,
     pixel_batch,
+    read_image_spec,
     text_embeddings,
 )
+from imagearena.scorers.pretrained import Pretrained, pretrained
+from imagearena.scorers.sources import load_tokenizer
 
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
-
-DEFAULT_WEIGHTS = "openai/clip-vit-large-patch14"
 
 
 class ClipScore(PixelScorer):
     """Any HF CLIP checkpoint; subclasses change the defaults and how the cosine becomes a score."""
 
     name = "clip"
-    default_weights = DEFAULT_WEIGHTS
-    default_processor: str | None = None  # None: tokenizer and preprocessor_config travel with the weights
 
     def __init__(
         self,
@@ -43,16 +41,16 @@ class ClipScore(PixelScorer):
         batch_size: int = 16,
     ) -> None:
         require_score_extra(f"the {self.name} scorer")
-        weights = str(weights or self.default_weights)
-        processor = str(tokenizer or self.default_processor or weights)
+        source: Pretrained = pretrained(self.name)
+        weights = str(weights or source.weights)
+        processor = str(tokenizer or source.tokenizer or weights)  # the tokenizer's preprocessor_config
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
         self.model = load_clip(weights, self.device, self.dtype)
-        self.tokenizer = load_tokenizer(processor)
-        self.spec = ImageSpec.from_pretrained_dir(
-            processor, default_size=self.model.config.vision_config.image_size
-        )
+        self.tokenizer = load_tokenizer(processor, source.tokenizer_kind, source.special_tokens)
+        default = replace(source.image, size=int(self.model.config.vision_config.image_size))
+        self.spec = read_image_spec(processor, default)
 
     def _cosine(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         img = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))

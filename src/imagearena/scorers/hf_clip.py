@@ -1,79 +1,55 @@
-"""Shared parts of the CLIP-family scorers (CLIP score, PickScore, aesthetic, HPSv2): loading a
-transformers CLIP model with its tokenizer, the image preprocessing its checkpoint expects, and
-normalised embeddings."""
+"""Shared parts of the CLIP-family scorers (CLIP score, PickScore, aesthetic, HPSv2) and of every
+scorer that preprocesses pixels ahead of the model: loading a transformers CLIP model, the image
+preprocessing its checkpoint expects, and normalised embeddings."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
 from imagearena.scorers.base import TorchScorer
-from imagearena.scorers.sources import from_pretrained, hub_file
+from imagearena.scorers.preprocess import ImageInput, load_image
+from imagearena.scorers.pretrained import ImageSpec
+from imagearena.scorers.sources import resolve_source
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
     from PIL.Image import Image
 
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """How a checkpoint wants its pixels: side length, crop mode and normalisation.
-
-    ``crop=True`` is CLIP's bicubic short-side resize then centre crop; ``crop=False`` resizes
-    straight to a square (BLIP). ``tensor_resize=True`` resizes the float tensor instead of the PIL
-    image, as open_clip's HPSv2 transform does (ToTensor before Resize); with ``pad_longest`` the
-    longest side is resized and the rest zero-padded instead of cropped (HPSv2's ResizeMaxSize).
-    ``convert_first`` converts to RGB before resizing as transformers' processors do; the
-    torchvision pipelines convert last."""
-
-    size: int = 224
-    crop: bool = True
-    mean: tuple[float, float, float] = OPENAI_MEAN
-    std: tuple[float, float, float] = OPENAI_STD
-    tensor_resize: bool = False
-    convert_first: bool = True
-    pad_longest: bool = False
-
-    @classmethod
-    def from_pretrained_dir(
-        cls, source: str, *, default_size: int = 224, crop: bool = True, convert_first: bool = True
-    ) -> ImageSpec:
-        """Read ``preprocessor_config.json`` next to the weights (local folder or hub cache) when present."""
-        config = _read_preprocessor_config(source)
-        if not config:
-            return cls(size=default_size, crop=crop, convert_first=convert_first)
-        size = config.get("crop_size") if crop else config.get("size")
-        if size is None:
-            size = config.get("size", default_size)
-        if isinstance(size, dict):
-            size = size.get("shortest_edge") or size.get("height") or default_size
-        return cls(
-            size=int(size),
-            crop=crop,
-            mean=tuple(config.get("image_mean", OPENAI_MEAN)),  # type: ignore[arg-type]
-            std=tuple(config.get("image_std", OPENAI_STD)),  # type: ignore[arg-type]
-            convert_first=convert_first,
-        )
+def read_image_spec(source: str, default: ImageSpec) -> ImageSpec:
+    """``default`` with the size and normalisation of the ``preprocessor_config.json`` that travels
+    with a transformers checkpoint (local folder or hub cache), when there is one."""
+    config = _read_preprocessor_config(source)
+    if not config:
+        return default
+    size = config.get("crop_size") if default.crop else config.get("size")
+    if size is None:
+        size = config.get("size", default.size)
+    if isinstance(size, dict):
+        size = size.get("shortest_edge") or size.get("height") or default.size
+    return replace(
+        default,
+        size=int(size),
+        mean=tuple(float(v) for v in config.get("image_mean", default.mean)),
+        std=tuple(float(v) for v in config.get("image_std", default.std)),
+    )
 
 
 def _read_preprocessor_config(source: str) -> dict[str, Any]:
-    path = Path(source)
-    if path.is_dir():
-        file = path / "preprocessor_config.json"
-        return json.loads(file.read_text()) if file.is_file() else {}
     try:
-        file = hub_file(source, "preprocessor_config.json")
-    except InputError:  # absent from the repo, or from the cache offline: the CLIP defaults
+        where = resolve_source(source)
+        if where.is_local_file:
+            return {}
+        file = where.file("preprocessor_config.json")
+    except InputError:  # absent from the folder or the repo, or from the cache offline: the defaults
         return {}
-    return json.loads(file.read_text())
+    config = json.loads(file.read_text())
+    return config if isinstance(config, dict) else {}
 
 
 def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:
@@ -135,17 +111,34 @@ class Pixels:
     spec: ImageSpec
     array: Any  # float32 CHW numpy array or tensor
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
 
-def one_image(image: Image | Pixels, spec: ImageSpec) -> Any:
-    if isinstance(image, Pixels) and image.spec == spec:
-        return image.array
+    @property
+    def dtype(self) -> Any:
+        return self.array.dtype
+
+
+def one_image(image: ImageInput | Pixels | np.ndarray, spec: ImageSpec) -> Any:
+    """One image as the model's input array: prepared already (by ``prepare_image``, or an array of
+    the right shape), else decoded if it is a path and preprocessed for ``spec``."""
     if isinstance(image, Pixels):
-        raise TypeError("image was prepared for another scorer's preprocessing")
-    return tensor_pixels(image, spec) if spec.tensor_resize else pil_pixels(image, spec)
+        if image.spec != spec:
+            raise TypeError("image was prepared for another scorer's preprocessing")
+        return image.array
+    if hasattr(image, "shape"):
+        shape = (3, spec.size, spec.size)
+        if tuple(image.shape) != shape:
+            raise InputError(f"a prepared image must be a float32 array of shape {shape}, got {image.shape}")
+        return image
+    if spec.tensor_resize:
+        return tensor_pixels(load_image(image), spec)
+    return pil_pixels(load_image(image), spec)
 
 
 def pixel_batch(
-    images: Sequence[Image | Pixels], spec: ImageSpec, device: str, dtype: torch.dtype
+    images: Sequence[ImageInput | Pixels | np.ndarray], spec: ImageSpec, device: str, dtype: torch.dtype
 ) -> torch.Tensor:
     import torch
 
@@ -159,20 +152,14 @@ class PixelScorer(TorchScorer):
 
     spec: ImageSpec
 
-    def prepare_image(self, image: Image) -> Pixels:
+    def prepare_image(self, image: ImageInput) -> Pixels:
         return Pixels(self.spec, one_image(image, self.spec))
-
-
-def load_tokenizer(source: str) -> Any:
-    from transformers import AutoTokenizer
-
-    return from_pretrained(AutoTokenizer, source)
 
 
 def load_clip(source: str, device: str, dtype: torch.dtype) -> Any:
     from transformers import CLIPModel
 
-    model = from_pretrained(CLIPModel, source, dtype=dtype)
+    model = resolve_source(source).load(CLIPModel, dtype=dtype)
     return model.to(device).eval()
 
 

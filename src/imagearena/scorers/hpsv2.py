@@ -17,30 +17,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError
 from imagearena.scorers.base import pick_device, pick_dtype, require_score_extra
-from imagearena.scorers.hf_clip import (
-    OPENAI_MEAN,
-    OPENAI_STD,
-    ImageSpec,
-    PixelScorer,
-    image_embeddings,
-    load_tokenizer,
-    pixel_batch,
-    text_embeddings,
-)
-from imagearena.scorers.sources import resolve_file
+from imagearena.scorers.hf_clip import PixelScorer, image_embeddings, pixel_batch, text_embeddings
+from imagearena.scorers.pretrained import pretrained
+from imagearena.scorers.sources import load_tokenizer, resolve_source
 
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
 
-DEFAULT_REPO = "xswu/HPSv2"
-CHECKPOINTS = {"v2.0": "HPS_v2_compressed.pt", "v2.1": "HPS_v2.1_compressed.pt"}
-DEFAULT_TOKENIZER = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
+VERSIONS = {"v2.0": "hpsv2", "v2.1": "hpsv2.1"}  # registered name of each HPS release
 CONFIG_FILE = "open_clip_config.json"
 
 # open_clip's model_configs/ViT-H-14.json: what the HPS checkpoints were trained with.
@@ -213,30 +204,31 @@ class HPSv2(PixelScorer):
     ) -> None:
         require_score_extra("the HPSv2 scorer")
         version = version or self.version
-        if version not in CHECKPOINTS:
-            raise InputError(f"unknown HPS version {version!r}: use one of {', '.join(CHECKPOINTS)}")
-        self.name = "hpsv2" if version == "v2.0" else "hpsv2.1"
+        if version not in VERSIONS:
+            raise InputError(f"unknown HPS version {version!r}: use one of {', '.join(VERSIONS)}")
+        self.name = VERSIONS[version]
+        source = pretrained(self.name)
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = batch_size
-        source = str(weights or DEFAULT_REPO)
-        checkpoint = resolve_file(source, CHECKPOINTS[version])
-        model_cfg, preprocess_cfg = VIT_H_14, {}
+        checkpoint = resolve_source(weights or source.weights).file(str(source.weights_file))
+        model_cfg: dict[str, Any] = VIT_H_14
+        preprocess_cfg: dict[str, Any] = {}
         config_path = Path(config) if config else checkpoint.parent / CONFIG_FILE
         if config or config_path.is_file():
             if not config_path.is_file():
                 raise InputError(f"open_clip config not found at {config_path}")
             model_cfg, preprocess_cfg = read_open_clip_config(config_path)
-        self.tokenizer = load_tokenizer(str(tokenizer or DEFAULT_TOKENIZER))
+        self.tokenizer = load_tokenizer(
+            str(tokenizer or source.tokenizer), source.tokenizer_kind, source.special_tokens
+        )
         self.model = load_open_clip_as_hf(checkpoint, model_cfg, self.dtype, self.tokenizer.eos_token_id)
         self.model.to(self.device)
-        self.spec = ImageSpec(
+        self.spec = replace(
+            source.image,
             size=int(preprocess_cfg.get("size", model_cfg["vision_cfg"]["image_size"])),
-            crop=False,
-            mean=tuple(preprocess_cfg.get("mean", OPENAI_MEAN)),  # type: ignore[arg-type]
-            std=tuple(preprocess_cfg.get("std", OPENAI_STD)),  # type: ignore[arg-type]
-            tensor_resize=True,
-            pad_longest=True,
+            mean=tuple(float(v) for v in preprocess_cfg.get("mean", source.image.mean)),
+            std=tuple(float(v) for v in preprocess_cfg.get("std", source.image.std)),
         )
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:

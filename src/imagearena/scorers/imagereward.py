@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from imagearena.errors import InputError
-from imagearena.scorers.base import TorchScorer, align_prompts, pick_device, pick_dtype, require_score_extra
-from imagearena.scorers.preprocess import CLIP_MEAN, CLIP_STD, ImageInput, clip_preprocess
-from imagearena.scorers.sources import from_pretrained, hub_file
+from imagearena.scorers.base import align_prompts, pick_device, pick_dtype, require_score_extra
+from imagearena.scorers.hf_clip import PixelScorer, pil_pixels, pixel_batch
+from imagearena.scorers.preprocess import ImageInput, load_image
+from imagearena.scorers.pretrained import Pretrained, pretrained
+from imagearena.scorers.sources import load_tokenizer, resolve_source
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,11 +28,10 @@ if TYPE_CHECKING:
 
     from imagearena.scorers.imagereward_net import ImageRewardNet
 
-DEFAULT_REPO = "THUDM/ImageReward"
+SOURCE: Pretrained = pretrained("imagereward")
 MODEL_NAME = "ImageReward-v1.0"  # the original package's name for the released checkpoint
-CHECKPOINT_FILE = "ImageReward.pt"
+CHECKPOINT_FILE = str(SOURCE.weights_file)
 MED_CONFIG_FILE = "med_config.json"
-DEFAULT_TOKENIZER = "bert-base-uncased"
 MAX_TEXT_LENGTH = 35
 # Reward normalisation of the released model (mean and std of raw rewards on its training prompts).
 REWARD_MEAN = 0.16717362830052426
@@ -38,20 +39,21 @@ REWARD_STD = 1.0333394966054072
 # Where the original package downloads to; reused so an existing download works offline.
 ORIGINAL_CACHE = Path("~/.cache/ImageReward").expanduser()
 
-
-def _hub_file(repo: str, filename: str) -> Path:
-    """A file of a hub repo (the cache first, the network only when reachable), or what to do instead."""
-    try:
-        return hub_file(repo, filename)
-    except InputError as exc:
-        raise InputError(
-            f"{exc}; ImageReward also loads from a folder holding {CHECKPOINT_FILE} and {MED_CONFIG_FILE} "
-            "(--weights DIR, or weights=DIR in Python)"
-        ) from None
+PathName = str | os.PathLike[str]
 
 
-def resolve_checkpoint(weights: str | os.PathLike | None = None, med_config: str | os.PathLike | None = None):
-    """(checkpoint path, med_config path) for a hub repo id, a local directory or a local .pt file.
+def _with_folder_hint(exc: InputError) -> InputError:
+    return InputError(
+        f"{exc}; ImageReward also loads from a folder holding {CHECKPOINT_FILE} and {MED_CONFIG_FILE} "
+        "(--weights DIR, or weights=DIR in Python)"
+    )
+
+
+def resolve_checkpoint(
+    weights: PathName | None = None, med_config: PathName | None = None
+) -> tuple[Path, Path]:
+    """(checkpoint path, med_config path) for a hub repo id (or ``hf-hub:`` name), a local directory or a
+    local .pt file, through the one source resolver.
 
     ``None`` (or the original's name ``ImageReward-v1.0``) means THUDM/ImageReward, taken from the original
     package's download folder when both files are already there, else from the hub cache or the hub.
@@ -59,51 +61,25 @@ def resolve_checkpoint(weights: str | os.PathLike | None = None, med_config: str
     med = Path(med_config).expanduser() if med_config is not None else None
     if med is not None and not med.is_file():
         raise InputError(f"med_config file not found: {med}")
-    source = str(weights) if weights is not None else MODEL_NAME
-    path = Path(source).expanduser()
-    if path.is_dir():
-        ckpt = path / CHECKPOINT_FILE
-        if not ckpt.is_file():
-            raise InputError(
-                f"{path} has no {CHECKPOINT_FILE}: pass the folder holding the ImageReward files"
-            )
-        med = med or path / MED_CONFIG_FILE
-        if not med.is_file():
-            raise InputError(
-                f"{path} has no {MED_CONFIG_FILE}: put it beside {CHECKPOINT_FILE} or pass med_config="
-            )
-        return ckpt, med
-    if path.is_file():
-        med = med or (path.parent / MED_CONFIG_FILE if (path.parent / MED_CONFIG_FILE).is_file() else None)
-        return path, med or _hub_file(DEFAULT_REPO, MED_CONFIG_FILE)
-    if source == MODEL_NAME:
+    name = str(weights) if weights is not None else MODEL_NAME
+    if name == MODEL_NAME:
         local = ORIGINAL_CACHE / CHECKPOINT_FILE
-        if local.is_file() and (med or (ORIGINAL_CACHE / MED_CONFIG_FILE)).is_file():
+        if local.is_file() and (med or ORIGINAL_CACHE / MED_CONFIG_FILE).is_file():
             return local, med or ORIGINAL_CACHE / MED_CONFIG_FILE
-        source = DEFAULT_REPO
-    repo = source.removeprefix("hf-hub:")
-    if repo.count("/") != 1 or source.startswith((".", "/", "~")):
-        raise InputError(
-            f"ImageReward weights {source!r} are neither a file, a folder nor a hub repo id (org/name)"
-        )
-    return _hub_file(repo, CHECKPOINT_FILE), med or _hub_file(repo, MED_CONFIG_FILE)
-
-
-def load_tokenizer(source: str | os.PathLike | None = None):
-    """bert-base-uncased (hub id or local folder) with the original's added tokens: [DEC] as BOS, [ENC]."""
-    from transformers import BertTokenizer
-
-    source = str(source or DEFAULT_TOKENIZER)
+        name = SOURCE.weights
+    source = resolve_source(name)
     try:
-        tokenizer = from_pretrained(BertTokenizer, source)
+        checkpoint = source.file(CHECKPOINT_FILE)  # the weights first: they matter most
+        if med is not None:
+            return checkpoint, med
+        if source.is_local_file:  # med_config.json beside the file, else the released one
+            beside = checkpoint.parent / MED_CONFIG_FILE
+            return checkpoint, beside if beside.is_file() else resolve_source(SOURCE.weights).file(
+                MED_CONFIG_FILE
+            )
+        return checkpoint, source.file(MED_CONFIG_FILE)
     except InputError as exc:
-        raise InputError(
-            f"cannot load the tokenizer: {exc}; --tokenizer takes a folder holding the vocab.txt of "
-            "bert-base-uncased"
-        ) from None
-    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
-    tokenizer.add_special_tokens({"additional_special_tokens": ["[ENC]"]})
-    return tokenizer
+        raise (_with_folder_hint(exc) if source.path is None or source.is_local_file else exc) from None
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -123,23 +99,24 @@ def _load_state(path: Path) -> dict[str, Any]:
     return state
 
 
-class ImageReward(TorchScorer):
-    """``score(prompts, images)`` over aligned lists, in batches; in float32 (``dtype="fp32"``; what ``auto``
-    picks on a CPU without native bf16) the same numbers as the original package.
+class ImageReward(PixelScorer):
+    """``score(prompts, images)`` over aligned lists, in batches; in float32 (``dtype="fp32"``, what ``auto``
+    picks on a CPU) the same numbers as the original package.
 
-    ``images`` may hold paths or PIL images. Drop-in extras: ``score(prompt, image)`` with one image returns
-    a float, and ``inference_rank(prompt, images)`` returns ``(ranks, rewards)`` like the original.
+    ``images`` may hold paths, PIL images or prepared images (``prepare_image``). Drop-in extras:
+    ``score(prompt, image)`` with one image returns a float, and ``inference_rank(prompt, images)`` returns
+    ``(ranks, rewards)`` like the original.
     """
 
     name = "imagereward"
 
     def __init__(
         self,
-        weights: str | os.PathLike | None = None,
+        weights: PathName | None = None,
         device: str | None = None,
         dtype: str | None = None,
-        tokenizer: str | os.PathLike | None = None,
-        med_config: str | os.PathLike | None = None,
+        tokenizer: PathName | None = None,
+        med_config: PathName | None = None,
         batch_size: int = 16,
         vision_heads: int | None = None,
     ) -> None:
@@ -151,7 +128,9 @@ class ImageReward(TorchScorer):
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         ckpt, med = resolve_checkpoint(weights, med_config)  # the weights first: they matter most
-        self.tokenizer = load_tokenizer(tokenizer)
+        self.tokenizer = load_tokenizer(
+            tokenizer or str(SOURCE.tokenizer), SOURCE.tokenizer_kind, SOURCE.special_tokens
+        )
         try:
             med_dict = json.loads(Path(med).read_text())
         except (OSError, ValueError) as exc:
@@ -165,24 +144,12 @@ class ImageReward(TorchScorer):
         self.net.head.float()  # the original scores [CLS] features in float32
         self.batch_size = batch_size
         self.image_size = net.image_size
-
-    # -- inputs -------------------------------------------------------------------------------------------
+        # the original transform: bicubic short-side resize, centre crop, RGB last, CLIP mean/std
+        self.spec = replace(SOURCE.image, size=self.image_size)
 
     def preprocess(self, image: ImageInput) -> np.ndarray:
-        """The original transform: bicubic short-side resize, centre crop, RGB, CLIP mean/std."""
-        return clip_preprocess(image, self.image_size, CLIP_MEAN, CLIP_STD)
-
-    def prepare_image(self, image: ImageInput) -> np.ndarray:
-        """Preprocess ahead of time (e.g. in a decoder thread); ``score`` accepts the returned array."""
-        return self.preprocess(image)
-
-    def _pixels(self, image: ImageInput | np.ndarray) -> np.ndarray:
-        shape = (3, self.image_size, self.image_size)
-        if getattr(image, "shape", None) is None:
-            return self.preprocess(image)
-        if tuple(image.shape) != shape:
-            raise InputError(f"a prepared image must be a float32 array of shape {shape}, got {image.shape}")
-        return image
+        """One image as the network's float32 (3, S, S) input."""
+        return pil_pixels(load_image(image), self.spec)
 
     def _tokenize(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         enc = self.tokenizer(
@@ -190,52 +157,22 @@ class ImageReward(TorchScorer):
         )
         return enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
 
-    def _pixel_batches(self, images: Sequence[ImageInput]) -> Iterator[np.ndarray]:
-        """Decoded, preprocessed batches; the next batch is prepared in a thread while the current one runs."""
-        import numpy as np
-
-        def prepare(start: int) -> np.ndarray:
-            return np.stack([self._pixels(img) for img in images[start : start + self.batch_size]])
-
-        starts = range(0, len(images), self.batch_size)
-        if len(starts) <= 1:
-            yield from (prepare(s) for s in starts)
-            return
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(prepare, starts[0])
-            for nxt in [*starts[1:], None]:
-                ready = pending.result()
-                if nxt is not None:
-                    pending = pool.submit(prepare, nxt)
-                yield ready
-
-    # -- scoring ------------------------------------------------------------------------------------------
-
-    def _rewards(self, prompts: Sequence[str], images: Sequence[ImageInput]) -> list[float]:
-        import torch
-
-        out: list[float] = []
-        with torch.inference_mode():
-            for i, pixels in enumerate(self._pixel_batches(images)):
-                start = i * self.batch_size
-                ids, mask = self._tokenize(prompts[start : start + len(pixels)])
-                x = torch.from_numpy(pixels).to(self.device, self.dtype)
-                raw = self.net(ids, mask, x)
-                out.extend(((raw - REWARD_MEAN) / REWARD_STD).tolist())
-        return out
+    def _score_batch(self, prompts: Sequence[str], images: Sequence[Any]) -> torch.Tensor:
+        ids, mask = self._tokenize(prompts)
+        raw = self.net(ids, mask, pixel_batch(images, self.spec, self.device, self.dtype))
+        return (raw - REWARD_MEAN) / REWARD_STD
 
     @overload
     def score(self, prompts: str | Sequence[str], images: ImageInput) -> float: ...
     @overload
-    def score(self, prompts: str | Sequence[str], images: Sequence[ImageInput]) -> list[float]: ...
-    def score(self, prompts, images):
+    def score(self, prompts: str | Sequence[str], images: Iterable[Any]) -> list[float]: ...
+    def score(self, prompts: str | Sequence[str], images: ImageInput | Iterable[Any]) -> float | list[float]:
         """Normalised rewards, one per image (a single prompt broadcasts); a lone image gives a float."""
         from PIL.Image import Image
 
-        if isinstance(images, (str, os.PathLike, Image)):
-            return self._rewards(align_prompts(prompts, 1), [images])[0]
-        images = list(images)  # any iterable of images
-        return self._rewards(align_prompts(prompts, len(images)), images)
+        if isinstance(images, str | os.PathLike | Image):
+            return super().score(align_prompts(prompts, 1), [images])[0]
+        return super().score(prompts, list(images))  # any iterable of images
 
     def inference_rank(self, prompt: str, images: Sequence[ImageInput]) -> tuple[list[int], list[float]]:
         """(rank of each image, 1 = best; reward of each image), in input order, as the original returns."""
@@ -250,8 +187,8 @@ class ImageReward(TorchScorer):
 def load(
     name: str = MODEL_NAME,
     device: str | None = None,
-    download_root: str | os.PathLike | None = None,
-    med_config: str | os.PathLike | None = None,
+    download_root: PathName | None = None,
+    med_config: PathName | None = None,
     **kwargs: Any,
 ) -> ImageReward:
     """Drop-in for ``ImageReward.load(name, device, download_root, med_config)`` of the original package."""

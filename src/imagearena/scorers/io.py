@@ -207,3 +207,30 @@ def combine_run(scorer: CombiningScorer, results: Sequence[Scored]) -> None:
     combined = scorer.combine({name: [r.components[name] for r in ok] for name in names})
     for r, value in zip(ok, combined, strict=True):
         r.score = value
+
+
+def prepared_batches(
+    images: Sequence[Any], batch_size: int, prepare: Callable[[Any], Any] | None = None
+) -> Iterator[list[Any]]:
+    """``images`` in batches of ``batch_size``, each passed through ``prepare`` (a scorer's
+    ``prepare_image``: decode a path, preprocess) by the streaming decoder: when there is more than one
+    batch, a decoder thread prepares the next batch while the caller's model runs the current one. An
+    image that cannot be read raises its InputError."""
+    items = [ScoreItem(image=image, prompt="") for image in images]
+    workers = 1 if len(items) > batch_size else 0
+    batch: list[Any] = []
+    for _, _, prepared, error in iter_decoded(
+        items, workers=workers, prefetch=batch_size, decode=prepare or _as_is
+    ):
+        if error is not None:
+            raise InputError(error)
+        batch.append(prepared)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _as_is(image: Any) -> Any:
+    return image

@@ -12,14 +12,9 @@ if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
 
-DEFAULT_WEIGHTS = "yuvalkirstain/PickScore_v1"
-DEFAULT_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
-
 
 class PickScore(ClipScore):
-    name = "pickscore"
-    default_weights = DEFAULT_WEIGHTS
-    default_processor = DEFAULT_PROCESSOR  # the fine-tune ships no tokenizer or preprocessor config
+    name = "pickscore"  # its sources: imagearena.scorers.pretrained
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

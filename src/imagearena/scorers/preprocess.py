@@ -17,9 +17,7 @@ from PIL import Image
 
 from imagearena.errors import InputError
 from imagearena.media import ImageRejected, Limits, read_image
-
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+from imagearena.scorers.pretrained import CLIP_MEAN, CLIP_STD
 
 ImageInput = str | os.PathLike[str] | Image.Image
 

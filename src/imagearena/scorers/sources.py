@@ -1,5 +1,6 @@
 """Where a scorer's weights and tokenizer come from: a local file or folder, the local Hugging Face
-cache, or the hub, in that order.
+cache, or the hub, in that order. :func:`resolve_source` is the one parser of a source name, for every
+scorer; what each built-in scorer loads by default is data, in imagearena.scorers.pretrained.
 
 Local files are always tried first, with no request at all. The hub is asked only when the files are
 not there and ``HF_HUB_OFFLINE`` is unset, and then after one quick probe: huggingface_hub retries a
@@ -10,6 +11,9 @@ used to cost minutes before any error; now it costs one request and a message sa
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,44 +87,92 @@ def hub_file(repo: str, filename: str) -> Path:
         ) from None
 
 
-def resolve_file(source: str | os.PathLike[str], filename: str) -> Path:
-    """A weights file from a local file, a local directory holding ``filename``, or a hub repo id."""
-    path = Path(source).expanduser()
-    if path.is_file():
-        return path
-    if path.is_dir():
-        candidate = path / filename
+HUB_PREFIX = "hf-hub:"
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where one part of a scorer (weights, tokenizer, a config file) comes from: a local file, a local
+    folder, or a hub repo (read from the local cache first)."""
+
+    path: Path | None = None
+    repo: str | None = None
+
+    @property
+    def is_local_file(self) -> bool:
+        return self.path is not None and self.path.is_file()
+
+    def file(self, filename: str) -> Path:
+        """``filename`` of this source; a local file is its own single file, whatever it is called."""
+        if self.path is None:
+            return hub_file(str(self.repo), filename)
+        if self.path.is_file():
+            return self.path
+        candidate = self.path / filename
         if not candidate.is_file():
-            raise InputError(f"{path} has no {filename}: point to the file itself or to a folder holding it")
+            raise InputError(
+                f"{self.path} has no {filename}: point to the file itself or to a folder holding it"
+            )
         return candidate
-    if looks_local(str(source)):
-        raise InputError(f"weights not found at {source}: check the path")
-    return hub_file(str(source), filename)
+
+    def load(self, cls: Any, **kwargs: Any) -> Any:
+        """``cls.from_pretrained`` on this source: a local folder as is; a hub repo from the local cache
+        first, and from the hub only after a probe shows it answers."""
+        if self.path is not None:
+            if not self.path.is_dir():
+                raise InputError(f"{self.path} is a file: {cls.__name__} loads from a folder or a hub id")
+            return _load(cls, str(self.path), kwargs)
+        repo = str(self.repo)
+        try:
+            return cls.from_pretrained(repo, local_files_only=True, **kwargs)
+        except (OSError, ValueError):  # not (completely) in the cache
+            pass
+        if hub_offline():
+            raise InputError(offline_hint(repo))
+        probe_hub(repo, "config.json")
+        return _load(cls, repo, kwargs)
 
 
-def resolve_dir(source: str | os.PathLike[str]) -> str:
-    """A ``from_pretrained`` source: a local directory as is, or a hub id."""
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return str(path)
-    if looks_local(str(source)):
-        raise InputError(f"no model folder at {source}: check the path")
-    return str(source)
+def resolve_source(source: str | os.PathLike[str]) -> Source:
+    """The one parser of a source name: an existing local file or folder, ``hf-hub:org/name``, or a hub
+    id (``org/name``, or a bare name such as ``bert-base-uncased``). Anything else is an error that says
+    what was expected."""
+    text = str(source)
+    if text.startswith(HUB_PREFIX):
+        return _hub_source(text.removeprefix(HUB_PREFIX), text)
+    path = Path(text).expanduser()
+    if path.exists():
+        return Source(path=path)
+    if looks_local(text):
+        raise InputError(f"{text} is neither a file, a folder nor a hub repo id (org/name): check the path")
+    return _hub_source(text, text)
 
 
-def from_pretrained(cls: Any, source: str | os.PathLike[str], **kwargs: Any) -> Any:
-    """``cls.from_pretrained`` from a local folder or the hub cache first; the hub only after a probe."""
-    src = resolve_dir(source)
-    if Path(src).is_dir():
-        return _load(cls, src, kwargs)
+def _hub_source(repo: str, given: str) -> Source:
+    if not _HUB_ID.fullmatch(repo):
+        raise InputError(
+            f"{given!r} is not a hub repo id: write org/name (or hf-hub:org/name), or a local path"
+        )
+    return Source(repo=repo)
+
+
+def load_tokenizer(
+    source: str | os.PathLike[str],
+    kind: str = "AutoTokenizer",
+    special_tokens: Sequence[tuple[str, Any]] = (),
+) -> Any:
+    """A transformers tokenizer (class ``kind``) from a source, with ``special_tokens`` added in order
+    (each an ``add_special_tokens`` call, so their ids come out as the checkpoint expects)."""
+    import transformers
+
     try:
-        return cls.from_pretrained(src, local_files_only=True, **kwargs)
-    except (OSError, ValueError):  # not (completely) in the cache
-        pass
-    if hub_offline():
-        raise InputError(offline_hint(src))
-    probe_hub(src, "config.json")
-    return _load(cls, src, kwargs)
+        tokenizer = resolve_source(source).load(getattr(transformers, kind))
+    except InputError as exc:
+        raise InputError(f"cannot load the tokenizer {source}: {exc}") from None
+    for key, value in special_tokens:
+        tokenizer.add_special_tokens({key: value})
+    return tokenizer
 
 
 def _load(cls: Any, src: str, kwargs: dict[str, Any]) -> Any:
