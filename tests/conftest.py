@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from seeding import seed_study
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from imagearena.arena.runtime import Arena
+    from imagearena.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -179,3 +188,103 @@ def media_store(tmp_path):
     from imagearena.media import MediaStore
 
     return MediaStore(tmp_path / "media")
+
+
+# --- arenas and web clients ----------------------------------------------------------------------------
+# One factory builds every Arena and in-process client over the test's database, which holds the study
+# seeding.STUDY. Overrides are Settings fields: make_arena(rate_limit_per_minute=3),
+# make_client(max_body_bytes=64). The `seeded`, `arena`, `client` and `admin_headers` fixtures are the
+# factory's defaults.
+
+
+def _with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """``settings`` with ``overrides`` applied and validated like any other Settings value."""
+    from imagearena.settings import Settings
+
+    return Settings(**{**settings.model_dump(), **overrides}) if overrides else settings
+
+
+@pytest.fixture
+def seeded(settings) -> Settings:
+    """The settings of the test's database holding the study seeding.STUDY."""
+    from imagearena.media import MediaStore
+    from imagearena.storage.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            seed_study(session, MediaStore(settings.media_dir))
+    finally:
+        engine.dispose()
+    return settings
+
+
+@pytest.fixture
+def make_arena(seeded) -> Iterator[Callable[..., Arena]]:
+    """``make_arena(**overrides)``: an Arena over the seeded database with these settings overrides;
+    every Arena it built is closed after the test."""
+    from imagearena.arena.runtime import Arena
+
+    made: list[Arena] = []
+
+    def make(**overrides: Any) -> Arena:
+        made.append(Arena(_with_overrides(seeded, overrides)))
+        return made[-1]
+
+    yield make
+    for arena in reversed(made):
+        arena.close()
+
+
+@pytest.fixture
+def make_client(make_arena) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(arena=None, *, hot_path=True, background_snapshots=False, snapshot_interval_s=0,
+    client_address=None, **overrides)``: an in-process client of the web app (lifespan started).
+
+    Without ``arena`` the app gets a new one from ``make_arena(**overrides)``; with it, the app shares
+    that Arena and reads the overrides in its own settings (body limits...).
+    """
+    from fastapi.testclient import TestClient
+
+    from imagearena.web.app import create_app
+
+    with ExitStack() as clients:
+
+        def make(
+            arena: Arena | None = None,
+            *,
+            hot_path: bool = True,
+            background_snapshots: bool = False,
+            snapshot_interval_s: float = 0,
+            client_address: tuple[str, int] | None = None,
+            **overrides: Any,
+        ) -> TestClient:
+            if arena is None:
+                arena = make_arena(**overrides)
+                overrides = {}
+            app = create_app(
+                _with_overrides(arena.settings, overrides),
+                arena=arena,
+                hot_path=hot_path,
+                background_snapshots=background_snapshots,
+                snapshot_interval_s=snapshot_interval_s,
+            )
+            extra = {} if client_address is None else {"client": client_address}
+            return clients.enter_context(TestClient(app, **extra))
+
+        yield make
+
+
+@pytest.fixture
+def arena(make_arena) -> Arena:
+    return make_arena()
+
+
+@pytest.fixture
+def client(make_client, arena) -> TestClient:
+    return make_client(arena)
+
+
+@pytest.fixture
+def admin_headers(arena) -> dict[str, str]:
+    return {"Authorization": f"Bearer {arena.admin_token}"}

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from arena_fixtures import STUDY, seed_study
+from seeding import STUDY, seed_study
 
 from imagearena import ratings
 from imagearena.arena import leaderboards

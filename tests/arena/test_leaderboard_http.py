@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from arena_fixtures import STUDY
+from seeding import STUDY
 
 from imagearena.arena import leaderboards
 from imagearena.arena.matches import serve_match

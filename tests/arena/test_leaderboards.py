@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from arena_fixtures import STUDY
+from seeding import STUDY
 
 from imagearena import ratings
 from imagearena.arena import export, leaderboards, studies

@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from arena_fixtures import STUDY
 from fastapi.testclient import TestClient
+from seeding import STUDY
 from sqlalchemy import func, select
 
 from imagearena.arena.matches import serve_match

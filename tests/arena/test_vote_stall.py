@@ -7,26 +7,20 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from arena_fixtures import STUDY
-from fastapi.testclient import TestClient
+from seeding import STUDY
 from sqlalchemy import select
 
-from imagearena.arena.runtime import Arena
 from imagearena.storage.models import Match
-from imagearena.web.app import create_app
 
 GUARD_S = 60  # only so that a hung vote fails the test instead of hanging it
 
 
 @pytest.fixture
-def stall_client(seeded, db_url):
+def stall_client(make_arena, make_client, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("holds a PostgreSQL table lock (SQLite waits its busy timeout instead)")
-    arena = Arena(seeded.model_copy(update={"vote_write_timeout_s": 0.3}))
-    app = create_app(arena.settings, arena=arena, background_snapshots=False)
-    with TestClient(app) as client:
-        yield arena, client
-    arena.close()
+    arena = make_arena(vote_write_timeout_s=0.3)
+    return arena, make_client(arena)
 
 
 def _lock_table(db_url: str, table: str):

@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from arena_fixtures import MODELS, PROMPTS, STUDY
+from seeding import MODELS, PROMPTS, STUDY
 from sqlalchemy import func, select
 
 from imagearena.arena.matches import serve_match
@@ -152,7 +152,7 @@ def test_a_restarted_server_replays_the_votes_into_its_sampler(arena, seeded):
 def test_a_token_from_another_database_sharing_the_secret_is_forbidden(seeded, tmp_path):
     """One data dir (one secret) used with two databases: each refuses the other's tokens, even where
     the ids in the token exist in both, and stores nothing."""
-    from arena_fixtures import seed_study
+    from seeding import seed_study
 
     from imagearena.media import MediaStore
     from imagearena.storage.engine import make_engine, make_sessionmaker, upgrade_database

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import Future
 
 import pytest
-from arena_fixtures import STUDY
+from seeding import STUDY
 from sqlalchemy import select
 
 from imagearena.arena.matches import serve_match

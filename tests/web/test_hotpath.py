@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 from imagearena.arena.tokens import TokenSigner
-from imagearena.web.app import create_app
 
 STUDY = "t2i"
 
 
 @pytest.fixture
-def clients(arena):
-    fast = create_app(arena.settings, arena=arena, background_snapshots=False, hot_path=True)
-    slow = create_app(arena.settings, arena=arena, background_snapshots=False, hot_path=False)
-    with TestClient(fast) as f, TestClient(slow) as s:
-        yield f, s
+def clients(arena, make_client):
+    return make_client(arena, hot_path=True), make_client(arena, hot_path=False)
 
 
 def shape(response):

@@ -6,20 +6,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from imagearena.arena.runtime import Arena
-from imagearena.web.app import create_app
-
 STUDY = "t2i"
 LIMIT = 3
 
 
 @pytest.fixture(params=[True, False], ids=["hot_path", "fastapi"])
-def limited(request, seeded):
-    arena = Arena(seeded.model_copy(update={"rate_limit_per_minute": LIMIT}))
-    app = create_app(arena.settings, arena=arena, background_snapshots=False, hot_path=request.param)
-    with TestClient(app) as one, TestClient(app, client=("10.0.0.2", 40000)) as other:
-        yield arena, app, one, other
-    arena.close()
+def limited(request, make_arena, make_client):
+    arena = make_arena(rate_limit_per_minute=LIMIT)
+    one = make_client(arena, hot_path=request.param)
+    with TestClient(one.app, client=("10.0.0.2", 40000)) as other:  # the same app: shared limiter
+        yield arena, one.app, one, other
 
 
 def _match(client, **kw):
