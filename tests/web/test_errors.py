@@ -143,7 +143,10 @@ def test_the_limit_is_configurable(arena, admin_headers):
     ("path", "kwargs"),
     [
         ("/api/v1/studies", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
-        (f"/api/v1/studies/{STUDY}/import", {"content": b"[1, 2", "headers": {"content-type": "application/json"}}),
+        (
+            f"/api/v1/studies/{STUDY}/import",
+            {"content": b"[1, 2", "headers": {"content-type": "application/json"}},
+        ),
         (f"/api/v1/studies/{STUDY}/reset", {"content": b"junk"}),
         ("/studies", {"content": b"%%%", "headers": {"content-type": "application/x-www-form-urlencoded"}}),
         (f"/studies/{STUDY}/import", {"data": {}}),
@@ -167,20 +170,95 @@ def test_openapi_documents_errors_in_the_shared_shape_and_no_422(client):
         for verb, operation in operations.items():
             responses = operation["responses"]
             assert "422" not in responses, (verb, path)
-            if path.endswith("/matches") or path == "/api/v1/votes":
-                continue  # the vote path documents its own answers (web.api.next_match, vote)
             assert "400" in responses, (verb, path)
             if "{study}" in path:
                 assert "404" in responses, (verb, path)
             if verb == "post":
                 assert {"403", "413"} <= set(responses), (verb, path)
             for status, answer in responses.items():
-                if re.fullmatch(r"4\d\d", status) and status not in ("429",):
+                if re.fullmatch(r"[45]\d\d", status):
                     ref = answer["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorOut"), (verb, path, status)
+
+
+def test_match_and_vote_document_every_answer_they_give(client):
+    spec = client.get("/openapi.json").json()
+    documented = {
+        "/api/v1/studies/{study}/matches": {"200", "400", "403", "404", "413", "429"},
+        "/api/v1/votes": {"201", "400", "403", "409", "413", "429", "503"},
+    }
+    for path, statuses in documented.items():
+        responses = spec["paths"][path]["post"]["responses"]
+        assert set(responses) == statuses, path
+        retry_after = responses["429"]["headers"]["Retry-After"]
+        assert retry_after["required"] is True and retry_after["schema"]["type"] == "integer"
+    body = spec["paths"]["/api/v1/votes"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/VoteIn"}
+    assert set(spec["components"]["schemas"]["VoteIn"]["required"]) == {"token", "winner"}
 
 
 def test_validation_errors_are_answered_400_in_the_shared_shape(client):
     r = client.get(f"/api/v1/studies/{STUDY}/history", params={"limit": 0})
     assert r.status_code == 400
     assert set(r.json()["error"]) == {"type", "message"}
+
+
+# --- refusals before any route: the same answer as the handlers give ---------------------------------
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+BEFORE_ANY_ROUTE = [
+    pytest.param("GET", "/studies/a%00b", {}, 400, "InputError", id="bad URL text"),
+    pytest.param(
+        "POST",
+        "/studies",
+        {"data": {"name": "x"}, "headers": {"origin": "http://evil.example"}},
+        403,
+        "ForbiddenError",
+        id="cross-origin",
+    ),
+    pytest.param(
+        "POST", "/studies", {"content": b"x" * (2 * 1024 * 1024)}, 413, "PayloadTooLarge", id="too large"
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "kind"), BEFORE_ANY_ROUTE)
+def test_middleware_refusals_answer_a_browser_page_in_html(client, method, path, kwargs, status, kind):
+    kwargs = dict(kwargs)  # the parameters are shared by every run of the test
+    headers = {**HTML, **kwargs.pop("headers", {})}
+    r = client.request(method, path, headers=headers, **kwargs)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert f"{status}: {kind}" in r.text and 'class="error-message"' in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "kind"), BEFORE_ANY_ROUTE)
+def test_middleware_refusals_answer_json_under_the_api_and_to_other_clients(
+    client, method, path, kwargs, status, kind
+):
+    kwargs = dict(kwargs)
+    extra = kwargs.pop("headers", {})
+    for url, accept in ((f"/api/v1{path}", HTML), (path, {"accept": "application/json"})):
+        r = client.request(method, url, headers={**accept, **extra}, **kwargs)
+        assert r.status_code == status, (url, r.text)
+        assert r.json()["error"]["type"] == kind, url
+
+
+def test_security_headers_on_an_unhandled_error(arena):
+    from fastapi.testclient import TestClient
+
+    from imagearena.web.app import create_app
+
+    app = create_app(arena.settings, arena=arena, background_snapshots=False)
+
+    def broken() -> None:
+        raise RuntimeError("a bug, not a user error")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/broken", headers=HTML)
+    assert r.status_code == 500
+    assert r.headers.get("x-content-type-options") == "nosniff"
+    assert r.headers.get("x-frame-options") == "DENY"
+    assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "")

@@ -1,26 +1,25 @@
 """The JSON API under /api/v1. Handlers only translate HTTP to the arena use cases and back.
 
-The two hot endpoints (next match, vote) build their JSON by hand and skip response validation;
-their response models still document them in /openapi.json.
+The two hot endpoints (next match, vote) answer through web.voting, which the plain-ASGI front
+(web.hotpath) shares, and skip response validation; their response models still document them in
+/openapi.json.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from imagearena.arena import export, leaderboards, studies
-from imagearena.arena.matches import ServedMatch, serve_match
-from imagearena.arena.ratelimit import RateLimitedError
-from imagearena.arena.runtime import Arena
-from imagearena.arena.tokens import check_admin
-from imagearena.arena.votes import RecordedVote, record_vote_async
-from imagearena.errors import ForbiddenError, ImageArenaError, InputError
 from imagearena.text import check_text
 from imagearena.types import Outcome, RatingMethod, StudyKind
-from imagearena.web.deps import AdminFirstRoute, admin_token_of, get_arena, require_admin
-from imagearena.web.media import image_url, match_image_url
+from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
+from imagearena.web.media import image_url
+from imagearena.web.voting import VoteIn, answer_match, answer_vote, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute)
 
@@ -47,18 +46,60 @@ _ERROR_MEANINGS = {
     404: "No study (or other name) by that name.",
     409: "Conflicts with recorded state, such as a study name that is taken.",
     413: "The request body is over the server's limit (IMAGEARENA_MAX_BODY_BYTES).",
+    429: "Too many requests from this client (IMAGEARENA_RATE_LIMIT_PER_MINUTE): wait Retry-After seconds.",
+    503: "The database is busy and nothing was stored: send the same request again.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before this client's next request is accepted.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict]:
-    """OpenAPI ``responses=`` for the error answers a route gives, all in the shared error shape.
-    Every route may answer 400 (a URL no database can store), every write 403 and 413."""
-    return {status: {"model": ErrorOut, "description": _ERROR_MEANINGS[status]} for status in statuses}
+def errors(*statuses: int, meanings: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error answers a route gives, all in the shared error shape;
+    ``meanings`` says what a status means on this route. Every route may answer 400 (a URL no database
+    can store), every write 403 and 413."""
+    said = {**_ERROR_MEANINGS, **(meanings or {})}
+    answers: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorOut, "description": said[status]} for status in statuses
+    }
+    if 429 in answers:
+        answers[429]["headers"] = _RETRY_AFTER
+    return answers
 
 
 READ = errors(400)
 READ_STUDY = errors(400, 404)
 ADMIN_WRITE_STUDY = errors(400, 403, 404, 413)
+MATCH_ERRORS = errors(
+    400,
+    403,
+    404,
+    413,
+    429,
+    meanings={
+        400: "The study has no prompt with images from two different models yet, or the URL holds "
+        "text no database can store.",
+        403: "Sent from another site's page.",
+    },
+)
+VOTE_ERRORS = errors(
+    400,
+    403,
+    409,
+    413,
+    429,
+    503,
+    meanings={
+        400: "A malformed or expired token, an unknown winner, or a malformed body.",
+        403: "A token this server (for this database) did not seal, or a vote sent from another site's page.",
+        409: "The match was already voted on: request a new match.",
+        503: "The database is busy and nothing was stored: vote again with the same token.",
+    },
+)
 
 
 class ImageRef(BaseModel):
@@ -76,76 +117,19 @@ class MatchOut(BaseModel):
     right: ImageRef
 
 
-class VoteIn(BaseModel):
-    token: str
-    winner: Winner = Field(description="model_a is the left image, model_b the right one.")
-    voter: str | None = Field(default=None, max_length=100, description="Optional anonymous voter id.")
-
-
-MAX_VOTE_BODY = 8192
 _VOTE_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": VoteIn.model_json_schema()}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VoteIn"}}},
     }
 }
-_LIMITED = {429: {"description": "Too many requests from this client: wait Retry-After seconds."}}
 
 
-def parse_vote(raw: bytes) -> VoteIn:
-    """The vote in a request body, checked by VoteIn; InputError (400) says what is wrong. The hot path
-    uses it too. pydantic's own JSON parser bounds nesting (a deep body is a 400, not a RecursionError)."""
-    if len(raw) > MAX_VOTE_BODY:
-        raise InputError(f"invalid request: body over {MAX_VOTE_BODY} bytes")
-    try:
-        return VoteIn.model_validate_json(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()))
-            problems.append(f"{where}: {err['msg']}" if where else err["msg"])
-        raise InputError("invalid request: " + "; ".join(problems)) from None
-
-
-def match_json(m: ServedMatch) -> dict:
-    return {
-        "study": m.study,
-        "token": m.token,
-        "prompt": m.prompt,
-        "left": {"image_url": match_image_url(m.left_name)},
-        "right": {"image_url": match_image_url(m.right_name)},
-    }
-
-
-def vote_json(v: RecordedVote) -> dict:
-    return {"vote_id": v.vote_id, "study": v.study, "winner": v.winner, "model_a": v.model_a, "model_b": v.model_b}
-
-
-def error_json(exc: ImageArenaError) -> tuple[int, dict, dict[str, str]]:
-    """Status, body and headers of a user error on the two hot routes (a 429 says when to retry)."""
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else {}
-    return exc.http_status, {"error": {"type": type(exc).__name__, "message": str(exc)}}, headers
-
-
-def limit_client(arena: Arena, request: Request, kind: str, voter: str | None = None) -> None:
-    """RateLimitedError (429) when this client is over its limit of ``kind`` requests; admins are not
-    limited. Matches are counted per client address, votes per address and voter id."""
-    if not arena.rate_limiter.enabled:
-        return
-    address = request.client.host if request.client else ""
-    try:
-        arena.rate_limiter.check(f"{kind}\0{address}\0{voter or ''}")
-    except RateLimitedError:
-        if not _is_admin(arena, request):
-            raise
-
-
-def _is_admin(arena: Arena, request: Request) -> bool:
-    try:
-        check_admin(admin_token_of(request), arena.admin_token)
-    except ForbiddenError:
-        return False
-    return True
+def body_schemas() -> dict[str, Any]:
+    """OpenAPI component schemas of the bodies a route reads itself (the vote's VoteIn), which FastAPI
+    does not collect from the route's signature."""
+    schema = VoteIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "VoteIn": schema}
 
 
 class VoteOut(BaseModel):
@@ -262,59 +246,21 @@ class ImportIn(BaseModel):
     folder: str = Field(description="A folder on the server: FOLDER/<model>/<image files>.")
 
 
-# --- hot path ---------------------------------------------------------------------------------------
+# --- next match and vote (answered the same by the plain-ASGI front, web.hotpath) --------------------
 
 
-def _error_response(exc: ImageArenaError) -> JSONResponse:
-    status, body, headers = error_json(exc)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-@router.post("/studies/{study}/matches", response_model=MatchOut, responses=_LIMITED)
-async def next_match(study: str, request: Request):
+@router.post("/studies/{study}/matches", response_model=MatchOut, responses=MATCH_ERRORS)
+async def next_match(study: str, request: Request) -> JSONResponse:
     """Serve a match: the prompt and two images of two different models, no model names."""
-    arena = get_arena(request)
-    try:
-        limit_client(arena, request, "match")
-        return JSONResponse(match_json(serve_match(arena, study)))
-    except ImageArenaError as exc:
-        return _error_response(exc)
+    return json_response(answer_match(get_arena(request), request, study))
 
 
 @router.post(
-    "/votes",
-    response_model=VoteOut,
-    status_code=201,
-    openapi_extra=_VOTE_BODY,
-    responses={
-        400: {"description": "Malformed or expired token, an unknown winner, or a malformed body."},
-        403: {"description": "A token this server (for this database) did not seal."},
-        409: {"description": "The match was already voted on."},
-        **_LIMITED,
-        503: {"description": "The database is busy and nothing was stored: vote again with the same token."},
-    },
+    "/votes", response_model=VoteOut, status_code=201, openapi_extra=_VOTE_BODY, responses=VOTE_ERRORS
 )
-async def vote(request: Request):
+async def vote(request: Request) -> JSONResponse:
     """Record a vote (a VoteIn body) and reveal the two models."""
-    arena = get_arena(request)
-    try:
-        body = parse_vote(await _read_body(request))
-        limit_client(arena, request, "vote", body.voter)
-        v = await record_vote_async(arena, body.token, body.winner, voter=body.voter or "")
-    except ImageArenaError as exc:
-        return _error_response(exc)
-    return JSONResponse(vote_json(v), status_code=201)
-
-
-async def _read_body(request: Request) -> bytes:
-    """The request body, read no further than a vote may be long."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_VOTE_BODY:
-            raise InputError(f"invalid request: body over {MAX_VOTE_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return json_response(await answer_vote(get_arena(request), request))
 
 
 # --- studies ----------------------------------------------------------------------------------------

@@ -7,22 +7,35 @@ factory receives; nothing is read from globals.
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from imagearena import __version__
 from imagearena.arena.runtime import Arena
 from imagearena.errors import ImageArenaError
 from imagearena.settings import Settings
+from imagearena.web.errors import error_response
+from imagearena.web.security import SecurityHeaders, content_security_policy
 
 WEB_DIR = Path(__file__).resolve().parent
+
+
+class ArenaApp(FastAPI):
+    """FastAPI with the security headers as the outermost layer, outside Starlette's error middleware,
+    so that even the 500 of an unhandled error carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), csp=self.state.csp)
 
 
 def create_app(
@@ -43,7 +56,7 @@ def create_app(
     stop = threading.Event()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warm_pools(arena)
         worker = None
         if background_snapshots:
@@ -60,7 +73,7 @@ def create_app(
             if owns_arena:  # write what is queued, then release the database
                 arena.close()
 
-    app = FastAPI(
+    app = ArenaApp(
         title="imagearena",
         version=__version__,
         description="Vote between images of anonymous text-to-image models; leaderboards follow.",
@@ -71,6 +84,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.arena = arena
+    app.state.csp = content_security_policy(WEB_DIR / "templates")
     app.state.snapshot_interval_s = snapshot_interval_s
     app.include_router(api.router)
     app.include_router(media.router)
@@ -86,12 +100,11 @@ def create_app(
 
 
 def _add_middleware(app: FastAPI, settings: Settings, hot_path_arena: Arena | None) -> None:
-    """Plain-ASGI middleware, outermost last: headers on every answer, then the body limit, the
-    same-origin check and the URL check, all ahead of the vote front and the routes."""
+    """Plain-ASGI middleware, outermost last: the body limit, the same-origin check and the URL check,
+    all ahead of the vote front and the routes (the security headers wrap them all: ArenaApp)."""
     from imagearena.web.csrf import SameOriginWrites
     from imagearena.web.hotpath import HotPath
     from imagearena.web.limits import BodyLimit
-    from imagearena.web.security import SecurityHeaders, content_security_policy
     from imagearena.web.urltext import UrlTextCheck
 
     if hot_path_arena is not None:
@@ -99,16 +112,17 @@ def _add_middleware(app: FastAPI, settings: Settings, hot_path_arena: Arena | No
     app.add_middleware(UrlTextCheck)
     app.add_middleware(SameOriginWrites)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, csp=content_security_policy(WEB_DIR / "templates"))
 
 
 def _favicon() -> FileResponse:
     return FileResponse(WEB_DIR / "static" / "favicon.ico", media_type="image/x-icon")
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:
     """The schema without FastAPI's default 422 answers: invalid requests are answered 400, in the
     shared error shape each route documents."""
+    from imagearena.web.api import body_schemas
+
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -116,47 +130,34 @@ def _openapi(app: FastAPI) -> dict:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 operation.get("responses", {}).pop("422", None)
-        components = schema.get("components", {}).get("schemas", {})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        for name, body in body_schemas().items():
+            components.setdefault(name, body)
         app.openapi_schema = schema
     return app.openapi_schema
 
 
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
-
-
-def _error_response(request: Request, status: int, kind: str, message: str):
-    if _wants_json(request):
-        return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
-    from imagearena.web.pages import render
-
-    return render(request, "error.html", {"status": status, "kind": kind, "message": message}, status=status)
-
-
-async def _user_error(request: Request, exc: Exception):
+async def _user_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ImageArenaError)
-    return _error_response(request, exc.http_status, type(exc).__name__, str(exc))
+    return error_response(request, exc.http_status, type(exc).__name__, str(exc))
 
 
-async def _http_error(request: Request, exc: Exception):
+async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods answer in the same error shape as user errors."""
     assert isinstance(exc, StarletteHTTPException)
     kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-    response = _error_response(request, exc.status_code, kind, str(exc.detail))
-    for name, value in (exc.headers or {}).items():
-        response.headers[name] = value
-    return response
+    return error_response(request, exc.status_code, kind, str(exc.detail), exc.headers)
 
 
-async def _validation_error(request: Request, exc: Exception):
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
-    return _error_response(request, 400, "InputError", "invalid request: " + "; ".join(parts))
+    return error_response(request, 400, "InputError", "invalid request: " + "; ".join(parts))
 
 
 def _warm_pools(arena: Arena) -> None:

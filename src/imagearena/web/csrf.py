@@ -29,7 +29,7 @@ class SameOriginWrites:
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
             problem = cross_origin_problem(scope)
             if problem is not None:
-                await send_error(send, 403, "ForbiddenError", problem)
+                await send_error(scope, receive, send, 403, "ForbiddenError", problem)
                 return
         await self.app(scope, receive, send)
 

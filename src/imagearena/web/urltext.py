@@ -23,7 +23,7 @@ class UrlTextCheck:
             try:
                 check_url(scope)
             except InputError as exc:
-                await send_error(send, 400, "InputError", str(exc))
+                await send_error(scope, receive, send, 400, "InputError", str(exc))
                 return
         await self.app(scope, receive, send)
 
