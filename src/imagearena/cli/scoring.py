@@ -237,7 +237,7 @@ def quiet_model_loading() -> None:
         from transformers.utils import logging as hf_logging
     except ImportError:  # the scorer itself reports the missing extra
         return
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 @app.command("score")

@@ -6,6 +6,8 @@ Every backend, built-in or third-party, registers through the ``imagearena.gener
 
 from __future__ import annotations
 
+from typing import Any
+
 from imagearena.registry import Registry
 from imagearena.types import Generator
 
@@ -16,5 +18,5 @@ def list_generators() -> list[str]:
     return generators.names()
 
 
-def create_generator(name: str, **kwargs) -> Generator:
+def create_generator(name: str, **kwargs: Any) -> Generator:
     return generators.create(name, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from imagearena.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import ImageDraw
     from PIL.Image import Image
 
 # Best first: the order the demo leaderboard should converge to.
@@ -64,7 +66,7 @@ NUMBERS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5
 RGB = tuple[int, int, int]
 
 
-def _rgb(values) -> RGB:
+def _rgb(values: Iterable[float]) -> RGB:
     a, b, c = (int(v) for v in values)
     return (a, b, c)
 
@@ -163,7 +165,9 @@ def render_clean(comp: Composition, size: int, *, supersample: int = 3) -> Image
     return canvas.resize((size, size), Image.Resampling.LANCZOS)
 
 
-def _draw(draw, kind: str, cx: float, cy: float, r: float, fill) -> None:
+def _draw(
+    draw: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, r: float, fill: int | tuple[int, ...]
+) -> None:
     if kind == "circle":
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
     elif kind == "square":

@@ -6,6 +6,8 @@ group; torch and model libraries are imported only when a scorer is created.
 
 from __future__ import annotations
 
+from typing import Any
+
 from imagearena.registry import Registry
 from imagearena.types import Scorer
 
@@ -16,6 +18,6 @@ def list_scorers() -> list[str]:
     return scorers.names()
 
 
-def create_scorer(name: str, **kwargs) -> Scorer:
+def create_scorer(name: str, **kwargs: Any) -> Scorer:
     """Build a scorer by name; keyword arguments (weights=, device=, ...) go to its factory."""
     return scorers.create(name, **kwargs)

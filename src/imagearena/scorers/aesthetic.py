@@ -38,9 +38,9 @@ def build_head(state_dict: dict[str, Any]) -> torch.nn.Sequential:
         out_dim, in_dim = state_dict[f"layers.{i}.weight"].shape
         modules[i] = torch.nn.Linear(in_dim, out_dim)
     head = torch.nn.Sequential()
-    head.layers = torch.nn.Sequential(*modules)  # type: ignore[assignment]
+    head.layers = torch.nn.Sequential(*modules)
     head.load_state_dict({k: v.float() for k, v in state_dict.items()}, strict=True)
-    return head.layers.eval()  # type: ignore[return-value]
+    return head.layers.eval()
 
 
 def load_head(source: str, filename: str) -> torch.nn.Sequential:
@@ -88,4 +88,5 @@ class AestheticScore(PixelScorer):
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Image]) -> torch.Tensor:
         emb = image_embeddings(self.model, pixel_batch(images, self.spec, self.device, self.dtype))
-        return self.head(emb).squeeze(-1)
+        scores: torch.Tensor = self.head(emb).squeeze(-1)
+        return scores

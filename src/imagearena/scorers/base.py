@@ -75,7 +75,8 @@ def pick_device(device: str | None = None) -> str:
 def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
     """``dtype``, or for ``auto`` the fastest one the hardware runs natively (see
     imagearena.scorers.precision); an explicit dtype that would run emulated warns (SlowDtypeWarning)."""
-    torch = require_torch()
+    require_torch()
+    import torch
 
     cuda_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
     cpu_bf16 = device.startswith("cpu") and has_native_bf16(cpu_flags())
@@ -85,7 +86,8 @@ def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
         raise InputError(f"unknown dtype {dtype!r}: use one of auto, fp32, fp16, bf16") from None
     if choice.warning:
         warnings.warn(choice.warning, SlowDtypeWarning, stacklevel=2)
-    return getattr(torch, choice.name)
+    chosen: torch.dtype = getattr(torch, choice.name)
+    return chosen
 
 
 class TorchScorer:

@@ -57,6 +57,6 @@ class BlipScore(PixelScorer):
             pixel_values=pixel_batch(images, self.spec, self.device, self.dtype),
             use_itm_head=False,
         )
-        sims = out.itm_score.float()  # images x unique prompts
+        sims: torch.Tensor = out.itm_score.float()  # images x unique prompts
         cols = torch.tensor([unique.index(p) for p in prompts], device=sims.device)
         return sims[torch.arange(len(prompts), device=sims.device), cols]

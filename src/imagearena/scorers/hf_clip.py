@@ -165,7 +165,8 @@ def load_clip(source: str, device: str, dtype: torch.dtype) -> Any:
 
 def _pooled(output: Any) -> torch.Tensor:
     """transformers 5 returns an output object from get_*_features, 4.x a tensor."""
-    return output if hasattr(output, "norm") else output.pooler_output
+    pooled: torch.Tensor = output if hasattr(output, "norm") else output.pooler_output
+    return pooled
 
 
 def text_embeddings(model: Any, tokenizer: Any, prompts: Sequence[str], device: str) -> torch.Tensor:
@@ -179,10 +180,12 @@ def text_embeddings(model: Any, tokenizer: Any, prompts: Sequence[str], device: 
     emb = _pooled(out).float()
     emb = emb / emb.norm(dim=-1, keepdim=True)
     index = {p: i for i, p in enumerate(unique)}
-    return emb[[index[p] for p in prompts]]
+    per_prompt: torch.Tensor = emb[[index[p] for p in prompts]]
+    return per_prompt
 
 
 def image_embeddings(model: Any, pixels: torch.Tensor) -> torch.Tensor:
     """L2-normalised projected image embeddings."""
     emb = _pooled(model.get_image_features(pixel_values=pixels)).float()
-    return emb / emb.norm(dim=-1, keepdim=True)
+    normalised: torch.Tensor = emb / emb.norm(dim=-1, keepdim=True)
+    return normalised

@@ -185,7 +185,7 @@ def load_open_clip_as_hf(
             module_name, _, attr = name.rpartition(".")
             module = model.get_submodule(module_name)
             module.register_buffer(attr, torch.arange(buf.shape[-1]).expand(buf.shape), persistent=False)
-    return model.eval()
+    return model.eval()  # type: ignore[no-untyped-call]
 
 
 class HPSv2(PixelScorer):

@@ -159,7 +159,7 @@ class ImageReward(PixelScorer):
 
     def _score_batch(self, prompts: Sequence[str], images: Sequence[Any]) -> torch.Tensor:
         ids, mask = self._tokenize(prompts)
-        raw = self.net(ids, mask, pixel_batch(images, self.spec, self.device, self.dtype))
+        raw: torch.Tensor = self.net(ids, mask, pixel_batch(images, self.spec, self.device, self.dtype))
         return (raw - REWARD_MEAN) / REWARD_STD
 
     @overload

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from transformers import BlipTextConfig, BlipTextModel, BlipVisionConfig, BlipVisionModel
 
 # Vision attention heads are not stored in a checkpoint; BLIP's ViTs (base, large) use 64-wide heads.
 VISION_HEAD_DIM = 64
@@ -36,7 +39,7 @@ _VISION_RENAMES = [
 
 def split_checkpoint(
     state: Mapping[str, torch.Tensor],
-) -> tuple[dict, dict, list[tuple[torch.Tensor, torch.Tensor]]]:
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], list[tuple[torch.Tensor, torch.Tensor]]]:
     """Official ImageReward.pt keys -> (BlipVisionModel state, BlipTextModel state, reward head linears).
 
     Keys the scorer does not use (ITC projections, position-id buffers) are dropped.
@@ -62,7 +65,7 @@ def split_checkpoint(
     return vision, text, linears
 
 
-def vision_config(vision_state: Mapping[str, torch.Tensor], num_heads: int | None = None):
+def vision_config(vision_state: Mapping[str, torch.Tensor], num_heads: int | None = None) -> BlipVisionConfig:
     """BlipVisionConfig with every size read from the weights (the original hard-codes ViT-L/16 @ 224)."""
     from transformers import BlipVisionConfig
 
@@ -82,7 +85,7 @@ def vision_config(vision_state: Mapping[str, torch.Tensor], num_heads: int | Non
     )
 
 
-def text_config(med_config: Mapping[str, Any], text_state: Mapping[str, torch.Tensor]):
+def text_config(med_config: Mapping[str, Any], text_state: Mapping[str, torch.Tensor]) -> BlipTextConfig:
     """BlipTextConfig from med_config.json; vocabulary and cross-attention widths come from the weights,
     because the original overrides ``encoder_width`` with the ViT's width and resizes for added tokens."""
     from transformers import BlipTextConfig
@@ -127,10 +130,11 @@ class RewardHead(nn.Module):
 class ImageRewardNet(nn.Module):
     """BLIP ViT + BLIP text encoder with cross-attention + reward head; ``forward`` returns raw rewards."""
 
-    def __init__(self, vision, text, head: RewardHead) -> None:
+    def __init__(self, vision: BlipVisionModel, text: BlipTextModel, head: RewardHead) -> None:
         super().__init__()
-        self.vision = vision
-        self.text = text
+        # transformers' module trees, walked by attribute name below: typed loosely on purpose
+        self.vision: Any = vision
+        self.text: Any = text
         self.head = head
         self.vision_heads = vision.config.num_attention_heads
         self.text_heads = text.config.num_attention_heads
@@ -168,7 +172,10 @@ class ImageRewardNet(nn.Module):
                     f"unexpected {result.unexpected_keys[:5]}"
                 )
         positions = text.config.max_position_embeddings
-        text.embeddings.position_ids = torch.arange(positions).expand((1, -1))  # a buffer, not in checkpoints
+        # a buffer, not in checkpoints
+        text.embeddings.register_buffer(
+            "position_ids", torch.arange(positions).expand((1, -1)), persistent=False
+        )
         return cls(vision, text, RewardHead(linears)).eval()
 
     @property
@@ -190,9 +197,12 @@ class ImageRewardNet(nn.Module):
             x = x + layer.self_attn.projection(a.transpose(1, 2).reshape(batch, tokens, width))
             h = layer.layer_norm2(x)
             x = x + layer.mlp.fc2(self.vision_act(layer.mlp.fc1(h)))
-        return self.vision.post_layernorm(x)
+        out: torch.Tensor = self.vision.post_layernorm(x)
+        return out
 
-    def _attend(self, block, queries: torch.Tensor, states: torch.Tensor, mask: torch.Tensor | None):
+    def _attend(
+        self, block: Any, queries: torch.Tensor, states: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
         """One BERT attention block (projections, SDPA, output dense, residual + LayerNorm)."""
         attn = block.self
         batch, q_len, hidden = queries.shape
@@ -202,7 +212,8 @@ class ImageRewardNet(nn.Module):
         v = attn.value(states).view(batch, states.shape[1], heads, -1).transpose(1, 2)
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         a = a.transpose(1, 2).reshape(batch, q_len, hidden)
-        return block.output.LayerNorm(block.output.dense(a) + queries)
+        out: torch.Tensor = block.output.LayerNorm(block.output.dense(a) + queries)
+        return out
 
     def encode_text(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, image_embeds: torch.Tensor
@@ -220,11 +231,13 @@ class ImageRewardNet(nn.Module):
             h = self._attend(layer.attention, queries, x, mask)
             h = self._attend(layer.crossattention, h, image_embeds, None)
             x = layer.output.LayerNorm(layer.output.dense(self.text_act(layer.intermediate.dense(h))) + h)
-        return x[:, 0]
+        cls_features: torch.Tensor = x[:, 0]
+        return cls_features
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pixels: torch.Tensor
     ) -> torch.Tensor:
         """Raw (unnormalised) rewards, float32, shape (B,)."""
         features = self.encode_text(input_ids, attention_mask, self.encode_images(pixels))
-        return self.head(features.float()).squeeze(-1)
+        rewards: torch.Tensor = self.head(features.float()).squeeze(-1)
+        return rewards

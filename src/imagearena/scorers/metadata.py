@@ -14,6 +14,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from imagearena.errors import InputError
 
@@ -22,7 +23,9 @@ KEYWORD = b"imagearena"
 SIDECAR_SUFFIX = ".imagearena.json"
 
 
-def score_record(scorer: str, prompt: str, score: float | None, components: Mapping[str, float]) -> dict:
+def score_record(
+    scorer: str, prompt: str, score: float | None, components: Mapping[str, float]
+) -> dict[str, Any]:
     return {"scorer": scorer, "prompt": prompt, "score": score, "components": dict(components)}
 
 
@@ -42,19 +45,24 @@ def write_score(
     return sidecar
 
 
-def read_score(path: Path) -> dict | None:
+def read_score(path: Path) -> dict[str, Any] | None:
     """The record written by ``write_score``, or None."""
     path = Path(path)
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if sidecar.is_file():
-        return json.loads(sidecar.read_text(encoding="utf-8"))
+        return _record(sidecar.read_text(encoding="utf-8"))
     data = path.read_bytes()
     if not data.startswith(PNG_SIGNATURE):
         return None
     for ctype, body in _chunks(data):
         if ctype == b"iTXt" and body.split(b"\0", 1)[0] == KEYWORD:
-            return json.loads(_itxt_text(body))
+            return _record(_itxt_text(body))
     return None
+
+
+def _record(text: str) -> dict[str, Any] | None:
+    record = json.loads(text)
+    return record if isinstance(record, dict) else None
 
 
 def set_png_text(data: bytes, text: str) -> bytes:

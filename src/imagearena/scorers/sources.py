@@ -56,7 +56,7 @@ def probe_hub(repo: str, filename: str, *, about: str | None = None) -> None:
     hint (about the file ``about``, or the whole repo) unless the hub answers. A 404 or 401 is an
     answer: the loader then says what is missing."""
     hub = _hub()
-    from huggingface_hub.utils import HfHubHTTPError
+    from huggingface_hub.utils import HfHubHTTPError  # type: ignore[attr-defined]
 
     try:
         hub.get_hf_file_metadata(hub.hf_hub_url(repo, filename), timeout=PROBE_TIMEOUT_S)
