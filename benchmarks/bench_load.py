@@ -376,13 +376,13 @@ def bench(
 
 # --- the plain-ASGI front on and off ------------------------------------------------------------------
 
-COMPARED = (
-    ("votes_per_s", "votes/s"),
-    ("server_cpu_ms_per_vote", "server CPU ms per vote (match + vote)"),
-    ("vote_p50_ms", "vote p50 ms"),
-    ("vote_p99_ms", "vote p99 ms"),
-    ("match_p50_ms", "match p50 ms"),
-    ("match_p99_ms", "match p99 ms"),
+COMPARED = (  # (key, title, higher is better)
+    ("votes_per_s", "votes/s", True),
+    ("server_cpu_ms_per_vote", "server CPU ms per vote (match + vote)", False),
+    ("vote_p50_ms", "vote p50 ms", False),
+    ("vote_p99_ms", "vote p99 ms", False),
+    ("match_p50_ms", "match p50 ms", False),
+    ("match_p99_ms", "match p99 ms", False),
 )
 
 
@@ -437,21 +437,29 @@ def compare_hot_path(kind: str, voters: int, seconds: float, rate: float | None,
 def report_comparison(c: dict) -> None:
     """Per measure: the median of each side with its range, the ratio on/off, and the noise: the
     largest spread (max - min) / median between repeated runs of one side. A difference is beyond the
-    noise when the two ranges do not overlap: every run of one side beat every run of the other."""
-    print(f"\n== {c['db']}: front on vs off, {len(c['runs']['on'])} runs each")
+    noise when the two ranges do not overlap: every run of one side beat every run of the other.
+    Paired: the on/off ratio within each round (its two runs ran back to back, under much the same
+    machine load), its range, and in how many rounds the front won."""
+    on, off = c["runs"]["on"], c["runs"]["off"]
+    print(f"\n== {c['db']}: front on vs off, {len(on)} runs each")
     print(
-        f"  {'measure':40} {'on: median (min-max)':>24} {'off: median (min-max)':>24} {'on/off':>7} {'noise':>6}"
+        f"  {'measure':38} {'on: median (min-max)':>23} {'off: median (min-max)':>23} {'on/off':>6} "
+        f"{'noise':>5}  {'unpaired':13} {'paired on/off':>13} {'on won':>7}"
     )
-    for key, title in COMPARED:
-        sides = {config: sorted(r[key] for r in c["runs"][config]) for config in ("on", "off")}
+    for key, title, higher_is_better in COMPARED:
+        sides = {"on": sorted(r[key] for r in on), "off": sorted(r[key] for r in off)}
         medians = {config: statistics.median(v) for config, v in sides.items()}
         noise = max((v[-1] - v[0]) / medians[config] for config, v in sides.items())
-        ratio = medians["on"] / medians["off"]
         apart = sides["on"][-1] < sides["off"][0] or sides["off"][-1] < sides["on"][0]
-        verdict = "beyond noise (ranges apart)" if apart else "within noise (ranges overlap)"
-        cells = [f"{medians[k]:7.2f} ({sides[k][0]:.2f}-{sides[k][-1]:.2f})" for k in ("on", "off")]
-        print(f"  {title:40} {cells[0]:>24} {cells[1]:>24} {ratio:7.2f} {noise:6.0%}  {verdict}")
-    if not all(r["db_matches_acks"] for side in c["runs"].values() for r in side):
+        paired = sorted(a[key] / b[key] for a, b in zip(on, off, strict=True))
+        won = sum((a[key] > b[key]) == higher_is_better for a, b in zip(on, off, strict=True))
+        cells = [f"{medians[k]:.2f} ({sides[k][0]:.2f}-{sides[k][-1]:.2f})" for k in ("on", "off")]
+        print(
+            f"  {title:38} {cells[0]:>23} {cells[1]:>23} {medians['on'] / medians['off']:6.2f} {noise:5.0%}  "
+            f"{'ranges apart' if apart else 'ranges overlap':13} {paired[0]:5.2f} - {paired[-1]:5.2f} "
+            f"{won:3}/{len(on)}"
+        )
+    if not all(r["db_matches_acks"] for r in [*on, *off]):
         print("  MISMATCH: votes in the database differ from the 2xx vote responses")
 
 
