@@ -266,7 +266,7 @@ async def vote(request: Request) -> JSONResponse:
 # --- studies ----------------------------------------------------------------------------------------
 
 
-def _study_out(s: studies.StudySummary) -> dict:
+def _study_out(s: studies.StudySummary) -> dict[str, Any]:
     return {
         "name": s.name,
         "kind": s.kind,
@@ -283,7 +283,7 @@ def _study_out(s: studies.StudySummary) -> dict:
 
 
 @router.get("/studies", response_model=StudiesOut, responses=READ)
-def list_studies(request: Request):
+def list_studies(request: Request) -> dict[str, Any]:
     return {"studies": [_study_out(s) for s in studies.list_studies(get_arena(request))]}
 
 
@@ -294,7 +294,7 @@ def list_studies(request: Request):
     dependencies=[Depends(require_admin)],
     responses=errors(400, 403, 409, 413),
 )
-def create_study(body: StudyIn, request: Request):
+def create_study(body: StudyIn, request: Request) -> dict[str, Any]:
     """Create an empty study (admin token required)."""
     summary = studies.create_study(
         get_arena(request), body.name, kind=body.kind, title=body.title, description=body.description
@@ -303,7 +303,7 @@ def create_study(body: StudyIn, request: Request):
 
 
 @router.get("/studies/{study}", response_model=StudyDetailOut, responses=READ_STUDY)
-def study_detail(study: str, request: Request):
+def study_detail(study: str, request: Request) -> dict[str, Any]:
     d = studies.study_detail(get_arena(request), study)
     return {
         "study": _study_out(d.summary),
@@ -318,13 +318,18 @@ def study_detail(study: str, request: Request):
     dependencies=[Depends(require_admin)],
     responses=ADMIN_WRITE_STUDY,
 )
-def reset_study(study: str, request: Request):
+def reset_study(study: str, request: Request) -> dict[str, Any]:
     """Start a new epoch: leaderboards start over, earlier votes are archived, never deleted."""
     return {"study": study, "epoch": studies.reset_study(get_arena(request), study)}
 
 
-@router.post("/studies/{study}/import", dependencies=[Depends(require_admin)], responses=ADMIN_WRITE_STUDY)
-def import_folder(study: str, body: ImportIn, request: Request):
+@router.post(
+    "/studies/{study}/import",
+    response_model=None,  # the import report, as `imagearena import-folder` prints it
+    dependencies=[Depends(require_admin)],
+    responses=ADMIN_WRITE_STUDY,
+)
+def import_folder(study: str, body: ImportIn, request: Request) -> dict[str, Any]:
     """Import FOLDER/<model>/<images> from the server's disk into the study (admin token required)."""
     folder = check_text(body.folder, "folder")
     return studies.import_folder(get_arena(request), study, folder)
@@ -342,7 +347,7 @@ def leaderboard(
         default=None, description="ISO 8601 time or Unix seconds; votes at or after it."
     ),
     until: str | None = Query(default=None, description="ISO 8601 time or Unix seconds; votes before it."),
-):
+) -> dict[str, Any]:
     arena = get_arena(request)
     board = leaderboards.leaderboard(
         arena,
@@ -363,7 +368,9 @@ def leaderboard(
 
 
 @router.get("/studies/{study}/winrates", response_model=WinRatesOut, responses=READ_STUDY)
-def win_rates(study: str, request: Request, since: str | None = None, until: str | None = None):
+def win_rates(
+    study: str, request: Request, since: str | None = None, until: str | None = None
+) -> dict[str, Any]:
     """Win-rate matrix: row model's share of wins against the column model (ties count half)."""
     w = leaderboards.win_rates(
         get_arena(request),
@@ -375,7 +382,7 @@ def win_rates(study: str, request: Request, since: str | None = None, until: str
 
 
 @router.get("/studies/{study}/ratings", response_model=RatingHistoryOut, responses=READ_STUDY)
-def rating_history(study: str, request: Request, method: Method = RatingMethod.ELO):
+def rating_history(study: str, request: Request, method: Method = RatingMethod.ELO) -> dict[str, Any]:
     """Rating over time: the study's rating snapshots for one method, oldest first."""
     points = leaderboards.rating_history(get_arena(request), study, method)
     return {
@@ -396,7 +403,7 @@ def rating_history(study: str, request: Request, method: Method = RatingMethod.E
 
 
 @router.get("/studies/{study}/history", response_model=HistoryOut, responses=READ_STUDY)
-def history(study: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)):
+def history(study: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)) -> dict[str, Any]:
     """Recent votes, newest first, with the two images that were shown."""
     items = studies.recent_votes(get_arena(request), study, limit)
     return {
@@ -410,12 +417,17 @@ def history(study: str, request: Request, limit: int = Query(default=50, ge=1, l
                 "tstamp": h.tstamp.isoformat(),
                 "judge": h.judge,
                 "prompt": h.prompt,
-                "left": {"image_url": image_url(h.left_sha256, h.left_format)} if h.left_sha256 else None,
-                "right": {"image_url": image_url(h.right_sha256, h.right_format)} if h.right_sha256 else None,
+                "left": _image_ref(h.left_sha256, h.left_format),
+                "right": _image_ref(h.right_sha256, h.right_format),
             }
             for h in items
         ],
     }
+
+
+def _image_ref(sha256: str | None, format: str | None) -> dict[str, str] | None:
+    """An ImageRef by content address; None for a vote whose image is no longer stored."""
+    return {"image_url": image_url(sha256, format)} if sha256 and format else None
 
 
 # --- exports ----------------------------------------------------------------------------------------
@@ -426,7 +438,7 @@ def _download(study: str, ext: str) -> dict[str, str]:
 
 
 @router.get("/studies/{study}/votes.jsonl", response_class=StreamingResponse, responses=READ_STUDY)
-def votes_jsonl(study: str, request: Request, archived: bool = False):
+def votes_jsonl(study: str, request: Request, archived: bool = False) -> StreamingResponse:
     """Battle log, one JSON object per line: model_a, model_b, winner, tstamp, judge (+ prompt, voter,
     epoch). ``archived=true`` includes votes from before the last reset."""
     arena = get_arena(request)
@@ -439,7 +451,7 @@ def votes_jsonl(study: str, request: Request, archived: bool = False):
 
 
 @router.get("/studies/{study}/votes.csv", response_class=StreamingResponse, responses=READ_STUDY)
-def votes_csv(study: str, request: Request, archived: bool = False):
+def votes_csv(study: str, request: Request, archived: bool = False) -> StreamingResponse:
     """The same battle log as CSV with a header row."""
     arena = get_arena(request)
     export.check_exists(arena, study)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 from markupsafe import Markup, escape
 
@@ -18,7 +19,36 @@ REFIT_MIN_VOTES = 10
 REFIT_MAX_CI_WIDTH = 800.0
 
 
-def _is_established(point: Any, min_votes: int, max_ci_width: float) -> bool:
+class RatingPoint(Protocol):
+    """One point of a model's rating curve: a stored rating snapshot, or a CurrentPoint."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def rating(self) -> float: ...
+    @property
+    def lower(self) -> float | None: ...
+    @property
+    def upper(self) -> float | None: ...
+    @property
+    def votes(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class CurrentPoint:
+    """The rating a leaderboard shows now, where the stored snapshots end earlier."""
+
+    model: str
+    rating: float
+    lower: float | None
+    upper: float | None
+    votes: int
+    at: datetime
+
+
+def _is_established(point: RatingPoint, min_votes: int, max_ci_width: float) -> bool:
     if point.votes < min_votes or point.lower is None or point.upper is None:
         return False  # a refit without a finite interval has no estimate yet
     width = float(point.upper) - float(point.lower)
@@ -26,8 +56,8 @@ def _is_established(point: Any, min_votes: int, max_ci_width: float) -> bool:
 
 
 def established_points(
-    points: Sequence[Any], min_votes: int = REFIT_MIN_VOTES, max_ci_width: float = REFIT_MAX_CI_WIDTH
-) -> list[Any]:
+    points: Sequence[RatingPoint], min_votes: int = REFIT_MIN_VOTES, max_ci_width: float = REFIT_MAX_CI_WIDTH
+) -> list[RatingPoint]:
     """Each model's points (oldest first) from its first established estimate on, so its curve starts
     where the estimate exists instead of at a replay of its first few votes."""
     started: set[str] = set()
@@ -40,7 +70,7 @@ def established_points(
     return kept
 
 
-def focus_range(points: Sequence[Any], reach: float = 1.0) -> tuple[float, float]:
+def focus_range(points: Sequence[RatingPoint], reach: float = 1.0) -> tuple[float, float]:
     """The y-range of a chart: the latest rating of every model with its interval, widened on each side
     by ``reach`` times its own height (at least one point) to hold the history near it. Older points
     beyond that are drawn clipped at the edge rather than squeezing today's ratings into a line."""
@@ -73,7 +103,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def rating_chart(
-    points: Sequence[Any], title: str, *, refit: bool = False, width: int = 760, height: int = 280
+    points: Sequence[RatingPoint], title: str, *, refit: bool = False, width: int = 760, height: int = 280
 ) -> Markup:
     """Lines of rating against time, one per model, from rating snapshots (model, rating, lower, upper,
     votes, at). ``refit`` marks estimates refitted from all votes so far (Bradley-Terry): each curve then

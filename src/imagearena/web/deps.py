@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -15,7 +15,8 @@ ADMIN_COOKIE = "imagearena_admin"
 
 
 def get_arena(request: Request) -> Arena:
-    return request.app.state.arena
+    """The process's Arena, set by create_app (Starlette's app state holds untyped attributes)."""
+    return cast(Arena, request.app.state.arena)
 
 
 def admin_token_of(request: Request) -> str | None:

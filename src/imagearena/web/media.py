@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 
 from imagearena.errors import UnknownNameError
 from imagearena.media import EXTENSIONS, FORMATS
+from imagearena.web.deps import get_arena
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,11 +40,11 @@ def match_image_url(name: str) -> str:
 
 
 @router.get("/media/{name}")
-def media_file(name: str, request: Request):
+def media_file(name: str, request: Request) -> FileResponse:
     from imagearena.media import media_type
 
     sha256, _, ext = name.partition(".")
-    arena = request.app.state.arena
+    arena = get_arena(request)
     path = arena.media_store.path(sha256, ext or "png")
     if not path.is_file():
         raise UnknownNameError(f"no stored image {name!r}")
@@ -51,11 +52,11 @@ def media_file(name: str, request: Request):
 
 
 @router.get(MATCH_MEDIA + "{name}")
-def match_media_file(name: str, request: Request):
+def match_media_file(name: str, request: Request) -> FileResponse:
     """A match image; 404 once its match token has expired, or for a name this server did not seal."""
     from imagearena.media import media_type
 
-    arena = request.app.state.arena
+    arena = get_arena(request)
     sha256, format, issued_at = arena.signer.open_image_name(name)
     path = arena.media_store.path(sha256, format)
     if not path.is_file():

@@ -4,12 +4,12 @@ voting runs in a small local script against the JSON API."""
 from __future__ import annotations
 
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
 
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
@@ -21,9 +21,7 @@ router = APIRouter(include_in_schema=False, route_class=AdminFirstRoute)
 
 
 @lru_cache(maxsize=1)
-def _templates():
-    from fastapi.templating import Jinja2Templates
-
+def _templates() -> Jinja2Templates:
     from imagearena.web.app import WEB_DIR
 
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -33,7 +31,7 @@ def _templates():
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    arena = request.app.state.arena
+    arena = get_arena(request)
     try:
         names = studies.study_names(arena)
     except Exception:  # the error page must render even when the database is the problem
@@ -48,7 +46,7 @@ def _default_study(request: Request) -> str | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+def home(request: Request) -> RedirectResponse:
     study = _default_study(request)
     if study is None:
         return RedirectResponse("/studies", status_code=303)
@@ -56,14 +54,14 @@ def home(request: Request):
 
 
 @router.get("/arena/{study}", response_class=HTMLResponse)
-def arena_page(study: str, request: Request):
+def arena_page(study: str, request: Request) -> HTMLResponse:
     detail = studies.study_detail(get_arena(request), study)
     return render(request, "arena.html", {"study": detail.summary})
 
 
 @router.get("/leaderboard/{study}", response_class=HTMLResponse)
-def leaderboard_page(study: str, request: Request, method: str = RatingMethod.ELO):
-    from imagearena.web.charts import rating_chart
+def leaderboard_page(study: str, request: Request, method: str = RatingMethod.ELO) -> HTMLResponse:
+    from imagearena.web.charts import CurrentPoint, RatingPoint, rating_chart
 
     arena = get_arena(request)
     leaderboards.check_method(method)
@@ -71,12 +69,12 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
     boards = {m: leaderboards.leaderboard(arena, study, m) for m in leaderboards.METHODS}
     by_model = {m: {r.model: r for r in b.rows} for m, b in boards.items()}
     ordered = boards[method].rows
-    points = list(leaderboards.rating_history(arena, study, method))
+    points: list[RatingPoint] = list(leaderboards.rating_history(arena, study, method))
     board = boards[method]
     if board.rows and (not points or points[-1].at < board.computed_at):
         # the chart ends at the current ratings, not at the last stored snapshot
         points += [
-            SimpleNamespace(
+            CurrentPoint(
                 model=r.model,
                 rating=r.rating,
                 lower=r.lower,
@@ -107,7 +105,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
 
 
 @router.get("/history/{study}", response_class=HTMLResponse)
-def history_page(study: str, request: Request, limit: int = 50):
+def history_page(study: str, request: Request, limit: int = 50) -> HTMLResponse:
     arena = get_arena(request)
     summary = studies.study_detail(arena, study).summary
     items = studies.recent_votes(arena, study, max(1, min(limit, 500)))
@@ -115,12 +113,12 @@ def history_page(study: str, request: Request, limit: int = 50):
 
 
 @router.get("/studies", response_class=HTMLResponse)
-def studies_page(request: Request):
+def studies_page(request: Request) -> HTMLResponse:
     return render(request, "studies.html", {"all_studies": studies.list_studies(get_arena(request))})
 
 
 @router.get("/studies/{study}", response_class=HTMLResponse)
-def study_page(study: str, request: Request):
+def study_page(study: str, request: Request) -> HTMLResponse:
     detail = studies.study_detail(get_arena(request), study)
     return render(request, "study.html", {"study": detail.summary, "detail": detail})
 
@@ -129,7 +127,7 @@ def study_page(study: str, request: Request):
 
 
 @router.post("/admin/login")
-def admin_login(request: Request, token: str = Form(...), next: str = Form("/studies")):
+def admin_login(request: Request, token: str = Form(...), next: str = Form("/studies")) -> RedirectResponse:
     check_admin(token, get_arena(request).admin_token)
     target = next if next.startswith("/") and not next.startswith("//") else "/studies"
     response = RedirectResponse(target, status_code=303)
@@ -138,7 +136,7 @@ def admin_login(request: Request, token: str = Form(...), next: str = Form("/stu
 
 
 @router.post("/admin/logout")
-def admin_logout():
+def admin_logout() -> RedirectResponse:
     response = RedirectResponse("/studies", status_code=303)
     response.delete_cookie(ADMIN_COOKIE)
     return response
@@ -150,19 +148,19 @@ def create_study_form(
     name: str = Form(...),
     title: str = Form(""),
     description: str = Form(""),
-):
+) -> RedirectResponse:
     summary = studies.create_study(get_arena(request), name.strip(), title=title, description=description)
     return RedirectResponse(f"/studies/{quote(summary.name, safe='')}", status_code=303)
 
 
 @router.post("/studies/{study}/reset", dependencies=[Depends(require_admin)])
-def reset_form(study: str, request: Request):
+def reset_form(study: str, request: Request) -> RedirectResponse:
     studies.reset_study(get_arena(request), study)
     return RedirectResponse(f"/studies/{quote(study, safe='')}", status_code=303)
 
 
 @router.post("/studies/{study}/import", dependencies=[Depends(require_admin)])
-def import_form(study: str, request: Request, folder: str = Form(...)):
+def import_form(study: str, request: Request, folder: str = Form(...)) -> RedirectResponse:
     """Import, keep the report, and redirect to it (Post/Redirect/Get: a reload does not import again)."""
     from imagearena.arena.import_reports import save_report
 
@@ -176,7 +174,7 @@ def import_form(study: str, request: Request, folder: str = Form(...)):
 @router.get(
     "/studies/{study}/imports/{report_id}", response_class=HTMLResponse, dependencies=[Depends(require_admin)]
 )
-def import_report_page(study: str, report_id: str, request: Request):
+def import_report_page(study: str, report_id: str, request: Request) -> HTMLResponse:
     """What an import from the study page did: counts, skipped files and why (admins only)."""
     from imagearena.arena.import_reports import load_report
     from imagearena.errors import UnknownNameError
@@ -190,7 +188,7 @@ def import_report_page(study: str, report_id: str, request: Request):
 
 
 @router.get("/go")
-def go(study: str, page: str = "arena"):
+def go(study: str, page: str = "arena") -> RedirectResponse:
     """Target of the study picker when scripts are off."""
     page = page if page in ("arena", "leaderboard", "history") else "arena"
     return RedirectResponse(f"/{page}/{quote(study, safe='')}", status_code=303)
