@@ -289,3 +289,13 @@ def test_study_in_a_missing_database_creates_nothing(tiny_clip, tmp_path):
     with pytest.raises(InputError, match="imagearena db upgrade"):
         run("score", "-s", "clip", "--weights", tiny_clip, "--study", "s1", "--db", f"sqlite:///{missing}")
     assert not missing.parent.exists()
+
+
+def test_table_is_not_wrapped_when_redirected(tiny_clip, image_files):
+    prompt = "a photo of a cat sitting on a red car in front of the blue house under the tree, " * 2
+    result = run(
+        "score", "-s", "clip", "--weights", tiny_clip, "-p", prompt.strip(), "--device", "cpu", *image_files
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if str(image_files[0]) in line]
+    assert len(lines) == 1 and prompt.strip() in lines[0]
