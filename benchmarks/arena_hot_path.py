@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,11 +49,12 @@ def per_call_us(fn, n: int) -> float:
     return (time.perf_counter() - t0) / n * 1e6
 
 
-def asgi_match_us(settings, arena, n: int) -> float:
-    """One POST /api/v1/studies/demo/matches through the whole app (its plain-ASGI front), without sockets."""
+def asgi_match_us(settings, arena, n: int, hot_path: bool = True) -> tuple[float, float]:
+    """(wall, CPU) microseconds of one POST /api/v1/studies/demo/matches through the whole app, without
+    sockets, with the plain-ASGI front for next-match and vote on or off."""
     from imagearena.web.app import create_app
 
-    app = create_app(settings, arena=arena, background_snapshots=False)
+    app = create_app(settings, arena=arena, background_snapshots=False, hot_path=hot_path)
     path = "/api/v1/studies/demo/matches"
     scope = {
         "type": "http",
@@ -72,7 +74,7 @@ def asgi_match_us(settings, arena, n: int) -> float:
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         statuses = []
 
         async def send(message):
@@ -80,11 +82,12 @@ def asgi_match_us(settings, arena, n: int) -> float:
                 statuses.append(message["status"])
 
         await app(dict(scope), receive, send)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             await app(dict(scope), receive, send)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         assert set(statuses) == {200}, statuses
-        return (time.perf_counter() - t0) / n * 1e6
+        return wall / n * 1e6, cpu / n * 1e6
 
     return asyncio.run(run())
 
@@ -115,6 +118,28 @@ def stored_match_us(arena, n: int) -> float:
     return (time.perf_counter() - t0) / n * 1e6
 
 
+def front_on_off(settings, arena, n: int, rounds: int) -> dict[bool, list[tuple[float, float]]]:
+    """asgi_match_us with the front on and off, interleaved (on, off, off, on, ...): both see the same
+    machine load."""
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for r in range(rounds):
+        for on in (True, False) if r % 2 == 0 else (False, True):
+            runs[on].append(asgi_match_us(settings, arena, n, on))
+    return runs
+
+
+def report_front(runs: dict[bool, list[tuple[float, float]]]) -> None:
+    for i, what in ((0, "wall"), (1, "CPU")):
+        on, off = ([r[i] for r in runs[side]] for side in (True, False))
+        paired = sorted(a / b for a, b in zip(on, off, strict=True))
+        print(
+            f"  {what:4}: front on {statistics.median(on):6.0f} us ({min(on):.0f}-{max(on):.0f}), "
+            f"off {statistics.median(off):6.0f} us ({min(off):.0f}-{max(off):.0f}); "
+            f"on/off {statistics.median(on) / statistics.median(off):.2f}, "
+            f"per round {paired[0]:.2f}-{paired[-1]:.2f}"
+        )
+
+
 def main() -> None:
     from imagearena.arena.matches import serve_match
     from imagearena.arena.votes import record_vote
@@ -122,13 +147,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default=None, help="database URL (default: SQLite in a temporary folder)")
     ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the front on/off comparison")
     args = ap.parse_args()
     settings, arena = setup(args.db)
     n = args.n
     try:
         serve_match(arena, "demo")
         serve = per_call_us(lambda: serve_match(arena, "demo"), n)
-        request = asgi_match_us(settings, arena, n)
+        front = front_on_off(settings, arena, n, args.rounds)
+        request = statistics.median(wall for wall, _ in front[True])
         tokens = iter([serve_match(arena, "demo").token for _ in range(n // 4)])
         one = per_call_us(lambda: record_vote(arena, next(tokens), "tie"), n // 4)
         tokens_c = [serve_match(arena, "demo").token for _ in range(n)]
@@ -147,6 +174,8 @@ def main() -> None:
     print(f"database: {backend}; {n} matches")
     print(f"serve a match (pool draw + active sampler + signed token): {serve:8.0f} us")
     print(f"POST /matches through the whole ASGI app (no socket):          {request:8.0f} us")
+    print(f"  the same, plain-ASGI front on vs off, {args.rounds} interleaved rounds (median, range):")
+    report_front(front)
     print(f"record one vote, alone (one transaction):                     {one:8.0f} us")
     print(
         f"record votes from 64 concurrent voters: {concurrent_rate:8.0f} votes/s "
@@ -161,6 +190,8 @@ def main() -> None:
             {
                 "serve_us": serve,
                 "request_us": request,
+                "front_on_us": front[True],
+                "front_off_us": front[False],
                 "vote_us": one,
                 "votes_per_s_64": concurrent_rate,
                 "stored_match_us": stored,
