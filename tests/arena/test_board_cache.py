@@ -15,7 +15,7 @@ from imagearena.arena import leaderboards
 from imagearena.arena.board_cache import LeaderboardCache, VoteColumns, VoteLog
 from imagearena.arena.matches import serve_match
 from imagearena.arena.votes import record_vote
-from imagearena.storage.matches import study_row
+from imagearena.storage.studies import get_study
 from imagearena.storage.votes import iter_votes
 from imagearena.types import RatingRow
 
@@ -30,7 +30,7 @@ def vote(arena, study: str = STUDY, winner: str | None = None) -> None:
 def fresh(arena, study: str, method: str) -> list[RatingRow]:
     """The board computed from the stored votes, with no cache involved."""
     with arena.read_session() as session:
-        row = study_row(session, study)
+        row = get_study(session, study)
         votes = list(iter_votes(session, row.id, row.epoch))
     if not votes:
         return []

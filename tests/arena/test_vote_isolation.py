@@ -14,8 +14,9 @@ from seeding import STUDY
 from sqlalchemy import func, select
 
 from imagearena.arena.matches import serve_match
+from imagearena.arena.writer import write_match_votes
 from imagearena.errors import InputError
-from imagearena.storage.matches import MatchVote, write_match_votes
+from imagearena.storage.matches import MatchVote
 from imagearena.storage.models import Match, Vote
 from imagearena.web.app import create_app
 
