@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,19 +24,7 @@ POISON = ("bad\x00voter", "bad\ud800voter")  # NUL (PostgreSQL refuses it), a lo
 
 def _item(arena, winner: str = "tie", voter: str = "") -> MatchVote:
     claims = arena.signer.verify(serve_match(arena, STUDY).token)
-    return MatchVote(
-        study_id=claims.study_id,
-        epoch=claims.epoch,
-        prompt_id=claims.prompt_id,
-        left_image_id=claims.left_image_id,
-        right_image_id=claims.right_image_id,
-        model_a_id=claims.model_a_id,
-        model_b_id=claims.model_b_id,
-        nonce=claims.nonce_hex,
-        served_at=datetime.fromtimestamp(claims.issued_at, UTC),
-        winner=winner,
-        voter=voter,
-    )
+    return MatchVote(claims, winner, voter=voter)
 
 
 def _stored_nonces(arena) -> set[str]:

@@ -4,7 +4,7 @@ never commit (the arena use case owns the transaction), on SQLite and PostgreSQL
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def test_the_installation_id_is_kept_only_when_the_caller_commits(session: Sessi
 
 def test_match_votes_are_kept_only_when_the_caller_commits(session: Session) -> None:
     study, (left, right) = _two_images(session)
-    item = matches.MatchVote(
+    claims = matches.MatchClaims(
         study_id=study.id,
         epoch=0,
         prompt_id=left.prompt_id,
@@ -97,10 +97,10 @@ def test_match_votes_are_kept_only_when_the_caller_commits(session: Session) -> 
         right_image_id=right.id,
         model_a_id=left.model_id,
         model_b_id=right.model_id,
-        nonce="n" * 32,
-        served_at=datetime.now(UTC),
-        winner="tie",
+        issued_at=int(time.time()),
+        nonce=b"n" * 12,
     )
+    item = matches.MatchVote(claims, winner="tie")
     assert len(matches.insert_match_votes(session, [item])) == 1
     session.rollback()
     assert (_count(session, Match.id), _count(session, Vote.id)) == (0, 0)

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from imagearena.arena.runtime import Arena
+from imagearena.storage.studies import StudyRow
 from imagearena.types import StudyKind
 
 if TYPE_CHECKING:
-    from imagearena.storage.studies import StudyRow
     from imagearena.storage.votes import HistoryItem
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
 
 
-@dataclass(frozen=True)
-class StudySummary:
-    name: str
-    kind: str
-    title: str
-    description: str
-    epoch: int
-    created_at: datetime
+@dataclass(frozen=True, slots=True)
+class StudySummary(StudyRow):
+    """A study as storage returns it, with its counts."""
+
     models: int
     prompts: int
     images: int
@@ -56,18 +51,9 @@ def study_names(arena: Arena) -> list[str]:
 
 def _summary(row: StudyRow, counts: tuple[int, int, int, int, int]) -> StudySummary:
     models, prompts, images, votes, archived = counts
+    stored = {f.name: getattr(row, f.name) for f in fields(StudyRow)}
     return StudySummary(
-        row.name,
-        row.kind,
-        row.title,
-        row.description,
-        row.epoch,
-        row.created_at,
-        models,
-        prompts,
-        images,
-        votes,
-        archived,
+        **stored, models=models, prompts=prompts, images=images, votes=votes, archived_votes=archived
     )
 
 

@@ -24,7 +24,7 @@ import secrets
 import struct
 import tempfile
 import time
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from imagearena.errors import ForbiddenError, InputError, UnknownNameError
 from imagearena.media import FORMATS
 from imagearena.storage.engine import make_private_dir
+from imagearena.storage.matches import MatchClaims
 
 _VERSION = 3  # 3: the key is bound to the database
 # study, epoch, prompt, left image, right image, model_a, model_b, issued_at
@@ -48,25 +49,6 @@ _IMAGE_VERSION = 0x81
 _IMAGE_NAME_BYTES = 1 + _NONCE_BYTES + _IMAGE.size + _TAG_BYTES
 _IMAGE_FORMATS = tuple(FORMATS)
 _NO_IMAGE = "this match image does not exist or has expired: request a new match"
-
-
-@dataclass(frozen=True, slots=True)
-class MatchClaims:
-    """What the server promised when it served a match; model_a is the left image's model."""
-
-    study_id: int
-    epoch: int
-    prompt_id: int
-    left_image_id: int
-    right_image_id: int
-    model_a_id: int
-    model_b_id: int
-    issued_at: int
-    nonce: bytes
-
-    @property
-    def nonce_hex(self) -> str:
-        return self.nonce.hex()
 
 
 class TokenSigner:

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from imagearena.arena.runtime import Arena
-from imagearena.arena.tokens import MatchClaims
 from imagearena.errors import InputError
-from imagearena.storage.matches import MatchVote
+from imagearena.storage.matches import MatchClaims, MatchVote
 from imagearena.text import check_text
 from imagearena.types import Outcome
 
@@ -48,16 +46,8 @@ def _prepare(arena: Arena, token: str, winner: str, voter: str, judge: str) -> t
     check_winner(winner)
     claims = arena.signer.verify(token)
     item = MatchVote(
-        study_id=claims.study_id,
-        epoch=claims.epoch,
-        prompt_id=claims.prompt_id,
-        left_image_id=claims.left_image_id,
-        right_image_id=claims.right_image_id,
-        model_a_id=claims.model_a_id,
-        model_b_id=claims.model_b_id,
-        nonce=claims.nonce_hex,
-        served_at=datetime.fromtimestamp(claims.issued_at, UTC),
-        winner=winner,
+        claims,
+        winner,
         voter=check_text(voter or "", "voter", MAX_VOTER_LENGTH),
         judge=check_text(judge or "human", "judge", MAX_VOTER_LENGTH),
     )

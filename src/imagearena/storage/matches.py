@@ -24,8 +24,9 @@ DATABASE_BUSY = "the database is busy: vote again with the same token"
 
 
 @dataclass(frozen=True, slots=True)
-class MatchVote:
-    """A served match (as its signed token describes it) and the vote cast on it."""
+class MatchClaims:
+    """What the server promised when it served a match (sealed in its token); model_a is the left
+    image's model."""
 
     study_id: int
     epoch: int
@@ -34,12 +35,32 @@ class MatchVote:
     right_image_id: int
     model_a_id: int
     model_b_id: int
-    nonce: str
-    served_at: datetime
+    issued_at: int
+    nonce: bytes
+
+    @property
+    def nonce_hex(self) -> str:
+        return self.nonce.hex()
+
+    @property
+    def served_at(self) -> datetime:
+        return datetime.fromtimestamp(self.issued_at, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchVote:
+    """A served match (as its token's claims describe it) and the vote cast on it."""
+
+    claims: MatchClaims
     winner: str
     voter: str = ""
     judge: str = "human"
     tstamp: datetime | None = None
+
+    @property
+    def nonce(self) -> str:
+        """The match's unique nonce as stored: a second vote on one token collides on it."""
+        return self.claims.nonce_hex
 
 
 # Built once: plain Table inserts skip the ORM's per-call statement building on the hot path.
@@ -61,13 +82,13 @@ def insert_match_votes(session: Session, items: Sequence[MatchVote]) -> list[int
             _INSERT_MATCHES,
             [
                 {
-                    "study_id": it.study_id,
-                    "prompt_id": it.prompt_id,
-                    "left_image_id": it.left_image_id,
-                    "right_image_id": it.right_image_id,
+                    "study_id": it.claims.study_id,
+                    "prompt_id": it.claims.prompt_id,
+                    "left_image_id": it.claims.left_image_id,
+                    "right_image_id": it.claims.right_image_id,
                     "nonce": it.nonce,
                     "voter": it.voter,
-                    "served_at": it.served_at,
+                    "served_at": it.claims.served_at,
                 }
                 for it in items
             ],
@@ -81,11 +102,11 @@ def insert_match_votes(session: Session, items: Sequence[MatchVote]) -> list[int
             [
                 {
                     "match_id": match_id,
-                    "study_id": it.study_id,
-                    "epoch": it.epoch,
-                    "model_a_id": it.model_a_id,
-                    "model_b_id": it.model_b_id,
-                    "prompt_id": it.prompt_id,
+                    "study_id": it.claims.study_id,
+                    "epoch": it.claims.epoch,
+                    "model_a_id": it.claims.model_a_id,
+                    "model_b_id": it.claims.model_b_id,
+                    "prompt_id": it.claims.prompt_id,
                     "winner": it.winner,
                     "judge": it.judge,
                     "voter": it.voter,

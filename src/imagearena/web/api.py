@@ -8,6 +8,7 @@ The two hot endpoints (next match, vote) answer through web.voting, which the pl
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from imagearena.arena import export, leaderboards, studies
 from imagearena.text import check_text
-from imagearena.types import Outcome, RatingMethod, StudyKind
+from imagearena.types import Outcome, RatingMethod, RatingRow, StudyKind
 from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
 from imagearena.web.media import image_url
 from imagearena.web.voting import VoteIn, answer_match, answer_vote, json_response
@@ -181,16 +182,10 @@ class ResetOut(BaseModel):
     epoch: int
 
 
-class RowOut(BaseModel):
-    model: str
-    rating: float
-    lower: float | None
-    upper: float | None
-    votes: int
-    wins: int
-    losses: int
-    ties: int
-    rank: int
+@dataclass(frozen=True, slots=True)
+class RowOut(RatingRow):
+    """A leaderboard line (the same fields for every method) and the model's share of decisive votes won."""
+
     win_rate: float | None
 
 
