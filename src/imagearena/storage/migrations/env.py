@@ -4,6 +4,7 @@ so migrations see the same SQLite pragmas as the application."""
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from imagearena.storage.engine import make_engine
 from imagearena.storage.models import Base
@@ -12,7 +13,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
