@@ -125,6 +125,22 @@ def test_snapshots_build_the_rating_history(arena):
     assert len({p.at for p in leaderboards.rating_history(arena, STUDY, "bt")}) == 4
 
 
+def test_the_current_board_continues_the_stored_history(arena):
+    """A rating chart ends at the ratings shown now: the board's lines as points of the same shape as the
+    stored snapshots, at the time the board was computed."""
+    cast(arena, 4, mixed=True)
+    leaderboards.snapshot_if_due(arena, STUDY, 0)
+    cast(arena, 4)
+    board = leaderboards.leaderboard(arena, STUDY, "elo")
+    stored = leaderboards.rating_history(arena, STUDY, "elo")
+    points = leaderboards.current_points(board)
+    assert {type(p) for p in points} == {type(stored[0])}
+    assert [(p.model, p.rating, p.lower, p.upper, p.votes) for p in points] == [
+        (r.model, r.rating, r.lower, r.upper, r.votes) for r in board.rows
+    ]
+    assert {p.at for p in points} == {board.computed_at} and board.computed_at > stored[-1].at
+
+
 def test_no_replay_for_large_rounds(arena):
     cast(arena, 4)
     leaderboards.snapshot_if_due(arena, STUDY, 0, methods=("elo",), backfill_max_votes=3)

@@ -19,7 +19,7 @@ SHARED_LIMIT = 6  # this many common field names make two shapes one shape spell
 
 
 def _modules() -> list[str]:
-    names = ["imagearena.types", "imagearena.web.api"]
+    names = ["imagearena.types", "imagearena.web.api", "imagearena.web.charts"]
     for package in (imagearena.arena, imagearena.storage):
         names += [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
     return names
@@ -54,7 +54,10 @@ def test_the_shapes_are_found() -> None:
     assert {"StudyRow", "StudySummary", "MatchClaims", "MatchVote", "RatingRow", "RowOut"} <= names
 
 
-@pytest.mark.parametrize("pair", ["StudySummary/StudyRow", "MatchVote/MatchClaims", "RowOut/RatingRow"])
+@pytest.mark.parametrize(
+    "pair",
+    ["StudySummary/StudyRow", "MatchVote/MatchClaims", "RowOut/RatingRow", "CurrentPoint/SnapshotPoint"],
+)
 def test_a_shape_is_not_spelled_twice(pair: str) -> None:
     first, second = pair.split("/")
     for a, b, shared in _pairs():

@@ -330,3 +330,13 @@ def rating_history(arena: Arena, study: str, method: str = RatingMethod.ELO) -> 
     row = _study(arena, study)
     with arena.read_session() as session:
         return snapshots(session, row.id, row.epoch, method)
+
+
+def current_points(board: Leaderboard) -> list[SnapshotPoint]:
+    """The board's ratings as chart points at the time it was computed, so that a rating chart can end
+    at the current ratings rather than at the last stored snapshot."""
+    from imagearena.storage.snapshots import SnapshotPoint
+
+    return [
+        SnapshotPoint(r.model, r.rating, r.lower, r.upper, r.votes, board.computed_at) for r in board.rows
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,7 +19,7 @@ REFIT_MAX_CI_WIDTH = 800.0
 
 
 class RatingPoint(Protocol):
-    """One point of a model's rating curve: a stored rating snapshot, or a CurrentPoint."""
+    """One point of a model's rating curve (storage.snapshots.SnapshotPoint: stored, or the current board's)."""
 
     @property
     def model(self) -> str: ...
@@ -34,18 +33,6 @@ class RatingPoint(Protocol):
     def votes(self) -> int: ...
     @property
     def at(self) -> datetime: ...
-
-
-@dataclass(frozen=True)
-class CurrentPoint:
-    """The rating a leaderboard shows now, where the stored snapshots end earlier."""
-
-    model: str
-    rating: float
-    lower: float | None
-    upper: float | None
-    votes: int
-    at: datetime
 
 
 def _is_established(point: RatingPoint, min_votes: int, max_ci_width: float) -> bool:

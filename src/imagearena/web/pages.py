@@ -61,7 +61,7 @@ def arena_page(study: str, request: Request) -> HTMLResponse:
 
 @router.get("/leaderboard/{study}", response_class=HTMLResponse)
 def leaderboard_page(study: str, request: Request, method: str = RatingMethod.ELO) -> HTMLResponse:
-    from imagearena.web.charts import CurrentPoint, RatingPoint, rating_chart
+    from imagearena.web.charts import RatingPoint, rating_chart
 
     arena = get_arena(request)
     leaderboards.check_method(method)
@@ -73,17 +73,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
     board = boards[method]
     if board.rows and (not points or points[-1].at < board.computed_at):
         # the chart ends at the current ratings, not at the last stored snapshot
-        points += [
-            CurrentPoint(
-                model=r.model,
-                rating=r.rating,
-                lower=r.lower,
-                upper=r.upper,
-                votes=r.votes,
-                at=board.computed_at,
-            )
-            for r in board.rows
-        ]
+        points += leaderboards.current_points(board)
     return render(
         request,
         "leaderboard.html",
