@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import imagearena.storage
 from imagearena.errors import UnknownNameError
 from imagearena.media import ImageInfo
-from imagearena.storage import catalog, installation, matches, snapshots, studies
+from imagearena.storage import catalog, installation, matches, snapshots, studies, votes
 from imagearena.storage.models import Image, Installation, Match, RatingSnapshot, Vote
 
 STORAGE = Path(imagearena.storage.__file__).parent
@@ -25,8 +25,8 @@ def _count(session: Session, column: object) -> int:
     return session.scalar(select(func.count(column))) or 0
 
 
-def _two_images(session: Session) -> tuple[studies.StudyRow, list[Image]]:
-    study = studies.create_study(session, "s")
+def _two_images(session: Session, name: str = "s") -> tuple[studies.StudyRow, list[Image]]:
+    study = studies.create_study(session, name)
     prompt = catalog.get_or_create_prompt(session, "a cat")
     images = []
     for name, sha in (("A", "a"), ("B", "b")):
@@ -87,8 +87,9 @@ def test_the_installation_id_is_kept_only_when_the_caller_commits(session: Sessi
     assert installation.installation_id(session) == kept
 
 
-def test_match_votes_are_kept_only_when_the_caller_commits(session: Session) -> None:
-    study, (left, right) = _two_images(session)
+def _match_vote(
+    study: studies.StudyRow, left: Image, right: Image, winner: str, nonce: bytes
+) -> matches.MatchVote:
     claims = matches.MatchClaims(
         study_id=study.id,
         epoch=0,
@@ -98,9 +99,33 @@ def test_match_votes_are_kept_only_when_the_caller_commits(session: Session) -> 
         model_a_id=left.model_id,
         model_b_id=right.model_id,
         issued_at=int(time.time()),
-        nonce=b"n" * 12,
+        nonce=nonce,
     )
-    item = matches.MatchVote(claims, winner="tie")
+    return matches.MatchVote(claims, winner=winner)
+
+
+def test_match_votes_are_kept_only_when_the_caller_commits(session: Session) -> None:
+    study, (left, right) = _two_images(session)
+    item = _match_vote(study, left, right, "tie", b"n" * 12)
     assert len(matches.insert_match_votes(session, [item])) == 1
     session.rollback()
     assert (_count(session, Match.id), _count(session, Vote.id)) == (0, 0)
+
+
+def test_every_vote_read_sees_one_study_with_its_model_names(session: Session) -> None:
+    """Battle logs, cached-log tails and the history start from the same query: a study's votes and
+    the names of their two models, never another study's votes."""
+    mine, (left, right) = _two_images(session, "mine")
+    other, (o_left, o_right) = _two_images(session, "other")
+    items = [_match_vote(mine, left, right, w, bytes([i]) * 12) for i, w in enumerate(["model_a", "tie"])]
+    items.append(_match_vote(other, o_right, o_left, "model_b", b"o" * 12))
+    ids = matches.insert_match_votes(session, items)
+    expected = [(ids[0], "A", "B", "model_a"), (ids[1], "A", "B", "tie")]
+
+    logged = [(v.id, v.model_a, v.model_b, v.winner) for v in votes.iter_votes(session, mine.id, 0)]
+    a, b, w, _, top = votes.battle_columns_after(session, mine.id, 0, 0)
+    history = [(h.id, h.model_a, h.model_b, h.winner) for h in votes.recent_votes(session, mine.id, 0)]
+    assert logged == expected
+    assert list(zip(a, b, w, strict=True)) == [e[1:] for e in expected] and top == ids[1]
+    assert history == expected[::-1]
+    assert [h.left_sha256 for h in votes.recent_votes(session, other.id, None)] == ["b" * 64]

@@ -51,25 +51,24 @@ class HistoryItem:
 _A, _B = aliased(Model), aliased(Model)
 
 
+def _named_votes(study_id: int) -> Select[int, str, str, str, datetime]:
+    """A study's votes with their two models' names (id, model_a, model_b, winner, tstamp): the start of
+    every vote read."""
+    return (
+        select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp)
+        .join(_A, _A.id == Vote.model_a_id)
+        .join(_B, _B.id == Vote.model_b_id)
+        .where(Vote.study_id == study_id)
+    )
+
+
 def _vote_query(
     study_id: int, epoch: int | None, since: datetime | None, until: datetime | None
 ) -> Select[int, str, str, str, datetime, str, str, int, str]:
     stmt = (
-        select(
-            Vote.id,
-            _A.name,
-            _B.name,
-            Vote.winner,
-            Vote.tstamp,
-            Vote.judge,
-            Vote.voter,
-            Vote.epoch,
-            Prompt.text,
-        )
-        .join(_A, _A.id == Vote.model_a_id)
-        .join(_B, _B.id == Vote.model_b_id)
+        _named_votes(study_id)
+        .add_columns(Vote.judge, Vote.voter, Vote.epoch, Prompt.text)
         .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
-        .where(Vote.study_id == study_id)
     )
     if epoch is not None:
         stmt = stmt.where(Vote.epoch == epoch)
@@ -102,11 +101,7 @@ def battle_columns_after(
     seconds) plus the highest id seen. Votes are append-only, so a cached battle log only ever needs
     this tail."""
     stmt = (
-        select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp)
-        .join(_A, _A.id == Vote.model_a_id)
-        .join(_B, _B.id == Vote.model_b_id)
-        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.id > after_id)
-        .order_by(Vote.tstamp, Vote.id)
+        _named_votes(study_id).where(Vote.epoch == epoch, Vote.id > after_id).order_by(Vote.tstamp, Vote.id)
     )
     a: list[str] = []
     b: list[str] = []
@@ -135,33 +130,25 @@ def vote_state(session: Session, study_id: int, epoch: int) -> tuple[int, int]:
 def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int = 50) -> list[HistoryItem]:
     """The newest votes first, with the images that were shown (for thumbnails)."""
     left, right = aliased(Image), aliased(Image)
+    stmt: Select[
+        int, str, str, str, datetime, str, str | None, str | None, str | None, str | None, str | None
+    ]
     stmt = (
-        select(
-            Vote.id,
-            _A.name,
-            _B.name,
-            Vote.winner,
-            Vote.tstamp,
-            Vote.judge,
-            Prompt.text,
-            left.sha256,
-            left.format,
-            right.sha256,
-            right.format,
-        )
-        .join(_A, _A.id == Vote.model_a_id)
-        .join(_B, _B.id == Vote.model_b_id)
+        _named_votes(study_id)
+        .add_columns(Vote.judge, Prompt.text, left.sha256, left.format, right.sha256, right.format)
         .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
         .outerjoin(Match, Match.id == Vote.match_id)
         .outerjoin(left, left.id == Match.left_image_id)
         .outerjoin(right, right.id == Match.right_image_id)
-        .where(Vote.study_id == study_id)
         .order_by(Vote.id.desc())
         .limit(limit)
     )
     if epoch is not None:
         stmt = stmt.where(Vote.epoch == epoch)
-    return [HistoryItem(*r[:4], as_utc(r[4]), *r[5:]) for r in session.execute(stmt)]
+    return [
+        HistoryItem(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, prompt, *images)
+        for vote_id, model_a, model_b, winner, tstamp, judge, prompt, *images in session.execute(stmt)
+    ]
 
 
 def latest_vote_at(session: Session, study_id: int, epoch: int) -> datetime | None:
