@@ -87,3 +87,12 @@ def test_other_requests_pass_through(clients):
     assert fast.get("/api/v1/studies").status_code == 200
     assert fast.post("/api/v1/studies/a/b/matches").status_code == 404
     assert fast.get(f"/api/v1/studies/{STUDY}/matches").status_code == 405
+
+
+def test_the_front_and_the_routes_build_each_answer_with_one_function():
+    """No copy of the routes' bodies in the front: both call web.voting's answer builders."""
+    from imagearena.web import api, hotpath, voting
+
+    assert hotpath.answer_match is api.answer_match is voting.answer_match
+    assert hotpath.answer_vote is api.answer_vote is voting.answer_vote
+    assert hotpath.json_response is api.json_response is voting.json_response
