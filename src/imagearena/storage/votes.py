@@ -19,8 +19,8 @@ from imagearena.storage.rows import as_utc
 
 
 @dataclass(frozen=True, slots=True)
-class VoteRecord:
-    """One vote in battle-log form (the field names of the public arena logs)."""
+class PublicVote:
+    """One vote as anyone may see it (the field names of the public arena logs): no voter id."""
 
     id: int
     model_a: str
@@ -28,20 +28,21 @@ class VoteRecord:
     winner: str
     tstamp: datetime
     judge: str
+    prompt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRecord(PublicVote):
+    """One vote in battle-log form, with who cast it and in which epoch."""
+
     voter: str
     epoch: int
-    prompt: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryItem:
-    id: int
-    model_a: str
-    model_b: str
-    winner: str
-    tstamp: datetime
-    judge: str
-    prompt: str | None
+class HistoryItem(PublicVote):
+    """One vote with the two images that were shown (for thumbnails)."""
+
     left_sha256: str | None
     left_format: str | None
     right_sha256: str | None
@@ -91,7 +92,7 @@ def iter_votes(
     for vote_id, model_a, model_b, winner, tstamp, judge, voter, epoch_, prompt in session.execute(
         stmt.execution_options(yield_per=2000)
     ):
-        yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, voter, epoch_, prompt)
+        yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, prompt, voter, epoch_)
 
 
 def battle_columns_after(
