@@ -288,3 +288,28 @@ def client(make_client, arena) -> TestClient:
 @pytest.fixture
 def admin_headers(arena) -> dict[str, str]:
     return {"Authorization": f"Bearer {arena.admin_token}"}
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One Debian Chromium for the whole run, driven by Playwright's sync API (which allows one
+    Playwright per thread, so every browser test in any folder shares this one)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(headless=True, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -16,15 +16,6 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: The two sizes every layout test runs at: a laptop screen and a 390 x 844 phone (iPhone 12 to 15).
 SIZES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
@@ -54,18 +45,6 @@ def _wait_listening(port: int, alive: Callable[[], bool], what: str) -> None:
         except OSError:
             time.sleep(0.1)
     pytest.fail(f"{what} did not start listening")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(headless=True, executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=sorted(SIZES))
@@ -107,10 +86,8 @@ def sized_page(contexts, chromium, size) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[str]:
-    """`imagearena demo` in its own process, on a fresh data dir."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
+def demo_server(tmp_path_factory, chromium) -> Iterator[str]:
+    """`imagearena demo` in its own process, on a fresh data dir (skipped with the browser)."""
     data = tmp_path_factory.mktemp("demo")
     port = _free_port()
     exe = Path(sys.executable).with_name("imagearena")

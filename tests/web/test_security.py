@@ -172,7 +172,7 @@ def test_favicon_is_an_image(client):
 
 # --- exports -----------------------------------------------------------------------------------------
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-3", "@SUM(A1)", "\tTAB", "\rCR"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)", "\tTAB", "\rCR"]
 
 
 def test_csv_export_escapes_spreadsheet_formulas(client):
@@ -222,25 +222,24 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "hei
 
 @pytest.mark.browser
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_pages_run_under_the_policy_in_chromium(live_server, arena, size):
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip(f"{chromium} is missing: scripts/setup --test installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_pages_run_under_the_policy_in_chromium(live_server, arena, size, chromium):
     violations: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(headless=True, executable_path=str(chromium), args=["--no-sandbox"])
-        page = browser.new_context(viewport=SIZES[size]).new_page()
+    context = chromium.new_context(viewport=SIZES[size])
+    try:
+        page = context.new_page()
         page.set_default_timeout(20_000)
-        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on(
+            "console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None
+        )
         page.on("dialog", lambda d: d.accept())
         page.add_init_script(
             "document.addEventListener('securitypolicyviolation', e => "
             "console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
         )
         response = page.goto(f"{live_server}/arena/{STUDY}")
-        assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert (
+            response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        )
         # locators, not wait_for_function: the policy forbids the eval that the latter needs
         page.locator("#arena[data-state=ready]").wait_for()
         page.keyboard.press("1")  # vote for the left image, through the page's script
@@ -254,7 +253,8 @@ def test_pages_run_under_the_policy_in_chromium(live_server, arena, size):
         page.goto(f"{live_server}/studies/{STUDY}")
         page.click("#reset-form button[type=submit]")
         page.wait_for_load_state("load")
-        browser.close()
+    finally:
+        context.close()
     assert violations == []
     from imagearena.arena.studies import study_detail
 
