@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 WINNERS = ("model_a", "model_b", "tie", "both_bad")
 #: Peak RSS of the whole `rate --method bt` process on the 1M-row file before the pyarrow reader.
@@ -121,14 +123,7 @@ def best_run(cmd: list[str], repeat: int) -> Run:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     versions = ", ".join(f"{p} {version(p)}" for p in ("numpy", "pyarrow", "typer", "rich"))
     return (

@@ -27,6 +27,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model
 
 from imagearena.ratings import Battles, leaderboard
 from imagearena.ratings.bradley_terry import ELO_PER_NAT, aggregate, bootstrap_bt, fit_bt
@@ -188,14 +189,7 @@ def line(
 
 
 def machine() -> None:
-    cpu = platform.processor() or "?"
-    try:
-        for row in Path("/proc/cpuinfo").read_text().splitlines():
-            if row.startswith("model name"):
-                cpu = row.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}; load average {load}")
