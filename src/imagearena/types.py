@@ -151,13 +151,50 @@ class CombiningScorer(Scorer, Protocol):
     def combine(self, components: Mapping[str, Sequence[float]]) -> list[float]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """What to make: ``n`` images of ``prompt``, image k of n with seed ``seed + k``. A parameter left
+    None takes the generator entry's configured value, else the backend's own default."""
+
+    prompt: str
+    seed: int
+    n: int = 1
+    negative_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    """One image as the backend sent it (encoded PNG/JPEG/WEBP bytes, decoded later through the one safe
+    decoder in imagearena.media), the seed it used when the backend takes or reports one, and the
+    parameters it actually used (model, width, height, steps, guidance, ...), for the image's record."""
+
+    data: bytes
+    seed: int | None
+    params: Mapping[str, object]
+
+
 @runtime_checkable
 class Generator(Protocol):
-    """Makes one image for a prompt; the same (prompt, seed) gives the same image where the backend allows."""
+    """Turns a request into images; the same (prompt, seed, parameters) gives the same images where the
+    backend allows. Errors are ImageArenaError subclasses with a one-line message (bad credentials,
+    unknown model, a refused prompt, an unreachable service)."""
 
     name: str
 
-    def generate(self, prompt: str, seed: int) -> Image: ...
+    def generate(self, request: GenerationRequest) -> list[GeneratedImage]: ...
+
+
+@runtime_checkable
+class CheckableGenerator(Generator, Protocol):
+    """A generator that can tell, without generating, whether its backend answers (a model list, a
+    health route, a local file): ``imagearena generators --check`` calls it. Returns a short line saying
+    what was checked; raises the generator's one-line ImageArenaError when the check fails."""
+
+    def check(self) -> str: ...
 
 
 #: The columnar battles type of the ratings package; a parameter here so this module imports nothing.
