@@ -14,6 +14,9 @@ import numpy as np
 from imagearena.errors import InputError
 from imagearena.types import Battle, Outcome
 
+#: :attr:`Battles.group` of a pair vote: it belongs to no four-image round.
+NO_GROUP = -1
+
 #: Outcome codes stored in :attr:`Battles.outcome` (:attr:`imagearena.types.Outcome.code`).
 MODEL_A, MODEL_B, TIE, BOTH_BAD = (o.code for o in Outcome)
 
@@ -39,8 +42,11 @@ class Battles:
 
     ``models`` names the contestants; ``a[i]`` and ``b[i]`` index into it; ``outcome[i]`` is 0 (model_a
     wins), 1 (model_b wins), 2 (tie) or 3 (both_bad); ``tstamp`` (seconds, optional) orders the online
-    methods, which otherwise replay in the given (file) order. Row numbers in error messages are 1-based
-    positions in the input, so they match a JSONL line or a CSV data row.
+    methods, which otherwise replay in the given (file) order. ``group`` (optional, int64) is
+    :data:`NO_GROUP` (-1) for a pair vote and otherwise the id of the four-image round the battle was
+    rank-broken from; the battles of one round are contiguous and share the id, so TrueSkill can rate
+    them as one multi-way update while Elo and Bradley-Terry read them as plain pairs. Row numbers in
+    error messages are 1-based positions in the input, so they match a JSONL line or a CSV data row.
     """
 
     models: list[str]
@@ -48,6 +54,7 @@ class Battles:
     b: np.ndarray
     outcome: np.ndarray
     tstamp: np.ndarray | None = None
+    group: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # accept any integer sequences; arrays already of the right dtype are not copied
@@ -56,8 +63,15 @@ class Battles:
         object.__setattr__(self, "outcome", np.asarray(self.outcome, dtype=np.int8))
         if self.tstamp is not None:
             object.__setattr__(self, "tstamp", np.asarray(self.tstamp, dtype=np.float64))
+        if self.group is not None:
+            object.__setattr__(self, "group", np.asarray(self.group, dtype=np.int64))
         n = len(self.a)
-        if len(self.b) != n or len(self.outcome) != n or (self.tstamp is not None and len(self.tstamp) != n):
+        if (
+            len(self.b) != n
+            or len(self.outcome) != n
+            or (self.tstamp is not None and len(self.tstamp) != n)
+            or (self.group is not None and len(self.group) != n)
+        ):
             raise InputError("battle columns have different lengths")
 
     def __len__(self) -> int:
@@ -66,6 +80,61 @@ class Battles:
     @property
     def n_models(self) -> int:
         return len(self.models)
+
+    def groups(self) -> np.ndarray:
+        """The group column, :data:`NO_GROUP` everywhere when the battles carry none."""
+        if self.group is None:
+            return np.full(len(self), NO_GROUP, dtype=np.int64)
+        return self.group
+
+    def take(self, index: np.ndarray | slice) -> Battles:
+        """The battles at ``index`` (an index array, a boolean mask or a slice), same models, every
+        column kept; a prefix in replay order is ``take(order()[:k])``."""
+        return Battles(
+            self.models,
+            self.a[index],
+            self.b[index],
+            self.outcome[index],
+            None if self.tstamp is None else self.tstamp[index],
+            None if self.group is None else self.group[index],
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Battles]) -> Battles:
+        """Battles of ``parts`` one after another (pair votes and rank-broken rounds, say).
+
+        Models are the union: kept as they are when every part names the same list, sorted otherwise.
+        tstamps are kept only if every non-empty part has them; groups are kept if any part has them
+        (pair votes of the others get :data:`NO_GROUP`).
+        """
+        if not parts:
+            return cls.empty()
+        first = parts[0].models
+        if all(p.models == first for p in parts):
+            models = list(first)
+        else:
+            models = sorted(set().union(*(p.models for p in parts)))
+        index = {m: i for i, m in enumerate(models)}
+        a, b = [], []
+        for p in parts:
+            lookup = np.fromiter(map(index.__getitem__, p.models), dtype=np.int32, count=len(p.models))
+            a.append(lookup[p.a])
+            b.append(lookup[p.b])
+        filled = [p for p in parts if len(p)]
+        ts = None
+        if filled and all(p.tstamp is not None for p in filled):
+            ts = np.concatenate([p.tstamp for p in filled if p.tstamp is not None])
+        group = None
+        if any(p.group is not None for p in parts):
+            group = np.concatenate([p.groups() for p in parts])
+        return cls(
+            models,
+            np.concatenate(a),
+            np.concatenate(b),
+            np.concatenate([p.outcome for p in parts]),
+            ts,
+            group,
+        )
 
     @classmethod
     def from_records(
@@ -76,15 +145,22 @@ class Battles:
         tstamp: Sequence[float | None] | None = None,
         *,
         first_row: int = 1,
+        group: Sequence[int | None] | None = None,
     ) -> Battles:
         """Build from columns of strings; validates winners and self-play, naming the offending row.
 
         ``first_row`` is the number the first record gets in error messages (a CSV reader passes 2 when
-        line 1 is the header).
+        line 1 is the header). ``group`` (optional) is each battle's four-image round id, None or -1 for
+        a pair vote (a battle log's ``round_id`` column).
         """
         n = len(model_a)
-        if len(model_b) != n or len(winner) != n or (tstamp is not None and len(tstamp) != n):
-            raise InputError("model_a, model_b, winner and tstamp columns have different lengths")
+        if (
+            len(model_b) != n
+            or len(winner) != n
+            or (tstamp is not None and len(tstamp) != n)
+            or (group is not None and len(group) != n)
+        ):
+            raise InputError("model_a, model_b, winner, tstamp and group columns have different lengths")
         names = set(model_a).union(model_b)
         if not all(isinstance(x, str) and x for x in names):
             bad = next(
@@ -114,7 +190,7 @@ class Battles:
         ts = None
         if tstamp is not None:
             ts = _to_tstamp(tstamp, first_row)
-        return cls(models, a, b, outcome, ts)
+        return cls(models, a, b, outcome, ts, None if group is None else _to_group(group, first_row))
 
     @classmethod
     def from_battles(cls, battles: Iterable[Battle]) -> Battles:
@@ -175,6 +251,21 @@ class Battles:
         wins = ca[:, MODEL_A] + cb[:, MODEL_B]
         losses = ca[:, MODEL_B] + cb[:, MODEL_A]
         return votes, wins, losses, votes - wins - losses
+
+
+def _to_group(values: Sequence[int | None], first_row: int) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v is None:
+            out[i] = NO_GROUP
+        elif isinstance(v, bool) or not isinstance(v, int | np.integer) or v < NO_GROUP:
+            raise InputError(
+                f"row {i + first_row}: round id {v!r} is not a round id; give a non-negative integer, "
+                "or none for a pair vote"
+            )
+        else:
+            out[i] = v
+    return out
 
 
 def _to_tstamp(values: Sequence[float | None], first_row: int) -> np.ndarray:
