@@ -148,6 +148,71 @@ def read_image(path: Path, limits: Limits = Limits()) -> PILImage:
         return _decode_first_frame(fh, limits)
 
 
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    """What an image file's header says, read without decoding a pixel (see :func:`read_header`)."""
+
+    format: str  # PIL name: PNG, JPEG, WEBP, GIF
+    width: int
+    height: int
+    size_bytes: int
+    #: Text stored before the pixels (PNG tEXt/iTXt/zTXt chunks such as ``parameters``), each value cut
+    #: to :data:`MAX_HEADER_TEXT` characters.
+    text: tuple[tuple[str, str], ...] = ()
+
+
+#: Longest header text value kept by :func:`read_header` (a generator's prompt and settings fit).
+MAX_HEADER_TEXT = 64 * 1024
+#: Bytes at the end of a file in which :func:`read_header` looks for the format's end marker.
+_TAIL_BYTES = 1024
+
+
+def read_header(path: Path, limits: Limits = Limits()) -> ImageHeader:
+    """Describe the image file at ``path`` from its header and its last bytes, decoding no pixel.
+
+    The cheap check for scanning many files: the file must be a regular file within the byte limit, in
+    an allowed format, with a first frame within the pixel limit, and must end as its format ends (PNG's
+    IEND chunk, JPEG's EOI marker, GIF's trailer, the size in WebP's RIFF header), which catches most
+    truncated files. Damage inside the pixel data is found only by a full decode (:func:`read_image`).
+    """
+    with _open_regular(path, limits) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise ImageRejected("file is empty", "not-an-image")
+        with _rejecting_decode_errors():
+            img = _open_allowed(fh, limits)
+            width, height = img.size
+            _check_pixels(width, height, 1, limits)
+            fmt = img.format or ""
+            text = tuple(
+                (str(key), value[:MAX_HEADER_TEXT])
+                for key, value in img.info.items()
+                if isinstance(value, str)
+            )
+        fh.seek(0)
+        head = fh.read(12)
+        fh.seek(max(size - _TAIL_BYTES, 0))
+        tail = fh.read(_TAIL_BYTES)
+    _check_tail(fmt, head, tail, size)
+    return ImageHeader(format=fmt, width=width, height=height, size_bytes=size, text=text)
+
+
+def _check_tail(fmt: str, head: bytes, tail: bytes, size: int) -> None:
+    """Refuse a file whose last bytes are not how a complete file of its format ends."""
+    if fmt == "PNG":
+        complete = b"IEND\xaeB`\x82" in tail
+    elif fmt == "JPEG":
+        complete = b"\xff\xd9" in tail  # EOI; entropy-coded data never holds FF D9
+    elif fmt == "GIF":
+        complete = tail.rstrip(b"\x00").endswith(b";")
+    elif fmt == "WEBP":
+        complete = head[:4] == b"RIFF" and size >= struct.unpack("<I", head[4:8])[0] + 8
+    else:
+        return
+    if not complete:
+        raise ImageRejected(f"truncated {fmt} file: it does not end as a complete {fmt} file does", "corrupt")
+
+
 def _decode_first_frame(fh: BinaryIO, limits: Limits) -> PILImage:
     with _rejecting_decode_errors():
         img = _open_allowed(fh, limits)
