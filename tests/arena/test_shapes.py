@@ -67,6 +67,8 @@ def test_the_shapes_are_found() -> None:
         "RowOut/RatingRow",
         "CurrentPoint/SnapshotPoint",
         "HistoryItem/VoteRecord",
+        "StudyOut/StudyRow",
+        "HistoryItemOut/HistoryItem",
     ],
 )
 def test_a_shape_is_not_spelled_twice(pair: str) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imagearena.arena.runtime import Arena
 from imagearena.storage.studies import StudyRow
+from imagearena.storage.votes import HistoryItem
+from imagearena.storage.votes import PublicVote as PublicVote  # for web.api's HistoryItemOut
 from imagearena.types import StudyKind
-
-if TYPE_CHECKING:
-    from imagearena.storage.votes import HistoryItem
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
 

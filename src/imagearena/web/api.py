@@ -8,12 +8,13 @@ The two hot endpoints (next match, vote) answer through web.voting, which the pl
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
 
 from imagearena.arena import export, leaderboards, studies
 from imagearena.text import check_text
@@ -27,6 +28,9 @@ router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute
 # The enums themselves: the same OpenAPI enum as a Literal, and a 400 naming the allowed values.
 Winner = Outcome
 Method = RatingMethod
+
+# A stored time in an answer: the text datetime.isoformat() writes (UTC as "+00:00").
+IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
 
 
 # --- schemas ----------------------------------------------------------------------------------------
@@ -141,18 +145,12 @@ class VoteOut(BaseModel):
     model_b: str
 
 
-class StudyOut(BaseModel):
-    name: str
-    kind: str
-    title: str
-    description: str
-    epoch: int
-    created_at: str
-    models: int
-    prompts: int
-    images: int
-    votes: int
-    archived_votes: int
+@dataclass(frozen=True, slots=True)
+class StudyOut(studies.StudySummary):
+    """A study and its counts (arena.studies.StudySummary), without the database id."""
+
+    id: Annotated[int, Field(exclude=True)]
+    created_at: IsoTime
 
 
 class StudiesOut(BaseModel):
@@ -220,14 +218,13 @@ class RatingHistoryOut(BaseModel):
     points: list[PointOut]
 
 
-class HistoryItemOut(BaseModel):
-    id: int
-    model_a: str
-    model_b: str
+@dataclass(frozen=True, slots=True)
+class HistoryItemOut(studies.PublicVote):
+    """A vote's public fields (storage.votes.PublicVote, as arena.studies.recent_votes gives them) and
+    the two images that were shown."""
+
     winner: Winner
-    tstamp: str
-    judge: str
-    prompt: str | None
+    tstamp: IsoTime
     left: ImageRef | None
     right: ImageRef | None
 
@@ -262,19 +259,7 @@ async def vote(request: Request) -> JSONResponse:
 
 
 def _study_out(s: studies.StudySummary) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "kind": s.kind,
-        "title": s.title,
-        "description": s.description,
-        "epoch": s.epoch,
-        "created_at": s.created_at.isoformat(),
-        "models": s.models,
-        "prompts": s.prompts,
-        "images": s.images,
-        "votes": s.votes,
-        "archived_votes": s.archived_votes,
-    }
+    return asdict(s)  # validated into a StudyOut, which leaves the id out
 
 
 @router.get("/studies", response_model=StudiesOut, responses=READ)
@@ -405,13 +390,7 @@ def history(study: str, request: Request, limit: int = Query(default=50, ge=1, l
         "study": study,
         "votes": [
             {
-                "id": h.id,
-                "model_a": h.model_a,
-                "model_b": h.model_b,
-                "winner": h.winner,
-                "tstamp": h.tstamp.isoformat(),
-                "judge": h.judge,
-                "prompt": h.prompt,
+                **asdict(h),  # validated into a HistoryItemOut: the image addresses become ImageRefs
                 "left": _image_ref(h.left_sha256, h.left_format),
                 "right": _image_ref(h.right_sha256, h.right_format),
             }
