@@ -63,8 +63,11 @@ def _exercise(kind: str, backend: Any) -> None:
         rows = backend.fit(_battles(), FitOptions())
         assert sorted(r.model for r in rows) == sorted(MODELS) and rows[0].rank == 1
     else:
-        image = backend.generate("a red cat", 0)
-        assert image.size[0] > 0
+        from imagearena.media import inspect_image
+        from imagearena.types import GenerationRequest
+
+        [image] = backend.generate(GenerationRequest("a red cat", seed=0))
+        assert inspect_image(image.data).width > 0
 
 
 @pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}:{n}" for k, n in ENTRIES])

@@ -10,7 +10,9 @@ from PIL import Image
 
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.generators import create_generator
+from imagearena.generators.config import create, parse_generators
 from imagearena.generators.folder import read_prompt_table, safe_relative_name
+from imagearena.types import GenerationRequest
 
 
 def _save(path, colour):
@@ -38,18 +40,18 @@ def test_serves_the_image_of_a_prompt(model_dir):
     gen = create_generator("folder", path=model_dir)
     assert gen.name == "folder-sdxl"
     assert gen.prompts() == ["a broken image", "a cat", "a dog"]
-    assert np.asarray(gen.generate("a dog", 0))[0, 0].tolist() == [0, 0, 255]
-    cats = {tuple(np.asarray(gen.generate("a cat", seed))[0, 0].tolist()) for seed in range(4)}
+    assert np.asarray(gen.image("a dog", 0))[0, 0].tolist() == [0, 0, 255]
+    cats = {tuple(np.asarray(gen.image("a cat", seed))[0, 0].tolist()) for seed in range(4)}
     assert cats == {(255, 0, 0), (0, 255, 0)}  # the seed picks among the images of one prompt
-    assert gen.generate("a cat", 7).tobytes() == gen.generate("a cat", 7).tobytes()
+    assert gen.image("a cat", 7).tobytes() == gen.image("a cat", 7).tobytes()
 
 
 def test_unknown_prompts_and_bad_images_are_errors(model_dir):
     gen = create_generator("folder", path=model_dir)
     with pytest.raises(UnknownNameError, match="no image for the prompt"):
-        gen.generate("a horse", 0)
+        gen.image("a horse", 0)
     with pytest.raises(InputError, match="corrupt|not an image"):
-        gen.generate("a broken image", 0)
+        gen.image("a broken image", 0)
     with pytest.raises(InputError, match="not a folder"):
         create_generator("folder", path=model_dir / "nope")
 
@@ -83,6 +85,30 @@ def test_images_are_read_under_the_limits_passed_down(model_dir):
 
     gen = create_generator("folder", path=model_dir, limits=Limits(max_pixels=255))
     with pytest.raises(InputError, match="IMAGEARENA_MAX_IMAGE_PIXELS"):
-        gen.generate("a dog", 0)  # 16 x 16 = 256 pixels
+        gen.image("a dog", 0)  # 16 x 16 = 256 pixels
     roomy = create_generator("folder", path=model_dir, limits=Limits(max_pixels=256))
-    assert roomy.generate("a dog", 0).size == (16, 16)
+    assert roomy.image("a dog", 0).size == (16, 16)
+
+
+def test_a_request_returns_the_files_bytes(model_dir):
+    gen = create_generator("folder", path=model_dir)
+    images = gen.generate(GenerationRequest("a cat", seed=0, n=3))
+    assert [i.seed for i in images] == [0, 1, 2]
+    assert [i.params["file"] for i in images] == ["cat1.png", "cat2.png", "cat1.png"]
+    assert images[1].data == (model_dir / "cat2.png").read_bytes()
+    with pytest.raises(InputError, match="corrupt|not an image"):
+        gen.generate(GenerationRequest("a broken image", seed=0))
+
+
+def test_built_from_an_entry_whose_path_is_relative_to_the_file(model_dir):
+    root = model_dir.parent
+    [config] = parse_generators(
+        {"generators": {"sdxl-outputs": {"backend": "folder", "path": "sdxl"}}}, "x.toml", root=root
+    ).values()
+    gen = create(config)
+    assert gen.name == "sdxl-outputs" and gen.check() == f"3 prompts in {root / 'sdxl'}"
+    [image] = gen.generate(GenerationRequest("a dog", seed=0))
+    assert image.data == (model_dir / "dog.png").read_bytes()
+    [bare] = parse_generators({"generators": {"x": {"backend": "folder"}}}).values()
+    with pytest.raises(InputError, match="set path"):
+        create(bare)

@@ -8,8 +8,10 @@ from PIL import Image, ImageFilter
 
 from imagearena.errors import InputError
 from imagearena.generators import create_generator, list_generators
+from imagearena.generators.config import create, parse_entry
 from imagearena.generators.procedural import COLOURS, STYLES, ProceduralGenerator, compose
-from imagearena.media import encode_png
+from imagearena.media import encode_png, inspect_image
+from imagearena.types import GenerationRequest
 
 PROMPTS = ["three yellow stars in a night sky", "a red ball above a blue ocean", "two purple cubes on snow"]
 
@@ -35,16 +37,19 @@ def test_registered_through_the_entry_point():
     assert {"procedural", "folder"} <= set(list_generators())
     gen = create_generator("procedural", style="blurry", size=64)
     assert gen.name == "procedural-blurry"
-    assert gen.generate("a red ball", 0).size == (64, 64)
+    [image] = gen.generate(GenerationRequest("a red ball", seed=0))
+    assert inspect_image(image.data).width == 64
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_deterministic_in_prompt_and_seed(style):
-    gen = ProceduralGenerator(style, size=96)
-    a = encode_png(gen.generate("a red ball above a blue ocean", 3))
-    assert a == encode_png(ProceduralGenerator(style, size=96).generate("a red ball above a blue ocean", 3))
-    assert a != encode_png(gen.generate("a red ball above a blue ocean", 4))
-    assert a != encode_png(gen.generate("a green ball above a blue ocean", 3))
+    gen = ProceduralGenerator(style=style, size=96)
+    a = encode_png(gen.render("a red ball above a blue ocean", 3))
+    assert a == encode_png(
+        ProceduralGenerator(style=style, size=96).render("a red ball above a blue ocean", 3)
+    )
+    assert a != encode_png(gen.render("a red ball above a blue ocean", 4))
+    assert a != encode_png(gen.render("a green ball above a blue ocean", 3))
 
 
 def test_styles_differ_in_visible_quality():
@@ -52,7 +57,7 @@ def test_styles_differ_in_visible_quality():
     measures = {style: [] for style in STYLES}
     for prompt in PROMPTS:
         for style in STYLES:
-            img = ProceduralGenerator(style, size=128).generate(prompt, 0)
+            img = ProceduralGenerator(style=style, size=128).render(prompt, 0)
             measures[style].append((sharpness(img), noise(img)))
     mean = {s: np.mean(v, axis=0) for s, v in measures.items()}
     crisp_sharp, crisp_noise = mean["crisp"]
@@ -61,7 +66,7 @@ def test_styles_differ_in_visible_quality():
     assert mean["painterly"][0] > mean["blurry"][0]
     for prompt_i in range(len(PROMPTS)):  # every pair of styles differs a lot pixel by pixel
         imgs = [
-            np.asarray(ProceduralGenerator(s, size=128).generate(PROMPTS[prompt_i], 0), np.float32)
+            np.asarray(ProceduralGenerator(style=s, size=128).render(PROMPTS[prompt_i], 0), np.float32)
             for s in STYLES
         ]
         for i in range(len(imgs)):
@@ -71,13 +76,13 @@ def test_styles_differ_in_visible_quality():
 
 def test_crisp_style_draws_the_prompted_colour():
     img = np.asarray(
-        ProceduralGenerator("crisp", size=128).generate("a red ball above a blue ocean", 0), np.int32
+        ProceduralGenerator(style="crisp", size=128).render("a red ball above a blue ocean", 0), np.int32
     )
     red = np.array(COLOURS["red"])
     near_red = (np.abs(img - red).sum(axis=2) < 40).mean()
     assert near_red > 0.03  # a visible red ball
     glitchy = np.asarray(
-        ProceduralGenerator("glitchy", size=128).generate("a red ball above a blue ocean", 0), np.int32
+        ProceduralGenerator(style="glitchy", size=128).render("a red ball above a blue ocean", 0), np.int32
     )
     assert (np.abs(glitchy - red).sum(axis=2) < 40).mean() < near_red / 3
 
@@ -92,6 +97,30 @@ def test_composition_follows_counts_colours_and_shapes():
 
 def test_bad_arguments_are_user_errors():
     with pytest.raises(InputError, match="style"):
-        ProceduralGenerator("photoreal")
+        ProceduralGenerator(style="photoreal")
     with pytest.raises(InputError, match="size"):
-        ProceduralGenerator("crisp", size=5)
+        ProceduralGenerator(style="crisp", size=5)
+
+
+def test_a_request_gives_n_pngs_with_consecutive_seeds():
+    gen = ProceduralGenerator(style="painterly", size=32)
+    images = gen.generate(GenerationRequest("two purple cubes on snow", seed=5, n=3))
+    assert [i.seed for i in images] == [5, 6, 7]
+    for k, image in enumerate(images):
+        assert image.data == encode_png(gen.render("two purple cubes on snow", 5 + k))
+        assert image.params == {"backend": "procedural", "style": "painterly", "width": 32, "height": 32}
+    [wide] = gen.generate(GenerationRequest("two purple cubes on snow", seed=5, width=48))
+    assert inspect_image(wide.data).width == 48
+    with pytest.raises(InputError, match="square"):
+        gen.generate(GenerationRequest("a cube", seed=0, width=32, height=64))
+    with pytest.raises(InputError, match="1 to 64 images"):
+        gen.generate(GenerationRequest("a cube", seed=0, n=0))
+
+
+def test_built_from_a_generators_file_entry():
+    gen = create(parse_entry("demo-glitchy", {"backend": "procedural", "style": "glitchy", "size": "40x40"}))
+    assert (gen.name, gen.style, gen.size) == ("demo-glitchy", "glitchy", 40)
+    with pytest.raises(InputError, match="square"):
+        create(parse_entry("wide", {"backend": "procedural", "size": "40x80"}))
+    with pytest.raises(InputError, match="unknown procedural style"):
+        create(parse_entry("odd", {"backend": "procedural", "style": "cubist"}))

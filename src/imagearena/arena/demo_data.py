@@ -71,9 +71,9 @@ def seed_demo(session: Session, store: MediaStore, *, size: int = 256) -> str:
     ]
     if not missing:
         return study.name
-    generators = {style: ProceduralGenerator(style, size=size) for style in STYLES}
+    generators = {style: ProceduralGenerator(style=style, size=size) for style in STYLES}
     drawn = [
-        (style, text, store.put_pil(generators[style].generate(text, DEMO_SEED))) for style, text in missing
+        (style, text, store.put_pil(generators[style].render(text, DEMO_SEED))) for style, text in missing
     ]
     for style, text, info in drawn:
         model = catalog.get_or_create_model(

@@ -1,5 +1,10 @@
-"""Generator backends: make images for prompts. Built in: ``procedural`` (demo images drawn from the
-prompt, no model) and ``folder`` (images already on disk, matched to prompts).
+"""Generator backends: turn (prompt, seed, parameters) into images and report what they used.
+
+Built in: ``procedural`` (demo images drawn from the prompt, no model), ``folder`` (images already on
+disk, matched to prompts), ``openai`` (the OpenAI-compatible Images API that many hosts speak),
+``a1111`` (the AUTOMATIC1111 / Forge / SD.Next txt2img API) and ``comfyui`` (a ComfyUI workflow with
+the prompt and seed filled in, queued and awaited). Generators are named entries of a TOML file
+(imagearena.generators.config); the network backends share one client (imagearena.generators.http).
 
 Every backend, built-in or third-party, registers through the ``imagearena.generators`` entry point group.
 """
@@ -19,4 +24,5 @@ def list_generators() -> list[str]:
 
 
 def create_generator(name: str, **kwargs: Any) -> Generator:
+    """Build a backend by name with keyword arguments (the file-driven way is config.create)."""
     return generators.create(name, **kwargs)

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError, UnknownNameError
 from imagearena.text import check_text
+from imagearena.types import GeneratedImage, GenerationRequest
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from imagearena.generators.config import GeneratorConfig
     from imagearena.media import Limits
 
 PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
@@ -183,22 +185,44 @@ def _sidecar_prompt(image: Path, root: Path) -> str | None:
 class FolderGenerator:
     """Serves existing images of one folder (one model's outputs) as a generator.
 
-    ``generate(prompt, seed)`` returns an image whose prompt is ``prompt``; when several images share
-    the prompt, ``seed`` picks one. Prompts come from sidecars or the folder's prompt files, as for
-    import-folder; the folder's parent's prompt files are consulted too, so ``DIR/<model>`` works.
-    An image whose prompt cannot be read or stored is left out. Images are read through the package's
-    one decoder (imagearena.media) under ``limits``.
+    For a request, image k is the image whose prompt is the request's; when several images share the
+    prompt, ``seed + k`` picks one, so the same (prompt, seed) gives the same file. Prompts come from
+    sidecars or the folder's prompt files, as for import-folder; the folder's parent's prompt files are
+    consulted too, so ``DIR/<model>`` works. An image whose prompt cannot be read or stored is left out.
+    Images are checked by the package's one decoder (imagearena.media) under ``limits``, and returned
+    as the file's bytes. From a generators file: ``backend = "folder"``, ``path = "DIR"``.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None, limits: Limits | None = None) -> None:
+    OPTIONS = frozenset({"path"})
+
+    def __init__(
+        self,
+        config: GeneratorConfig | None = None,
+        *,
+        path: str | Path | None = None,
+        name: str | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         from imagearena.media import Limits
 
+        if config is not None:
+            from imagearena.generators.config import path_option
+
+            path = path or path_option(config, "path")
+            name = name or config.name
+            if path is None:
+                raise InputError(f'generator {config.name!r}: set path = "DIR", the folder of the images')
+        if path is None:
+            raise InputError("pass the folder that holds the images")
         self.path = Path(path)
         if not self.path.is_dir():
             raise InputError(f"{self.path} is not a folder: pass the folder that holds the images")
         self.name = name or f"folder-{self.path.resolve().name}"
         self.limits = limits or Limits()
         self._index: dict[str, list[Path]] | None = None
+
+    def __repr__(self) -> str:
+        return f"FolderGenerator(name={self.name!r}, path={str(self.path)!r})"
 
     def _build_index(self) -> dict[str, list[Path]]:
         from imagearena.media import IMAGE_SUFFIXES
@@ -228,9 +252,14 @@ class FolderGenerator:
             self._index = self._build_index()
         return sorted(self._index)
 
-    def generate(self, prompt: str, seed: int = 0) -> Image:
-        from imagearena.media import read_image
+    def check(self) -> str:
+        """Say how many prompts the folder answers (an empty folder is an error)."""
+        count = len(self.prompts())
+        if not count:
+            raise InputError(f"folder {self.path} has no image with a prompt: add sidecars or prompts.jsonl")
+        return f"{count} prompts in {self.path}"
 
+    def _file(self, prompt: str, seed: int) -> Path:
         self.prompts()
         assert self._index is not None
         candidates = self._index.get(prompt.strip())
@@ -239,5 +268,25 @@ class FolderGenerator:
                 f"folder {self.path} has no image for the prompt {prompt!r}: add a sidecar .txt or a "
                 "prompts.jsonl line for it"
             )
+        return candidates[seed % len(candidates)]
+
+    def image(self, prompt: str, seed: int = 0) -> Image:
+        """The decoded image for (prompt, seed)."""
+        from imagearena.media import read_image
+
         # the byte, format and pixel limits of an import, from the package's one decoder
-        return read_image(candidates[seed % len(candidates)], self.limits)
+        return read_image(self._file(prompt, seed), self.limits)
+
+    def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
+        from imagearena.generators.config import check_request
+        from imagearena.media import decode_image, read_limited
+
+        check_request(request)
+        images = []
+        for k in range(request.n):
+            path = self._file(request.prompt, request.seed + k)
+            data = read_limited(path, self.limits)
+            decode_image(data, self.limits)  # refuse what an import would refuse
+            params = {"backend": "folder", "file": path.relative_to(self.path).as_posix()}
+            images.append(GeneratedImage(data=data, seed=request.seed + k, params=params))
+        return images

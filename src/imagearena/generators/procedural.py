@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imagearena.errors import InputError
+from imagearena.types import GeneratedImage, GenerationRequest
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import ImageDraw
     from PIL.Image import Image
+
+    from imagearena.generators.config import GeneratorConfig
 
 # Best first: the order the demo leaderboard should converge to.
 STYLES = ("crisp", "painterly", "blurry", "glitchy")
@@ -223,25 +226,70 @@ def _glitchy(comp: Composition, size: int, rng: np.random.Generator) -> Image:
 
 
 class ProceduralGenerator:
-    """A weight-free generator; ``style`` picks the rendering quality (see STYLES)."""
+    """A weight-free generator; ``style`` picks the rendering quality (see STYLES).
 
-    def __init__(self, style: str = "crisp", size: int = 256) -> None:
+    Built from a generators-file entry (``backend = "procedural"``, ``style = "..."``, ``size = "NxN"``)
+    or directly with ``style`` and ``size``.
+    """
+
+    OPTIONS = frozenset({"style"})
+
+    def __init__(
+        self, config: GeneratorConfig | None = None, *, style: str | None = None, size: int | None = None
+    ) -> None:
+        name = None
+        if config is not None:
+            from imagearena.generators.config import str_option
+
+            style = style or str_option(config, "style", "crisp")
+            if config.width is not None and config.width != config.height:
+                raise InputError(f'generator {config.name!r}: procedural images are square: use size = "NxN"')
+            size = size or config.width
+            name = config.name
+        style = style or "crisp"
+        size = size or 256
         if style not in STYLES:
             raise InputError(f"unknown procedural style {style!r}: use one of {', '.join(STYLES)}")
-        if not 16 <= size <= 2048:
-            raise InputError(f"image size {size} is out of range: use 16 to 2048 pixels")
+        _check_size(size)
         self.style = style
         self.size = size
-        self.name = f"procedural-{style}"
+        self.name = name or f"procedural-{style}"
 
-    def generate(self, prompt: str, seed: int = 0) -> Image:
+    def __repr__(self) -> str:
+        return f"ProceduralGenerator(name={self.name!r}, style={self.style!r}, size={self.size})"
+
+    def render(self, prompt: str, seed: int = 0, size: int | None = None) -> Image:
+        """The image of (prompt, seed) in this style, ``size`` pixels square (default: the generator's)."""
+        size = size or self.size
         comp = compose(prompt, seed)
         rng = _rng(self.style, prompt, seed)
         if self.style == "glitchy":
-            return _glitchy(comp, self.size, rng)
-        clean = render_clean(comp, self.size)
+            return _glitchy(comp, size, rng)
+        clean = render_clean(comp, size)
         if self.style == "painterly":
             return _painterly(clean, rng)
         if self.style == "blurry":
             return _blurry(clean, rng)
         return clean
+
+    def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
+        """PNG images, image k drawn with seed ``request.seed + k``; steps and guidance do not apply."""
+        from imagearena.generators.config import check_request
+        from imagearena.media import encode_png
+
+        check_request(request)
+        width, height = request.width or self.size, request.height or request.width or self.size
+        if width != height:
+            raise InputError(f"procedural images are square: ask for {width}x{width}, not {width}x{height}")
+        _check_size(width)
+        images = []
+        for k in range(request.n):
+            data = encode_png(self.render(request.prompt, request.seed + k, width))
+            params = {"backend": "procedural", "style": self.style, "width": width, "height": width}
+            images.append(GeneratedImage(data=data, seed=request.seed + k, params=params))
+        return images
+
+
+def _check_size(size: int) -> None:
+    if not 16 <= size <= 2048:
+        raise InputError(f"image size {size} is out of range: use 16 to 2048 pixels")
