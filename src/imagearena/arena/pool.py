@@ -52,7 +52,7 @@ class StudyPool:
         study_id: int,
         name: str,
         epoch: int,
-        version: tuple[int, int, int],
+        version: tuple[float, ...],
         images: Iterable[Any],
         sampler_factory: Callable[[list[str]], Sampler[Battles]] = default_sampler_factory,
         rng: random.Random | None = None,
@@ -150,7 +150,7 @@ class PoolCache:
     def __init__(
         self,
         loader: Callable[[str], StudyPool],
-        version_of: Callable[[int], tuple[int, ...]],
+        version_of: Callable[[int], tuple[float, ...]],
         ttl_s: float = 5.0,
     ) -> None:
         self._loader = loader

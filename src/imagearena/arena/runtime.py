@@ -134,7 +134,7 @@ class Arena:
                 )
         return pool
 
-    def _pool_version(self, study_id: int) -> tuple[int, int, int]:
+    def _pool_version(self, study_id: int) -> tuple[float, ...]:
         from imagearena.storage.catalog import catalog_version
 
         with self.read_session() as session:

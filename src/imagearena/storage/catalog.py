@@ -12,17 +12,19 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from imagearena.errors import InputError, UnknownNameError
-from imagearena.storage.models import Image, Model, Prompt, Study
-from imagearena.storage.rows import get_or_create
+from imagearena.storage.models import MODEL_NAME_LENGTH, Image, Model, Prompt, Study
+from imagearena.storage.rows import as_utc, get_or_create
 from imagearena.storage.studies import StudyRow
 
 _MODEL_NAME = re.compile(r"[^\x00-\x1f/\\]{1,200}")
+_CONTESTANT_NAME = re.compile(rf"[^\x00-\x1f\x7f\\]{{1,{MODEL_NAME_LENGTH}}}")
 
 
 class StoredImage(Protocol):
@@ -53,7 +55,8 @@ def check_model_name(name: str) -> str:
 
 
 def find_model(session: Session, name: str) -> Model | None:
-    return session.scalar(select(Model).where(Model.name == name))
+    """The global model called ``name`` (contestants owned by a study are not global)."""
+    return session.scalar(select(Model).where(Model.name == name, Model.study_id.is_(None)))
 
 
 def get_or_create_model(session: Session, name: str, meta: dict[str, Any] | None = None) -> Model:
@@ -214,19 +217,27 @@ def study_images(session: Session, study_id: int) -> list[CatalogImage]:
         select(Image.id, Image.model_id, Model.name, Image.prompt_id, Prompt.text, Image.sha256, Image.format)
         .join(Model, Model.id == Image.model_id)
         .join(Prompt, Prompt.id == Image.prompt_id)
-        .where(Image.study_id == study_id)
+        .where(Image.study_id == study_id, Image.missing_since.is_(None))
         .order_by(Image.id)
     )
     return [CatalogImage(*row) for row in session.execute(stmt)]
 
 
-def catalog_version(session: Session, study_id: int) -> tuple[int, int, int]:
-    """(epoch, image count, highest image id): changes whenever a cached catalog must be reloaded."""
+def catalog_version(session: Session, study_id: int) -> tuple[int, int, int, int, float]:
+    """(epoch, image count, highest image id, missing images, newest missing mark): changes whenever a
+    cached catalog must be reloaded. A file that comes back lowers the missing count; one that goes
+    raises the newest mark, so any mix of the two changes the version."""
     epoch = session.scalar(select(Study.epoch).where(Study.id == study_id))
-    count, top = session.execute(
-        select(func.count(Image.id), func.coalesce(func.max(Image.id), 0)).where(Image.study_id == study_id)
+    count, top, missing, newest = session.execute(
+        select(
+            func.count(Image.id),
+            func.coalesce(func.max(Image.id), 0),
+            func.count(Image.missing_since),
+            func.max(Image.missing_since),
+        ).where(Image.study_id == study_id)
     ).one()
-    return int(epoch or 0), int(count), int(top)
+    mark = 0.0 if newest is None else as_utc(newest).timestamp()
+    return int(epoch or 0), int(count), int(top), int(missing), mark
 
 
 def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
@@ -234,8 +245,143 @@ def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     return {model_id: name for model_id, name in rows}
 
 
-def model_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+def model_ids(session: Session, names: Sequence[str], study_id: int | None = None) -> dict[str, int]:
+    """Ids of the models called ``names`` as a study's leaderboard names them: the study's own
+    contestants first, then global models."""
     if not names:
         return {}
-    rows = session.execute(select(Model.name, Model.id).where(Model.name.in_(list(names))))
-    return {name: model_id for name, model_id in rows}
+    owner = (
+        Model.study_id.is_(None)
+        if study_id is None
+        else Model.study_id.is_(None) | (Model.study_id == study_id)
+    )
+    rows = session.execute(
+        select(Model.name, Model.id, Model.study_id)
+        .where(Model.name.in_(list(names)), owner)
+        .order_by(Model.study_id.is_(None))
+    )
+    found: dict[str, int] = {}
+    for name, model_id, _ in rows:
+        found.setdefault(name, model_id)
+    return found
+
+
+# --- contestants owned by one study (a folder study's images) ----------------------------------------
+
+
+def check_contestant_name(name: str) -> str:
+    """A folder study's contestant is named by its file's path inside the folder ('/' separated)."""
+    if not _CONTESTANT_NAME.fullmatch(name or "") or name.strip() != name:
+        raise InputError(
+            f"invalid contestant name {name[:100]!r}: use 1-{MODEL_NAME_LENGTH} printable characters, "
+            "no backslashes, no leading or trailing spaces"
+        )
+    return name
+
+
+def file_fingerprint(path: str, size: int, mtime_ns: int) -> str:
+    """What stands in for a folder file's content address (its bytes stay in the folder and are not
+    read to list it): a digest of its relative path, size and modification time. A file rewritten in
+    place gets a new fingerprint, so a new image."""
+    return hashlib.sha256(f"{path}\0{size}\0{mtime_ns}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FolderFile:
+    """One image file of a folder study as the folder scan saw it."""
+
+    path: str  # relative to the study's folder, '/' separated: also the contestant's name
+    size: int
+    mtime_ns: int
+    format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Contestant:
+    """A study-owned contestant and its image (one per file version)."""
+
+    model_id: int
+    name: str
+    image_id: int
+    path: str
+    sha256: str
+    format: str
+    missing_since: datetime | None
+
+
+def add_contestant(session: Session, study: StudyRow, prompt: Prompt, file: FolderFile) -> tuple[Image, bool]:
+    """One contestant (owned by ``study``) and its image for a file of the study's folder; ``(image,
+    created)``. The same file unchanged is the same image; a file seen again after it went missing is
+    present again."""
+    check_contestant_name(file.path)
+    model, _ = get_or_create(
+        session,
+        lambda: session.scalar(select(Model).where(Model.study_id == study.id, Model.name == file.path)),
+        lambda: Model(name=file.path, study_id=study.id, meta={}),
+    )
+    fingerprint = file_fingerprint(file.path, file.size, file.mtime_ns)
+    image, created = get_or_create(
+        session,
+        lambda: find_image(session, study, model, prompt, fingerprint),
+        lambda: Image(
+            study_id=study.id,
+            model_id=model.id,
+            prompt_id=prompt.id,
+            sha256=fingerprint,
+            format=file.format,
+            width=file.width,
+            height=file.height,
+            size_bytes=file.size,
+            source=file.path,
+        ),
+    )
+    if image.missing_since is not None:
+        image.missing_since = None
+        session.flush()
+    return image, created
+
+
+def study_contestants(session: Session, study_id: int, *, missing: bool | None = None) -> list[Contestant]:
+    """The study's own contestants with their images, by name then image id; ``missing`` True or False
+    keeps only the images found gone or present."""
+    stmt = (
+        select(Model.id, Model.name, Image.id, Image.source, Image.sha256, Image.format, Image.missing_since)
+        .join(Image, Image.model_id == Model.id)
+        .where(Model.study_id == study_id, Image.study_id == study_id)
+        .order_by(Model.name, Image.id)
+    )
+    if missing is not None:
+        stmt = stmt.where(Image.missing_since.is_not(None) if missing else Image.missing_since.is_(None))
+    return [
+        Contestant(m, name, i, path, sha, fmt, None if gone is None else as_utc(gone))
+        for m, name, i, path, sha, fmt, gone in session.execute(stmt)
+    ]
+
+
+def mark_missing(
+    session: Session, study_id: int, image_ids: Sequence[int], at: datetime | None = None
+) -> int:
+    """Mark images of the study as gone from its folder (they leave the match pool; their votes stay);
+    returns how many were present until now."""
+    if not image_ids:
+        return 0
+    result = session.execute(
+        update(Image)
+        .where(Image.study_id == study_id, Image.id.in_(list(image_ids)), Image.missing_since.is_(None))
+        .values(missing_since=at or datetime.now(UTC))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_present(session: Session, study_id: int, image_ids: Sequence[int]) -> int:
+    """Images found again: back in the match pool. Returns how many were missing until now."""
+    if not image_ids:
+        return 0
+    result = session.execute(
+        update(Image)
+        .where(Image.study_id == study_id, Image.id.in_(list(image_ids)), Image.missing_since.is_not(None))
+        .values(missing_since=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

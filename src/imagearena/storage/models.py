@@ -2,7 +2,8 @@
 leaderboards and snapshots are derived from them.
 
 A study reset bumps ``Study.epoch``: older votes stay in the table with their epoch (archived) and
-leaderboards read the current epoch only.
+leaderboards read the current epoch only. A decision is a pair vote (``vote``) or a four-image round's
+result (``round_result``); an undo is one more fact (``undo``) naming the decision it withdraws.
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from imagearena.types import Outcome, StudyKind
+from imagearena.types import Outcome, RoundType, StudyKind
 
 WINNERS = tuple(o.value for o in Outcome)
+ROUND_TYPES = tuple(r.value for r in RoundType)
+#: Round types of four-image rounds (a round_result row); pair rounds are votes.
+FOUR_WAY = tuple(r.value for r in RoundType if r is not RoundType.PAIR)
+#: Widest model name: a folder study's contestants are named by their path inside the folder.
+MODEL_NAME_LENGTH = 1000
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def utcnow() -> datetime:
@@ -41,6 +52,8 @@ class Study(Base):
     """A named experiment: the live arena, a bulk run, an A/B test, a folder-ranking session."""
 
     __tablename__ = "study"
+    # migration 0003 spells this constraint out: a migration is a frozen snapshot of history
+    __table_args__ = (CheckConstraint(_in("round_type", ROUND_TYPES), name="ck_study_round_type"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -48,16 +61,42 @@ class Study(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped by a reset
+    round_type: Mapped[str] = mapped_column(  # a types.RoundType
+        String(10), default=RoundType.PAIR.value, server_default=RoundType.PAIR.value
+    )
+    source: Mapped[str] = mapped_column(Text, default="", server_default="")  # a folder study's folder
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Model(Base):
-    """A contestant: a text-to-image model (or, for the folder ranker, one image)."""
+    """A contestant: a text-to-image model (or, for the folder ranker, one image).
+
+    Global models (``study_id`` NULL) are shared by every study and have unique names; a contestant
+    owned by one study (a folder study's image) is unique by name within that study only.
+    """
 
     __tablename__ = "model"
+    __table_args__ = (
+        Index(
+            "uq_model_global_name",
+            "name",
+            unique=True,
+            sqlite_where=text("study_id IS NULL"),
+            postgresql_where=text("study_id IS NULL"),
+        ),
+        Index(
+            "uq_model_study_name",
+            "study_id",
+            "name",
+            unique=True,
+            sqlite_where=text("study_id IS NOT NULL"),
+            postgresql_where=text("study_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"), nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -92,6 +131,9 @@ class Image(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(Text, default="")  # original path or generator spec
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When a folder study's file was last found gone (NULL: present). Presence in a folder is current
+    # state, not history: it is set and cleared as rescans see the file go and come back.
+    missing_since: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     model: Mapped[Model] = relationship(lazy="joined")
@@ -112,15 +154,22 @@ class Score(Base):
 
 
 class Match(Base):
-    """A pair the server served. Only served matches can be voted on, once (see Vote.match_id)."""
+    """A round the server served, its images in display order: left and right for a pair; left, right,
+    image_3 and image_4 for a four-image round. Only served matches can be voted on, once (see
+    Vote.match_id and RoundResult.match_id)."""
 
     __tablename__ = "match"
+    __table_args__ = (
+        CheckConstraint("(image_3_id IS NULL) = (image_4_id IS NULL)", name="ck_match_four_images"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
     prompt_id: Mapped[int] = mapped_column(ForeignKey("prompt.id"))
     left_image_id: Mapped[int] = mapped_column(ForeignKey("image.id"))
     right_image_id: Mapped[int] = mapped_column(ForeignKey("image.id"))
+    image_3_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"), nullable=True)
+    image_4_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"), nullable=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)  # signed into the one-time token
     voter: Mapped[str] = mapped_column(String(100), default="")
     served_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -154,6 +203,56 @@ class Vote(Base):
 
     model_a: Mapped[Model] = relationship(foreign_keys=[model_a_id], lazy="joined")
     model_b: Mapped[Model] = relationship(foreign_keys=[model_b_id], lazy="joined")
+
+
+class RoundResult(Base):
+    """The result of one four-image round: its four models in display order and their ranks (1 = best,
+    equal ranks tie; competition ranks, so [1, 2, 2, 4]). Never updated or deleted."""
+
+    __tablename__ = "round_result"
+    __table_args__ = (
+        CheckConstraint(_in("round_type", FOUR_WAY), name="ck_round_result_round_type"),
+        CheckConstraint(
+            " AND ".join(f"rank_{i} BETWEEN 1 AND 4" for i in range(1, 5)), name="ck_round_result_ranks"
+        ),
+        Index("ix_round_result_study_epoch_tstamp", "study_id", "epoch", "tstamp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id"), unique=True, nullable=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    round_type: Mapped[str] = mapped_column(String(10))
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompt.id"), nullable=True)
+    model_1_id: Mapped[int] = mapped_column(ForeignKey("model.id"))
+    model_2_id: Mapped[int] = mapped_column(ForeignKey("model.id"))
+    model_3_id: Mapped[int] = mapped_column(ForeignKey("model.id"))
+    model_4_id: Mapped[int] = mapped_column(ForeignKey("model.id"))
+    rank_1: Mapped[int] = mapped_column(Integer)
+    rank_2: Mapped[int] = mapped_column(Integer)
+    rank_3: Mapped[int] = mapped_column(Integer)
+    rank_4: Mapped[int] = mapped_column(Integer)
+    judge: Mapped[str] = mapped_column(String(100), default="human")
+    voter: Mapped[str] = mapped_column(String(100), default="")
+    tstamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Undo(Base):
+    """The withdrawal of one decision (a vote or a round result), appended: the decision stays in its
+    table and every reader skips it. A decision is undone at most once (the unique columns)."""
+
+    __tablename__ = "undo"
+    __table_args__ = (
+        CheckConstraint("(vote_id IS NULL) <> (round_id IS NULL)", name="ck_undo_one_decision"),
+        Index("ix_undo_study_id", "study_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id"), unique=True, nullable=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round_result.id"), unique=True, nullable=True)
+    voter: Mapped[str] = mapped_column(String(100), default="")
+    tstamp: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RatingSnapshot(Base):

@@ -1,5 +1,8 @@
 """Alembic environment: runs on the connection handed in by imagearena.storage.engine.upgrade_database,
-so migrations see the same SQLite pragmas as the application."""
+so migrations see the same SQLite pragmas as the application, but one: SQLite alters a table by
+copying it and dropping the old one, which foreign keys would refuse while other tables point at it.
+They are off during the migration (the pragma only takes effect outside a transaction) and checked
+in full before it commits."""
 
 from __future__ import annotations
 
@@ -14,14 +17,31 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        render_as_batch=sqlite,  # SQLite alters tables by copying them
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if not sqlite or connection.in_transaction():
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
+    finally:
+        _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """Set SQLite's foreign_keys pragma on the driver connection, outside any transaction."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
 
 
 def run_migrations_offline() -> None:
