@@ -13,11 +13,34 @@ from fastapi.templating import Jinja2Templates
 
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
-from imagearena.types import RatingMethod
+from imagearena.types import Outcome, RatingMethod, RoundType
 from imagearena.web.deps import ADMIN_COOKIE, AdminFirstRoute, get_arena, is_admin, require_admin
 from imagearena.web.media import image_url
 
 router = APIRouter(include_in_schema=False, route_class=AdminFirstRoute)
+
+#: How pages word each outcome; the arena's script reads them from the page (data-outcomes).
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.MODEL_A: "Left wins",
+    Outcome.MODEL_B: "Right wins",
+    Outcome.TIE: "Tie",
+    Outcome.BOTH_BAD: "Both bad",
+}
+
+#: The question a round of each type asks.
+ROUND_INTROS: dict[RoundType, str] = {
+    RoundType.PAIR: "Which image fits the prompt better?",
+    RoundType.BEST4: "Which of the four images fits the prompt best?",
+    RoundType.ORDER4: "Order the four images from the best fit for the prompt to the worst.",
+}
+
+#: What choosing an image does in each round type (static/round.js): send it as the winner of a pair,
+#: as the best of four, or add it to the order best to worst.
+ROUND_PICKS: dict[RoundType, str] = {
+    RoundType.PAIR: "winner",
+    RoundType.BEST4: "best",
+    RoundType.ORDER4: "order",
+}
 
 
 @lru_cache(maxsize=1)
@@ -27,6 +50,13 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     templates.env.globals["image_url"] = image_url
     templates.env.globals["quote"] = lambda s: quote(s, safe="")
+    templates.env.globals.update(
+        Outcome=Outcome,
+        RoundType=RoundType,
+        outcome_labels=OUTCOME_LABELS,
+        round_intros=ROUND_INTROS,
+        round_picks=ROUND_PICKS,
+    )
     return templates
 
 
