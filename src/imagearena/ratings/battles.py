@@ -81,6 +81,11 @@ class Battles:
     def n_models(self) -> int:
         return len(self.models)
 
+    @property
+    def has_groups(self) -> bool:
+        """Whether any battle comes from a four-image round."""
+        return self.group is not None and bool(np.any(self.group != NO_GROUP))
+
     def groups(self) -> np.ndarray:
         """The group column, :data:`NO_GROUP` everywhere when the battles carry none."""
         if self.group is None:
