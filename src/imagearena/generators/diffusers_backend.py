@@ -1,0 +1,237 @@
+"""The ``diffusers`` generator: any text-to-image pipeline diffusers can load (SD 1.5, SDXL, SD3, Flux),
+from a local folder or a hub id, through ``AutoPipelineForText2Image``.
+
+Image k of a request is drawn from its own ``torch.Generator`` seeded ``seed + k`` on the CPU, so the
+same (prompt, seed, parameters) gives the same image whatever the batch size and whichever image of a
+batch it is; images are generated ``batch_size`` at a time. A pipeline is loaded once per process and
+shared by every generator entry that names the same (model, device, dtype, variant); one lock per
+pipeline serialises calls, since a pipeline's scheduler keeps state during a call.
+
+The module is named ``diffusers_backend`` so that ``import diffusers`` inside it finds the library.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagearena.errors import InputError, MissingDependencyError
+from imagearena.generators.config import MAX_IMAGES_PER_REQUEST, int_option, str_option
+from imagearena.types import GeneratedImage, GenerationRequest
+
+if TYPE_CHECKING:
+    from imagearena.generators.config import GeneratorConfig
+
+DTYPE_NAMES = {
+    "fp32": "float32",
+    "float32": "float32",
+    "fp16": "float16",
+    "float16": "float16",
+    "half": "float16",
+    "bf16": "bfloat16",
+    "bfloat16": "bfloat16",
+}
+DEFAULT_BATCH_SIZE = 4
+
+
+def require_packages() -> Any:
+    """Import torch and diffusers, or say which extra installs them; returns torch."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("the diffusers generator", "score", "torch") from None
+    for package in ("diffusers", "transformers"):
+        try:
+            import_module(package)
+        except ImportError as exc:
+            missing = (exc.name or package).partition(".")[0]
+            raise MissingDependencyError("the diffusers generator", "gen", missing) from None
+    return torch
+
+
+def pick_device(torch: Any, requested: str | None) -> str:
+    """``auto`` (or nothing) picks cuda, then mps, then cpu; a named device must exist here."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
+    if requested in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    device = str(requested)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f'device {device!r}: CUDA is not available here; use device = "auto" or "cpu"')
+    if device.startswith("mps") and not has_mps:
+        raise InputError(f'device {device!r}: MPS is not available here; use device = "auto" or "cpu"')
+    return device
+
+
+def dtype_name(device: str, requested: str | None, *, cuda_bf16: bool) -> str:
+    """The torch dtype name for ``device``: ``requested`` when given; for ``auto`` float32 on a CPU (the
+    same images on any CPU; half precision there is emulated and slow), bf16 on GPUs that have it (the
+    SDXL and Flux VAEs overflow in fp16), fp16 on other GPUs and on MPS."""
+    if requested not in (None, "", "auto"):
+        try:
+            return DTYPE_NAMES[str(requested).removeprefix("torch.")]
+        except KeyError:
+            raise InputError(f"unknown dtype {requested!r}: use one of auto, fp32, fp16, bf16") from None
+    if device.startswith("cuda"):
+        return "bfloat16" if cuda_bf16 else "float16"
+    if device.startswith("mps"):
+        return "float16"
+    return "float32"
+
+
+@dataclass
+class _Loaded:
+    pipeline: Any
+    lock: threading.Lock
+    call_defaults: Mapping[str, Any]  # the pipeline __call__'s own defaults, to record what was used
+
+
+_PIPELINES: dict[tuple[str, str, str, str | None], _Loaded] = {}
+_PIPELINES_LOCK = threading.Lock()
+
+
+def _load(model: str, device: str, dtype: str, variant: str | None) -> _Loaded:
+    """The process's one pipeline for this key, loaded on first use."""
+    key = (model, device, dtype, variant)
+    with _PIPELINES_LOCK:
+        loaded = _PIPELINES.get(key)
+        if loaded is not None:
+            return loaded
+        torch = require_packages()
+        from diffusers import AutoPipelineForText2Image
+        from diffusers.utils import deprecation_utils
+
+        from imagearena.generators.errors import UnknownModelError
+
+        # diffusers 0.36 renamed from_pretrained's torch_dtype to dtype; older releases know only the first
+        dtype_key = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+        kwargs: dict[str, Any] = {dtype_key: getattr(torch, dtype)}
+        if variant:
+            kwargs["variant"] = variant
+        try:
+            pipeline = AutoPipelineForText2Image.from_pretrained(model, **kwargs)  # type: ignore[no-untyped-call]
+        except (OSError, ValueError) as exc:  # no such folder or hub id, no model_index.json, no variant
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UnknownModelError(
+                f"diffusers cannot load a text-to-image pipeline from {model!r} ({reason}): name a folder "
+                "written by save_pretrained or a hub id that is in the local cache or reachable"
+            ) from None
+        pipeline = pipeline.to(device)
+        pipeline.set_progress_bar_config(disable=True)
+        parameters = inspect.signature(pipeline.__call__).parameters
+        defaults = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
+        loaded = _Loaded(pipeline, threading.Lock(), defaults)
+        _PIPELINES[key] = loaded
+        return loaded
+
+
+def encode_png(image: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+class DiffusersGenerator:
+    """A diffusers text-to-image pipeline as a generator.
+
+    ``model`` is a folder written by ``save_pretrained`` or a hub id. Options (the ``[generators.<name>]``
+    table): ``device`` (auto, cpu, cuda, cuda:1, mps), ``dtype`` (auto, fp32, fp16, bf16), ``batch_size``
+    (images per pipeline call) and ``variant`` (the weight files' variant, such as "fp16").
+    """
+
+    OPTIONS = frozenset({"device", "dtype", "batch_size", "variant"})
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        if not config.model:
+            raise InputError(
+                f"generator {config.name!r}: the diffusers backend needs model = a pipeline folder or hub id"
+            )
+        self.config = config
+        self.name = config.name
+        self.device_option = str_option(config, "device")
+        self.dtype_option = str_option(config, "dtype")
+        self.variant = str_option(config, "variant")
+        self.batch_size = int_option(config, "batch_size", DEFAULT_BATCH_SIZE, 1, MAX_IMAGES_PER_REQUEST)
+        model = str(config.model)
+        path = Path(model).expanduser()
+        if not path.is_absolute() and config.root is not None and (config.root / path).exists():
+            path = config.root / path  # a relative folder is read from the generators file's folder
+        # a local folder is named by its resolved path, so two spellings share one pipeline
+        self.model = str(path.resolve()) if path.exists() else model
+
+    def _pipeline(self) -> tuple[_Loaded, str, str]:
+        torch = require_packages()
+        device = pick_device(torch, self.device_option)
+        cuda_bf16 = device.startswith("cuda") and bool(torch.cuda.is_bf16_supported())
+        dtype = dtype_name(device, self.dtype_option, cuda_bf16=cuda_bf16)
+        return _load(self.model, device, dtype, self.variant), device, dtype
+
+    def check(self) -> str:
+        """Loads the pipeline (kept for later calls) and says what was loaded."""
+        loaded, device, dtype = self._pipeline()
+        return f"{type(loaded.pipeline).__name__} from {self.model} on {device} ({dtype})"
+
+    def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
+        request = self.config.complete(request)
+        loaded, device, dtype = self._pipeline()
+        import torch
+
+        kwargs: dict[str, Any] = {"output_type": "pil"}
+        for key, value in (
+            ("width", request.width),
+            ("height", request.height),
+            ("num_inference_steps", request.steps),
+            ("guidance_scale", request.guidance),
+        ):
+            if value is not None:
+                kwargs[key] = value
+        if request.negative_prompt and "negative_prompt" not in loaded.call_defaults:
+            raise InputError(
+                f"generator {self.name!r}: {type(loaded.pipeline).__name__} takes no negative prompt; "
+                "leave it out for this generator"
+            )
+        params: dict[str, object] = {
+            "backend": "diffusers",
+            "model": self.model,
+            "pipeline": type(loaded.pipeline).__name__,
+            "scheduler": type(loaded.pipeline.scheduler).__name__,
+            "steps": kwargs.get("num_inference_steps", loaded.call_defaults.get("num_inference_steps")),
+            "guidance": kwargs.get("guidance_scale", loaded.call_defaults.get("guidance_scale")),
+            "dtype": dtype,
+            "device": device,
+        }
+        if request.negative_prompt:
+            params["negative_prompt"] = request.negative_prompt
+        out: list[GeneratedImage] = []
+        for start in range(0, request.n, self.batch_size):
+            seeds = [request.seed + k for k in range(start, min(request.n, start + self.batch_size))]
+            generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+            call = dict(kwargs, prompt=[request.prompt] * len(seeds), generator=generators)
+            if request.negative_prompt:
+                call["negative_prompt"] = [request.negative_prompt] * len(seeds)
+            with loaded.lock, torch.inference_mode():
+                try:
+                    images = loaded.pipeline(**call).images
+                except ValueError as exc:  # sizes not divisible by the VAE's factor, prompts too long, ...
+                    raise InputError(f"generator {self.name!r}: {_one_line(exc)}") from None
+            for seed, image in zip(seeds, images, strict=True):
+                size = {"width": image.width, "height": image.height}
+                out.append(GeneratedImage(data=encode_png(image), seed=seed, params={**params, **size}))
+        return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def loaded_pipelines() -> int:
+    """How many pipelines this process holds (one per model, device, dtype and variant)."""
+    with _PIPELINES_LOCK:
+        return len(_PIPELINES)
