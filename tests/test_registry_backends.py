@@ -29,11 +29,28 @@ def _folder_kwargs(tmp_path: Path) -> dict[str, Any]:
     return {"path": tmp_path}
 
 
+#: Generators that reach a service: built here (no I/O until used), exercised against stub servers in
+#: tests/generators.
+NETWORK_GENERATORS = ("openai", "a1111", "comfyui")
+
+
+def _network_kwargs(backend: str) -> Callable[[Path], dict[str, Any]]:
+    from imagearena.generators.config import GeneratorConfig
+
+    return lambda _: {
+        "config": GeneratorConfig(name=f"test-{backend}", backend=backend, base_url="http://127.0.0.1:9")
+    }
+
+
 #: How to build each registered backend in a test; a new entry without a recipe fails below.
 BUILD: dict[str, dict[str, Callable[[Path], dict[str, Any]]]] = {
     "sampler": {name: lambda _: {"models": MODELS, "seed": 0} for name in ("uniform", "active")},
     "rating method": {name: lambda _: {} for name in RatingMethod},
-    "generator": {"procedural": lambda _: {}, "folder": _folder_kwargs},
+    "generator": {
+        "procedural": lambda _: {},
+        "folder": _folder_kwargs,
+        **{name: _network_kwargs(name) for name in NETWORK_GENERATORS},
+    },
 }
 REGISTRIES: dict[str, tuple[Registry[Any], type]] = {
     "sampler": (samplers, Sampler),
@@ -62,7 +79,7 @@ def _exercise(kind: str, backend: Any) -> None:
     elif kind == "rating method":
         rows = backend.fit(_battles(), FitOptions())
         assert sorted(r.model for r in rows) == sorted(MODELS) and rows[0].rank == 1
-    else:
+    elif getattr(backend, "base_url", None) is None:
         from imagearena.media import inspect_image
         from imagearena.types import GenerationRequest
 
