@@ -121,7 +121,7 @@ export function startRound(root, hooks = {}) {
     $("retry-box").hidden = state !== "error";
     undoButton.hidden = lastToken === null || state === "empty";
     if (tiePrev) tiePrev.setAttribute("aria-pressed", tieNext ? "true" : "false");
-    if (pick === "order") {
+    if (pick === "order" && state !== "voted") { // a vote's ranks are shown by reveal()
       slots.forEach((s, i) => {
         const c = choices.find((x) => x.index === i);
         s.badge.hidden = !c;
@@ -204,7 +204,7 @@ export function startRound(root, hooks = {}) {
     slots.forEach((s, i) => {
       s.badge.textContent = String(ranks[i]);
       s.badge.hidden = pick !== "order" && ranks[i] !== top;
-      if (ranks[i] === top && ranks.some((r) => r !== top)) s.figure.className = "side winner";
+      s.figure.className = ranks[i] === top && ranks.some((r) => r !== top) ? "side winner" : "side";
     });
     if (ranks.every((r) => r === top)) {
       $("result-text").textContent = "No clear best: " + names.join(", ") + ".";
@@ -212,7 +212,7 @@ export function startRound(root, hooks = {}) {
       $("result-text").textContent = "Best: " + names[ranks.indexOf(top)] + ".";
     } else {
       const order = names.map((n, i) => ({ n, r: ranks[i], i })).sort((a, b) => a.r - b.r || a.i - b.i);
-      $("result-text").textContent = order.map((o) => o.r + ". " + o.n).join(" · ");
+      $("result-text").textContent = order.map((o) => o.r + ". " + o.n).join("\n");
     }
   }
 
