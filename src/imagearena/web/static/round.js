@@ -64,13 +64,18 @@ function shown(el) {
 
 /**
  * Start the round widget inside `root` (the element holding the template's controls).
- * root's data: study (its name), pick (what choosing an image does: "winner" sends the image's outcome,
+ * root's data: study (its name), match-url, vote-url and undo-url (the JSON API's by default), pick (what choosing an image does: "winner" sends the image's outcome,
  * "best" sends it as the best of four, "order" adds it to the order best to worst), outcomes (a JSON
  * map of outcome -> label), state ("empty" when there is nothing to vote on).
  * hooks.decided(answer, +1 | -1) is called after each recorded vote (+1) and undo (-1).
  */
 export function startRound(root, hooks = {}) {
   const study = root.getAttribute("data-study");
+  const urls = {
+    match: root.getAttribute("data-match-url") || "/api/v1/studies/" + encodeURIComponent(study) + "/matches",
+    vote: root.getAttribute("data-vote-url") || "/api/v1/votes",
+    undo: root.getAttribute("data-undo-url") || "/api/v1/undo"
+  };
   const pick = root.getAttribute("data-pick");
   const labels = JSON.parse(root.getAttribute("data-outcomes") || "{}");
   const $ = (id) => document.getElementById(id);
@@ -79,6 +84,7 @@ export function startRound(root, hooks = {}) {
     img: figure.querySelector("img"),
     badge: figure.querySelector(".badge"),
     name: figure.querySelector(".reveal"),
+    note: figure.querySelector(".image-prompt"),
     pick: figure.querySelector('[data-action="pick"]')
   }));
   const controls = Array.from(root.querySelectorAll("[data-action]"));
@@ -161,6 +167,11 @@ export function startRound(root, hooks = {}) {
       return Promise.reject(new Error("this page shows " + slots.length + " images a round and the server sent "
         + images.length + ": reload the page"));
     }
+    slots.forEach((s, i) => { // an image's own prompt, where the study knows one (a folder's sidecar...)
+      if (!s.note) return;
+      s.note.textContent = images[i].prompt || "";
+      s.note.hidden = !images[i].prompt;
+    });
     return Promise.all(slots.map((s, i) => loadImage(s.img, images[i].image_url))).then(() => {
       token = match.token;
       setState(READY);
@@ -177,7 +188,7 @@ export function startRound(root, hooks = {}) {
     clearRound();
     setState("loading");
     setStatus("");
-    request("/api/v1/studies/" + encodeURIComponent(study) + "/matches", { method: "POST" }, "could not load a match")
+    request(urls.match, { method: "POST" }, "could not load a match")
       .then(show)
       .catch(failed);
   }
@@ -223,7 +234,7 @@ export function startRound(root, hooks = {}) {
     setStatus("");
     const payload = Object.assign({ token: sent }, decision);
     if (voter) payload.voter = voter;
-    postJson("/api/v1/votes", payload, "the vote was not recorded")
+    postJson(urls.vote, payload, "the vote was not recorded")
       .then((answer) => {
         lastToken = sent;
         reveal(answer, decision);
@@ -244,7 +255,7 @@ export function startRound(root, hooks = {}) {
     setStatus("");
     const payload = { token: lastToken };
     if (voter) payload.voter = voter;
-    postJson("/api/v1/undo", payload, "the decision was not undone")
+    postJson(urls.undo, payload, "the decision was not undone")
       .then((answer) => {
         lastToken = null;
         if (hooks.decided) hooks.decided(answer, -1);
