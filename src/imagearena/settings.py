@@ -46,6 +46,15 @@ class Settings(BaseSettings):
         description="Longest a vote's database write may wait for locks or run (PostgreSQL) before a 503.",
     )
 
+    generators_file: Path | None = Field(
+        default=None,
+        description="TOML file of named generator entries (backend, model, ...); default: generators.toml in data_dir.",
+    )
+
+    @property
+    def generators_path(self) -> Path:
+        return self.generators_file or self.data_dir / "generators.toml"
+
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'imagearena.db').resolve()}"
