@@ -23,6 +23,7 @@ from imagearena.errors import ImageArenaError, InputError
 MAX_NAME_BYTES = 4096
 _ENCODED = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PathRefused(ImageArenaError):
@@ -36,7 +37,7 @@ def check_name(name: str) -> str:
     """``name`` when it is a plain relative name of a file inside a folder; PathRefused otherwise."""
     if not name or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise PathRefused("no image by that name: give a relative path such as cats/01.png")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if _CONTROL.search(name):
         raise PathRefused("image names hold no control characters")
     if "\\" in name or _ENCODED.search(name):
         raise PathRefused("image names hold no backslashes or encoded separators: use plain '/'")

@@ -146,7 +146,7 @@ def _walk(root: Path) -> Iterator[tuple[str, Path, os.DirEntry[str], frozenset[s
 def _examine(
     root: Path, name: str, path: Path, entry: os.DirEntry[str], limits: Limits
 ) -> Skipped | tuple[ImageHeader, os.stat_result]:
-    problem = bad_character(name)
+    problem = None if name.isascii() else bad_character(name)
     if problem is not None:
         shown = name.encode("utf-8", "backslashreplace").decode()
         return Skipped(shown, "bad-name", f"file name holds {problem}: rename the file")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
+from imagearena.arena.runtime import Arena
 from imagearena.errors import UnknownNameError
 from imagearena.media import EXTENSIONS, FORMATS
 from imagearena.web.deps import get_arena
@@ -47,7 +49,7 @@ def media_file(name: str, request: Request) -> FileResponse:
     arena = get_arena(request)
     path = arena.media_store.path(sha256, ext or "png")
     if not path.is_file():
-        raise UnknownNameError(f"no stored image {name!r}")
+        path = _folder_file(arena, sha256, f"no stored image {name!r}")
     return FileResponse(path, media_type=media_type(ext), headers=_CACHE)
 
 
@@ -60,7 +62,7 @@ def match_media_file(name: str, request: Request) -> FileResponse:
     sha256, format, issued_at = arena.signer.open_image_name(name)
     path = arena.media_store.path(sha256, format)
     if not path.is_file():
-        raise UnknownNameError("this match image is no longer stored: request a new match")
+        path = _folder_file(arena, sha256, "this match image is no longer stored: request a new match")
     left_s = max(0, int(issued_at + arena.signer.max_age_s - time.time()))
     response = FileResponse(
         path,
@@ -71,3 +73,15 @@ def match_media_file(name: str, request: Request) -> FileResponse:
     for validator in ("etag", "last-modified"):
         del response.headers[validator]
     return response
+
+
+def _folder_file(arena: Arena, sha256: str, missing: str) -> Path:
+    """A folder study's image (kept in its folder, not in the media store, and named by a fingerprint),
+    through the folder's safe resolver; UnknownNameError with ``missing`` when there is none."""
+    from imagearena.arena.folder import locate_by_fingerprint
+    from imagearena.errors import ImageArenaError
+
+    try:
+        return locate_by_fingerprint(arena, sha256)
+    except ImageArenaError:
+        raise UnknownNameError(missing) from None

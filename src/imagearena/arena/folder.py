@@ -1,0 +1,574 @@
+"""The folder ranker's use cases: open (or resume) the study of a folder, bring it in line with the
+files, rank it, export and import its decisions, copy the images out in rank order, pre-rank by a
+scorer.
+
+A folder ranking is a study of kind ``folder`` whose contestants are the folder's images, named by their
+path inside it; it is found again by the folder's resolved path (:func:`study_name_for`), so running the
+ranker on the same folder resumes it, and every file added, changed or removed since is noticed by the
+sync at start. The images stay where they are: nothing is written inside the folder except an export
+asked for there. The decisions themselves are the arena's (pair votes, four-image round results,
+undos), served and recorded by the arena's match and vote use cases like any other study's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagearena.arena.runtime import Arena
+from imagearena.errors import ConflictError, InputError, UnknownNameError
+from imagearena.folders.formats import Decision, RankingLine, match_names, read_decision_log
+from imagearena.folders.paths import is_within, resolve_folder, resolve_inside
+from imagearena.folders.scan import FolderScan, Skipped, scan_folder
+from imagearena.folders.thumbs import ThumbnailCache, folder_key
+from imagearena.media import Limits
+from imagearena.types import RoundType, Scorer, StudyKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from imagearena.ratings.battles import Battles
+    from imagearena.storage.folder_sync import SyncCounts
+    from imagearena.storage.studies import StudyRow
+
+#: The prompt all images of a folder study are bound to when they do not share one known prompt; each
+#: image's own prompt, when found, is shown under it.
+MIXED_PROMPTS = "Rank the images of {folder}"
+#: Where thumbnails go, under the data dir.
+THUMBS_DIR = "thumbs"
+
+
+def study_name_for(root: Path) -> str:
+    """The study name of the resolved folder ``root``: its name, made safe, and a digest of its path,
+    so two folders called ``outputs`` stay two rankings."""
+    stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_.-") else "-" for ch in root.name)
+    return f"folder-{stem.strip('.-')[:60] or 'root'}-{folder_key(root)[:10]}"
+
+
+def default_state_url(data_dir: Path, root: Path) -> str:
+    """The SQLite file that holds the ranking of ``root`` when no ``--state`` URL is given: one file per
+    folder under the data dir, named after the folder and its path digest."""
+    return f"sqlite:///{(data_dir / 'folders' / (study_name_for(root) + '.db')).resolve()}"
+
+
+def check_outside(root: Path, *paths: Path) -> None:
+    """Refuse to run when the data dir (state, thumbnails) would lie inside the ranked folder."""
+    for path in paths:
+        if is_within(path.resolve(), root):
+            raise InputError(
+                f"{path} lies inside the folder being ranked ({root}), and nothing is written there: "
+                "pass --data-dir (or --state) outside it"
+            )
+
+
+@dataclass(frozen=True)
+class OpenedFolder:
+    """A folder study as this run found it."""
+
+    study: str
+    root: Path
+    round_type: RoundType
+    created: bool
+    images: int  # present images
+    sync: SyncCounts
+    skipped: list[Skipped] = field(default_factory=list)
+    prompt_problems: list[tuple[str, str]] = field(default_factory=list)
+    scan_s: float = 0.0
+    sync_s: float = 0.0
+
+
+def open_folder(
+    arena: Arena,
+    folder: str | Path,
+    *,
+    round_type: RoundType | str = RoundType.PAIR,
+    prompts_file: Path | None = None,
+) -> OpenedFolder:
+    """Scan ``folder`` (headers only) and create or resume its study, noting every file added, changed
+    or gone since the last run. ``round_type`` is what this run serves."""
+    from imagearena.storage.catalog import FolderFile, get_or_create_prompt
+    from imagearena.storage.folder_sync import folder_study, sync_contestants
+
+    root = resolve_folder(folder)
+    rt = _round_type(round_type)
+    check_outside(root, arena.settings.data_dir)
+    if prompts_file is not None and not prompts_file.is_file():
+        raise InputError(f"{prompts_file}: no such prompts file")
+    started = time.perf_counter()
+    scan = scan_folder(root, Limits.from_settings(arena.settings), prompts_file=prompts_file)
+    scanned = time.perf_counter()
+    files = [FolderFile(i.name, i.size_bytes, i.mtime_ns, i.format, i.width, i.height) for i in scan.images]
+    prompts = {i.name: i.prompt for i in scan.images}
+    name = study_name_for(root)
+    with arena.writing() as session, session.begin():
+        study, created = folder_study(session, name, str(root), rt, title=f"Folder {root.name}")
+        prompt = get_or_create_prompt(session, _shared_prompt(arena, session, study, scan, root), "folder")
+        counts = sync_contestants(session, study.id, prompt.id, files, prompts)
+    arena.pools.invalidate(name)
+    return OpenedFolder(
+        study=name,
+        root=root,
+        round_type=rt,
+        created=created,
+        images=len(files),
+        sync=counts,
+        skipped=scan.skipped,
+        prompt_problems=scan.prompt_problems,
+        scan_s=scanned - started,
+        sync_s=time.perf_counter() - scanned,
+    )
+
+
+def _round_type(value: RoundType | str) -> RoundType:
+    try:
+        return RoundType(value)
+    except ValueError:
+        raise InputError(f"unknown mode {value!r}: use one of {', '.join(RoundType)}") from None
+
+
+def _shared_prompt(arena: Arena, session: Session, study: StudyRow, scan: FolderScan, root: Path) -> str:
+    """The prompt every image of the study is bound to: the one the study already uses; for a new study
+    the prompt all its images share when they share one, else a line naming the folder."""
+    from imagearena.storage.catalog import list_images
+
+    existing = list_images(session, study)
+    if existing:
+        return str(existing[0].prompt.text)
+    found = {i.prompt for i in scan.images}
+    if len(found) == 1 and None not in found:
+        return str(next(iter(found)))
+    return MIXED_PROMPTS.format(folder=root.name)
+
+
+# --------------------------------------------------------------------------------------------- rankings
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """Where a folder ranking stands: what the ranker page shows beside the round."""
+
+    study: str
+    source: str
+    round_type: RoundType
+    images: int
+    missing: int
+    decisions: int
+
+
+def folder_state(arena: Arena, study: str) -> FolderState:
+    from imagearena.storage.catalog import study_contestants
+    from imagearena.storage.folder_sync import study_source
+    from imagearena.storage.studies import study_counts
+
+    with arena.read_session() as session:
+        row = _folder_row(session, study)
+        kind, round_type, source = study_source(session, row.id)
+        present = study_contestants(session, row.id, missing=False)
+        everything = study_contestants(session, row.id)
+        counts = study_counts(session, row.id, row.epoch)
+    return FolderState(
+        study=row.name,
+        source=source,
+        round_type=RoundType(round_type),
+        images=len(present),
+        missing=len({c.name for c in everything}) - len({c.name for c in present}),
+        decisions=counts[3],
+    )
+
+
+def _folder_row(session: Session, study: str) -> StudyRow:
+    from imagearena.storage.studies import get_study
+
+    row = get_study(session, study)
+    if row.kind != StudyKind.FOLDER:
+        raise InputError(f"study {study!r} is not a folder ranking")
+    return row
+
+
+def _battles(arena: Arena, row: StudyRow) -> Battles:
+    from imagearena.arena.leaderboards import study_battles
+
+    return study_battles(arena, row.id, row.epoch)[1]
+
+
+def ranking_lines(arena: Arena, study: str) -> list[RankingLine]:
+    """One line per image present in the folder, best first: TrueSkill (rounds as one multi-way update
+    each), Bradley-Terry with its 95% interval, the win/loss/tie counts of the battles and the decisions
+    the image was shown in. Ranked by ``mu - 3 sigma``; images with equal values share a rank."""
+    from imagearena.ratings.leaderboard import leaderboard
+    from imagearena.ratings.trueskill import TrueSkillEnv, replay_trueskill
+    from imagearena.storage.catalog import study_contestants
+
+    with arena.read_session() as session:
+        row = _folder_row(session, study)
+        names = sorted({c.name for c in study_contestants(session, row.id, missing=False)})
+        scores = _prerank_scores(session, row.id)
+    battles = _battles(arena, row)
+    env = TrueSkillEnv()
+    mu: dict[str, float] = {}
+    sigma: dict[str, float] = {}
+    bt: dict[str, tuple[float, float | None, float | None]] = {}
+    counts: dict[str, tuple[int, int, int]] = {}
+    shown: dict[str, int] = {}
+    if len(battles):
+        m, s = replay_trueskill(battles, env)
+        mu = dict(zip(battles.models, m.tolist(), strict=True))
+        sigma = dict(zip(battles.models, s.tolist(), strict=True))
+        bt = {r.model: (r.rating, r.lower, r.upper) for r in leaderboard(battles, "bt")}
+        _, wins, losses, ties = battles.counts()
+        counts = {
+            name: (int(w), int(lo), int(t))
+            for name, w, lo, t in zip(battles.models, wins, losses, ties, strict=True)
+        }
+        shown = _decisions_per_model(battles)
+    lines = []
+    for name in names:
+        m_, s_ = mu.get(name, env.mu), sigma.get(name, env.sigma)
+        rating, lower, upper = bt.get(name, (None, None, None))
+        w, lo, t = counts.get(name, (0, 0, 0))
+        lines.append(
+            RankingLine(name, 0, m_, s_, m_ - 3 * s_, rating, lower, upper, w, lo, t, shown.get(name, 0))
+        )
+    # best first; among equals (no decision yet) the pre-rank score, then the name
+    lines.sort(
+        key=lambda line: (-round(line.conservative, 9), -scores.get(line.image, float("-inf")), line.image)
+    )
+    ranked: list[RankingLine] = []
+    for i, line in enumerate(lines):
+        same = i > 0 and round(line.conservative, 9) == round(lines[i - 1].conservative, 9)
+        rank = ranked[-1].rank if same else i + 1
+        ranked.append(RankingLine(line.image, rank, *_fields_after_rank(line)))
+    return ranked
+
+
+def _fields_after_rank(
+    line: RankingLine,
+) -> tuple[float, float, float, float | None, float | None, float | None, int, int, int, int]:
+    return (
+        line.mu,
+        line.sigma,
+        line.conservative,
+        line.bt_rating,
+        line.bt_lower,
+        line.bt_upper,
+        line.wins,
+        line.losses,
+        line.ties,
+        line.comparisons,
+    )
+
+
+def _decisions_per_model(battles: Battles) -> dict[str, int]:
+    """How many decisions each model was in: a pair battle is one, a round counts once per image."""
+    import numpy
+
+    group = battles.groups()
+    pairs = group < 0
+    out = numpy.bincount(battles.a[pairs], minlength=battles.n_models) + numpy.bincount(
+        battles.b[pairs], minlength=battles.n_models
+    )
+    if (~pairs).any():
+        g = numpy.concatenate([group[~pairs], group[~pairs]])
+        who = numpy.concatenate([battles.a[~pairs], battles.b[~pairs]]).astype(numpy.int64)
+        keys = numpy.unique(g * battles.n_models + who)
+        out = out + numpy.bincount(keys % battles.n_models, minlength=battles.n_models)
+    return {name: int(n) for name, n in zip(battles.models, out.tolist(), strict=True)}
+
+
+def rankings_csv(arena: Arena, study: str) -> Iterator[str]:
+    from imagearena.folders.formats import rankings_csv as write
+
+    return write(ranking_lines(arena, study))
+
+
+def export_rankings(arena: Arena, study: str, path: Path) -> int:
+    """Write the rankings CSV to ``path`` (a new file, written whole then renamed); returns its lines."""
+    lines = ranking_lines(arena, study)
+    from imagearena.folders.formats import rankings_csv as write
+
+    _write_atomically(path, "".join(write(lines)))
+    return len(lines)
+
+
+def export_log(arena: Arena, study: str, path: Path) -> int:
+    """Write the decision log, in the order the decisions were made, to ``path``: battle-log JSON Lines
+    for ``.jsonl``/``.ndjson``, CSV otherwise (the arena's votes export). Returns the rows written."""
+    from imagearena.arena.export import votes_csv, votes_jsonl
+
+    jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+    chunks = list((votes_jsonl if jsonl else votes_csv)(arena, study))
+    text = "".join(chunks)
+    _write_atomically(path, text)
+    return text.count("\n") - (0 if jsonl else 1)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ----------------------------------------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportedLog:
+    kind: str  # imagearena | image-ranker
+    decisions: int
+    skipped: list[tuple[int, str]]  # (position in the log, why)
+
+
+def import_log(arena: Arena, study: str, path: Path) -> ImportedLog:
+    """Replay a decision log (ours, or Image Ranker's ``Winner, Loser`` CSV) into the study, in its
+    order, each decision recorded as a served match with its vote or round result. Images are matched by
+    their path in the folder, else by a file name only one image has; a decision naming an image that is
+    not in the folder is skipped and reported. Timestamps in the log are kept; decisions without one are
+    stamped now, a microsecond apart, in log order."""
+    kind, decisions = read_decision_log(path)
+    return _replay(arena, study, kind, decisions)
+
+
+def _replay(arena: Arena, study: str, kind: str, decisions: Sequence[Decision]) -> ImportedLog:
+    import secrets
+
+    from imagearena.storage.catalog import list_images, study_contestants
+    from imagearena.storage.matches import MatchClaims, MatchVote, insert_match_votes
+
+    with arena.read_session() as session:
+        row = _folder_row(session, study)
+        present = {c.name: c for c in study_contestants(session, row.id, missing=False)}
+        images = list_images(session, row)
+        prompt_id = images[0].prompt_id if images else 0
+    mapping, _ = match_names((n for d in decisions for n in d.images), present)
+    items: list[MatchVote] = []
+    skipped: list[tuple[int, str]] = []
+    now = datetime.now(UTC).timestamp()
+    for position, decision in enumerate(decisions, start=1):
+        names = [mapping.get(n) for n in decision.images]
+        if any(n is None for n in names):
+            lost = [n for n, m in zip(decision.images, names, strict=True) if m is None]
+            skipped.append((position, f"no image {lost[0]!r} in the folder (or more than one by that name)"))
+            continue
+        shown = [present[n] for n in names if n is not None]
+        if len({c.model_id for c in shown}) != len(shown):
+            skipped.append((position, "names the same image twice"))
+            continue
+        four = decision.round_type is not RoundType.PAIR
+        claims = MatchClaims(
+            study_id=row.id,
+            epoch=row.epoch,
+            prompt_id=prompt_id,
+            left_image_id=shown[0].image_id,
+            right_image_id=shown[1].image_id,
+            model_a_id=shown[0].model_id,
+            model_b_id=shown[1].model_id,
+            issued_at=int(decision.tstamp if decision.tstamp is not None else now),
+            nonce=secrets.token_bytes(16),
+            round_type=decision.round_type,
+            image_3_id=shown[2].image_id if four else 0,
+            image_4_id=shown[3].image_id if four else 0,
+            model_3_id=shown[2].model_id if four else 0,
+            model_4_id=shown[3].model_id if four else 0,
+        )
+        stamp = decision.tstamp if decision.tstamp is not None else now + position * 1e-6
+        items.append(
+            MatchVote(
+                claims=claims,
+                winner=decision.winner.value if decision.winner is not None else "",
+                voter=decision.voter[:100],
+                judge=(decision.judge or "human")[:100],
+                tstamp=datetime.fromtimestamp(stamp, UTC),
+                ranks=decision.ranks or (),
+            )
+        )
+    if items:
+        with arena.writing() as session, session.begin():
+            for start in range(0, len(items), 1000):
+                insert_match_votes(session, items[start : start + 1000])
+    arena.pools.invalidate(study)
+    return ImportedLog(kind=kind, decisions=len(items), skipped=skipped)
+
+
+# --------------------------------------------------------------------------------- files on request
+
+
+def copy_ranked(arena: Arena, study: str, dest: Path) -> int:
+    """Copy the images, best first, into the new folder ``dest`` as ``0001_<name>`` (subfolders joined
+    with ``__``); returns the files copied. ``dest`` must not exist yet, nor lie inside the folder."""
+    state = folder_state(arena, study)
+    root = Path(state.source)
+    if dest.exists():
+        raise ConflictError(f"{dest} already exists: copy into a new folder")
+    check_outside(root, dest)
+    lines = ranking_lines(arena, study)
+    width = max(4, len(str(len(lines))))
+    dest.mkdir(parents=True)
+    copied = 0
+    for position, line in enumerate(lines, start=1):
+        source = resolve_inside(root, line.image)
+        shutil.copy2(source, dest / f"{position:0{width}d}_{line.image.replace('/', '__')}")
+        copied += 1
+    return copied
+
+
+def write_sidecar(arena: Arena, study: str, path: Path) -> int:
+    """Write the rankings as one JSON file (``{"images": [{"image", "rank", "mu", ...}]}``) at ``path``."""
+    lines = ranking_lines(arena, study)
+    payload = {
+        "study": study,
+        "written_at": datetime.now(UTC).isoformat(),
+        "images": [dict(zip(_ranking_keys(), _line_values(line), strict=True)) for line in lines],
+    }
+    _write_atomically(path, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    return len(lines)
+
+
+def _ranking_keys() -> tuple[str, ...]:
+    from imagearena.folders.formats import RANKING_FIELDS
+
+    return RANKING_FIELDS
+
+
+def _line_values(line: RankingLine) -> tuple[object, ...]:
+    return (line.image, line.rank, *_fields_after_rank(line))
+
+
+# ---------------------------------------------------------------------------------- images and thumbs
+
+
+def folder_root(arena: Arena, study: str) -> Path:
+    """The resolved folder of a folder study."""
+    from imagearena.storage.folder_sync import study_source
+
+    with arena.read_session() as session:
+        row = _folder_row(session, study)
+        _, _, source = study_source(session, row.id)
+    return Path(source)
+
+
+def image_path(arena: Arena, study: str, name: str) -> Path:
+    """The file of image ``name`` of the study, through the one safe resolver."""
+    return resolve_inside(folder_root(arena, study), name)
+
+
+def thumbnail_path(arena: Arena, study: str, name: str) -> Path:
+    """The cached thumbnail of image ``name`` (made now when missing), outside the folder."""
+    root = folder_root(arena, study)
+    return ThumbnailCache(
+        root, arena.settings.data_dir / THUMBS_DIR, Limits.from_settings(arena.settings)
+    ).get(name)
+
+
+def locate_by_fingerprint(arena: Arena, fingerprint: str) -> Path:
+    """The file behind a folder image's fingerprint (its ``sha256`` column), through the safe resolver;
+    UnknownNameError when no folder study has it."""
+    from imagearena.storage.folder_sync import folder_file_of
+
+    with arena.read_session() as session:
+        found = folder_file_of(session, fingerprint)
+    if found is None:
+        raise UnknownNameError("no such image")
+    source, path = found
+    return resolve_inside(Path(source), path)
+
+
+# ----------------------------------------------------------------------------------------------- prerank
+
+
+def _prerank_scores(session: Session, study_id: int) -> dict[str, float]:
+    from imagearena.storage.folder_sync import prerank_scores
+
+    return prerank_scores(session, study_id)
+
+
+@dataclass(frozen=True)
+class Preranked:
+    scorer: str
+    scored: int
+    already_scored: int
+    failed: list[tuple[str, str]]  # (image, why)
+
+
+def prerank(
+    arena: Arena,
+    study: str,
+    scorer_name: str,
+    *,
+    scorer: Scorer | None = None,
+    batch_size: int = 16,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Preranked:
+    """Score every present image of the study that ``scorer_name`` has not scored yet, with its own
+    prompt when one was found (else the study's), and keep the scores: until decisions tell images
+    apart, the rankings order them by this score. Each batch is committed as it completes."""
+    from imagearena.scorers import create_scorer
+    from imagearena.scorers.io import Scored, ScoreItem, score_items
+    from imagearena.storage.catalog import list_images
+    from imagearena.storage.folder_sync import contestant_prompts
+    from imagearena.storage.scores import scores_for, set_score
+
+    scorer = scorer or create_scorer(scorer_name)
+    root = folder_root(arena, study)
+    with arena.writing() as session:
+        row = _folder_row(session, study)
+        images = [i for i in list_images(session, row) if i.missing_since is None]
+        done = scores_for(session, images, scorer_name)
+        prompts = contestant_prompts(session, row.id)
+        todo = [i for i in images if i.id not in done]
+        items = [
+            ScoreItem(
+                image=root.joinpath(*i.source.split("/")),
+                prompt=prompts.get(i.source, i.prompt.text),
+                key=i.source,
+            )
+            for i in todo
+        ]
+        failed: list[tuple[str, str]] = []
+        stored = 0
+
+        def store_batch(batch: list[Scored]) -> None:
+            nonlocal stored
+            for result in batch:
+                image = todo[result.index]
+                if result.ok and result.score is not None:
+                    set_score(session, image, scorer_name, result.score)
+                else:
+                    failed.append((image.source, result.error or "no score"))
+            session.commit()
+            stored += len(batch)
+            if on_progress is not None:
+                on_progress(stored, len(items))
+
+        for item in items:  # the scorer reads the files: only through the safe resolver
+            resolve_inside(root, str(item.key))
+        score_items(
+            scorer,
+            items,
+            batch_size=batch_size,
+            workers=2,
+            on_batch=store_batch,
+            limits=Limits.from_settings(arena.settings),
+        )
+    return Preranked(scorer_name, stored - len(failed), len(done), failed)
+
+
+def image_prompts(arena: Arena, study: str) -> dict[str, str]:
+    """Image name -> the prompt found for it (sidecar, prompts file, PNG text), for images that have one."""
+    from imagearena.storage.folder_sync import contestant_prompts
+
+    with arena.read_session() as session:
+        row = _folder_row(session, study)
+        return contestant_prompts(session, row.id)

@@ -1,0 +1,152 @@
+"""The folder ranker's routes serve only regular image files inside the folder, whatever the URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from folder_files import image_bytes, make_folder
+
+from imagearena.arena import folder as ranker
+
+SECRET = b"\x89PNG secret bytes outside the folder"
+
+
+@pytest.fixture
+def served(make_arena, make_client, tmp_path):
+    arena = make_arena()
+    root = tmp_path / "pics"
+    names = make_folder(root, 3, subfolders=2)
+    (tmp_path / "secret.png").write_bytes(SECRET)
+    os.symlink(tmp_path / "secret.png", root / "link.png")
+    os.symlink(tmp_path, root / "up")
+    os.mkfifo(root / "pipe.png")
+    study = ranker.open_folder(arena, root).study
+    return arena, make_client(arena), study, names, root
+
+
+def _asgi_get(app, raw_path: bytes) -> tuple[int, bytes]:
+    """GET a path exactly as given (an HTTP client would remove its '..' parts before sending)."""
+    from urllib.parse import unquote_to_bytes
+
+    messages: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape"),
+        "raw_path": raw_path,
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=10))
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return status, body
+
+
+def test_images_and_thumbnails_are_served_by_name(served, tmp_path):
+    arena, client, study, names, root = served
+    answer = client.get(f"/rank/{study}/image/{names[1]}")
+    assert answer.status_code == 200 and answer.content == (root / names[1]).read_bytes()
+    assert answer.headers["content-type"] == "image/png"
+    thumb = client.get(f"/rank/{study}/thumb/{names[1]}")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+    assert not any(p.suffix == ".webp" for p in root.rglob("*"))  # cached outside the folder
+    assert any((arena.settings.data_dir / "thumbs").rglob("*.webp"))
+
+
+ESCAPES = [
+    b"../secret.png",
+    b"set00/../../secret.png",
+    b"%2e%2e/secret.png",
+    b"%2E%2E%2Fsecret.png",
+    b"..%2fsecret.png",
+    b"..%5csecret.png",
+    b"..%5Csecret.png",
+    b"%252e%252e%252fsecret.png",
+    b"..\\secret.png",
+    b"%2Ftmp%2Fsecret.png",
+    b"",
+    b"link.png",
+    b"up/secret.png",
+    b"pipe.png",
+    b"set00",
+]
+
+
+def test_escapes_are_not_found_and_never_leak(served):
+    _, client, study, _, root = served
+    for kind in ("image", "thumb"):
+        for raw in ESCAPES:
+            status, body = _asgi_get(client.app, f"/rank/{study}/{kind}/".encode() + raw)
+            assert status in (400, 404), (kind, raw, status)
+            assert SECRET not in body
+
+
+def test_an_absolute_path_is_not_found(served, tmp_path):
+    _, client, study, _, _ = served
+    status, body = _asgi_get(
+        client.app, f"/rank/{study}/image/".encode() + str(tmp_path / "secret.png").encode()
+    )
+    assert status == 404 and SECRET not in body
+
+
+def test_round_images_are_served_from_the_folder_by_fingerprint(served):
+    from imagearena.storage.catalog import file_fingerprint
+
+    _, client, _, names, root = served
+    status = (root / names[0]).stat()
+    fingerprint = file_fingerprint(names[0], status.st_size, status.st_mtime_ns)
+    answer = client.get(f"/media/{fingerprint}.png")
+    assert answer.status_code == 200 and answer.content == (root / names[0]).read_bytes()
+    assert client.get(f"/media/{'0' * 64}.png").status_code == 404
+
+
+def test_rankings_state_and_downloads(served, client):
+    arena, client, study, names, root = served
+    state = client.get(f"/api/v1/folders/{study}").json()
+    assert state == {
+        "study": study,
+        "round_type": "pair",
+        "folder": "pics",
+        "images": 3,
+        "missing": 0,
+        "decisions": 0,
+    }
+    lines = client.get(f"/api/v1/folders/{study}/rankings").json()["images"]
+    assert [line["image"] for line in lines] == names
+    csv = client.get(f"/rank/{study}/rankings.csv")
+    assert csv.status_code == 200 and csv.text.startswith("image,rank,mu,sigma,conservative,")
+    assert "attachment" in csv.headers["content-disposition"]
+    assert client.get("/api/v1/folders/no-such-study").status_code == 404
+
+
+def test_a_study_that_is_not_a_folder_is_refused(served):
+    from seeding import STUDY
+
+    _, client, _, _, _ = served
+    assert client.get(f"/api/v1/folders/{STUDY}").status_code == 400
+    assert client.get(f"/rank/{STUDY}/image/x.png").status_code == 400
+
+
+def test_a_damaged_image_thumbnail_is_a_client_error(served):
+    arena, client, study, _, root = served
+    (root / "broken.png").write_bytes(image_bytes()[:-30] + b"\0" * 18 + b"IEND\xaeB`\x82")
+    ranker.open_folder(arena, root)
+    answer = client.get(f"/rank/{study}/thumb/broken.png")
+    assert answer.status_code == 400
