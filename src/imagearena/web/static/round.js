@@ -290,7 +290,7 @@ export function startRound(root, hooks = {}) {
     if (!live(slots[i].figure.querySelector('[data-action="zoom"]'))) return;
     viewing = (i + slots.length) % slots.length;
     const s = slots[viewing];
-    $("viewer-img").src = s.img.src;
+    $("viewer-img").setAttribute("src", s.img.getAttribute("src"));
     $("viewer-img").alt = s.img.alt;
     const caption = s.figure.querySelector("figcaption").cloneNode(true);
     caption.querySelectorAll(".key, [hidden]").forEach((k) => k.remove());
