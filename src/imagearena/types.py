@@ -204,16 +204,24 @@ OptionsT_contra = TypeVar("OptionsT_contra", contravariant=True)
 
 @runtime_checkable
 class Sampler(Protocol[BattlesT_contra]):
-    """Chooses the next pair to show and learns from votes. Stateful and not thread-safe: a server keeps
-    one per study behind a lock."""
+    """Chooses the next pair or group to show and learns from votes. Stateful and not thread-safe: a
+    server keeps one per study behind a lock."""
 
     def add_model(self, name: str) -> None: ...
 
     def observe(self, model_a: str, model_b: str, winner: str) -> None: ...
 
+    def observe_round(self, models: Sequence[str], ranks: Sequence[int], round_type: RoundType) -> None:
+        """A round's result: ``models`` in display order, their ranks (1 = best, equal ranks tie)."""
+        ...
+
     def observe_battles(self, battles: BattlesT_contra) -> None: ...
 
     def next_pair(self) -> tuple[str, str]: ...
+
+    def next_group(self, size: int) -> tuple[str, ...]:
+        """``size`` distinct names in display order (size <= number of names; size 2 is a pair)."""
+        ...
 
     def pair_probability(self, model_a: str, model_b: str) -> float:
         """Chance that the next call serves this pair in either order: the propensity for weighting."""

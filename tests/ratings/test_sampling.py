@@ -291,3 +291,111 @@ def test_prior_spread_is_estimated_from_the_votes() -> None:
     _play(fixed, truth, 300, seed=1)
     fixed.refit()
     assert fixed.prior_sd == pytest.approx(150.0)
+
+
+# -- groups -----------------------------------------------------------------------------------------
+
+GROUP_SAMPLERS = [
+    UniformSampler,
+    ActiveSampler,
+    lambda models, **kw: ActiveSampler(models, dense_max=4, **kw),
+]
+GROUP_IDS = ["uniform", "active", "active-diagonal"]
+
+
+def _play_rounds(
+    sampler, truth: np.ndarray, names: list[str], n: int, seed: int = 0, noise: float = 0.0
+) -> list[tuple[str, ...]]:
+    """Serve ``n`` order-of-4 rounds answered by the true order, or with ``noise`` by Plackett-Luce
+    (Gumbel-perturbed strengths, natural-log units)."""
+    index = {name: k for k, name in enumerate(names)}
+    rng = np.random.default_rng(seed)
+    served = []
+    for _ in range(n):
+        group = sampler.next_group(4)
+        served.append(group)
+        strengths = truth[[index[g] for g in group]] + noise * rng.gumbel(size=4)
+        ranks = (np.argsort(np.argsort(-strengths)) + 1).tolist()
+        sampler.observe_round(group, ranks, "order4")
+    return served
+
+
+@pytest.mark.parametrize("make", GROUP_SAMPLERS, ids=GROUP_IDS)
+def test_next_group_serves_distinct_names_in_varied_orders(make) -> None:
+    names = [f"m{k}" for k in range(9)]
+    sampler = make(names, seed=1)
+    groups = _play_rounds(sampler, np.arange(9.0), names, 60)
+    assert all(len(g) == 4 == len(set(g)) and set(g) <= set(names) for g in groups)
+    assert len({g[0] for g in groups}) >= 5  # display order is shuffled
+    assert len(sampler.next_group(9)) == 9
+    pair = sampler.next_group(2)
+    assert len(pair) == 2 and pair[0] != pair[1]
+    for bad in (1, 10, 2.5):
+        with pytest.raises(InputError, match="group"):
+            sampler.next_group(bad)
+
+
+@pytest.mark.parametrize("make", GROUP_SAMPLERS, ids=GROUP_IDS)
+def test_observe_round_is_its_rank_broken_pairs(make) -> None:
+    names = ["a", "b", "c", "d", "e"]
+    by_round, by_pairs = make(names, seed=2), make(names, seed=2)
+    by_round.observe_round(["c", "a", "e", "b"], [2, 1, 2, 2], "best4")
+    by_round.observe_round(["a", "b", "c", "d"], [1, 3, 3, 2], "order4")
+    for x, y, w in [("c", "a", "model_b"), ("a", "e", "model_a"), ("a", "b", "model_a")]:
+        by_pairs.observe(x, y, w)
+    for x, y, w in [("a", "b", "model_a"), ("a", "c", "model_a"), ("a", "d", "model_a")]:
+        by_pairs.observe(x, y, w)
+    for x, y, w in [("b", "c", "tie"), ("b", "d", "model_b"), ("c", "d", "model_b")]:
+        by_pairs.observe(x, y, w)
+    assert by_round.votes == by_pairs.votes
+    assert [by_round.next_group(3) for _ in range(5)] == [by_pairs.next_group(3) for _ in range(5)]
+    with pytest.raises(InputError, match="best4 ranks"):
+        by_round.observe_round(["a", "b", "c", "d"], [1, 1, 2, 2], "best4")
+    with pytest.raises(InputError, match="once"):
+        by_round.observe_round(["a", "a", "c", "d"], [1, 2, 3, 4], "order4")
+    with pytest.raises(UnknownNameError, match="add_model"):
+        by_round.observe_round(["a", "b", "c", "zz"], [1, 2, 3, 4], "order4")
+
+
+@pytest.mark.parametrize("dense_max", [256, 4])
+def test_group_exploration_floor_keeps_a_hopeless_model_served(dense_max: int) -> None:
+    names = [f"m{k}" for k in range(12)]
+    truth = 0.2 * np.arange(12.0)
+    truth[0] = -50.0  # last in every round
+    counts = {}
+    for explore in (0.0, 0.3):
+        sampler = ActiveSampler(names, seed=5, explore=explore, dense_max=dense_max)
+        served = _play_rounds(sampler, truth, names, 400, noise=1.0)[100:]
+        counts[explore] = sum("m0" in g for g in served)
+    floor = 0.3 * 4 / 12 * 300
+    assert counts[0.3] >= 0.7 * floor
+    assert counts[0.0] < 0.7 * floor
+
+
+@pytest.mark.parametrize("dense_max", [256, 4])
+def test_active_groups_look_at_close_names(dense_max: int) -> None:
+    """Once the order is roughly known, active groups hold names of neighbouring ranks (their order is
+    the uncertain part) where uniform groups span the whole range."""
+    names = [f"m{k:02d}" for k in range(40)]
+    truth = np.arange(40.0)
+    spans = {}
+    for label, sampler in (
+        ("active", ActiveSampler(names, seed=3, explore=0.0, dense_max=dense_max)),
+        ("uniform", UniformSampler(names, seed=3)),
+    ):
+        served = _play_rounds(sampler, truth, names, 150)[100:]
+        spans[label] = np.mean([np.ptp([names.index(g) for g in group]) for group in served])
+    assert spans["active"] < 0.5 * spans["uniform"]
+
+
+def test_a_pool_of_ten_thousand_names_serves_groups() -> None:
+    """The diagonal mode: no names x names array anywhere, so a folder of 10,000 images is served."""
+    names = [f"img{k:05d}" for k in range(10_000)]
+    sampler = ActiveSampler(names, seed=0)
+    truth = np.random.default_rng(0).normal(size=len(names))
+    groups = _play_rounds(sampler, truth, names, 30)
+    assert all(len(set(g)) == 4 for g in groups)
+    sampler.refit()
+    assert sampler._var.shape == (10_000,) and sampler._cov.size == 0
+    a, b = sampler.next_pair()
+    assert 0.0 < sampler.pair_probability(a, b) <= 1.0

@@ -26,7 +26,7 @@ _I4 = np.array([i for i, _ in PAIRS4])
 _J4 = np.array([j for _, j in PAIRS4])
 
 
-def round_type(value: RoundType | str) -> RoundType:
+def parse_round_type(value: RoundType | str) -> RoundType:
     """``value`` as a RoundType, or an InputError naming the allowed ones."""
     try:
         return RoundType(value)
@@ -50,11 +50,11 @@ def _rank_rule(rt: RoundType) -> str:
     return f"{rt.value} ranks are {n} integers from 1 (best) to {n}, equal ranks for a tie"
 
 
-def validate_ranks(round_type_: RoundType | str, ranks: Sequence[int]) -> tuple[int, ...]:
+def validate_ranks(round_type: RoundType | str, ranks: Sequence[int]) -> tuple[int, ...]:
     """The round's ranks as competition ranks (``[1, 2, 2, 3]`` -> ``(1, 2, 2, 4)``), or an InputError
     saying what a round of this type takes. A pair round takes two ranks (``(1, 2)``, ``(2, 1)`` or a
     tie ``(1, 1)``)."""
-    rt = round_type(round_type_)
+    rt = parse_round_type(round_type)
     n = ROUND_SIZE[rt]
     values = list(ranks) if isinstance(ranks, Sequence | np.ndarray) and not isinstance(ranks, str) else None
     if (
@@ -70,13 +70,13 @@ def validate_ranks(round_type_: RoundType | str, ranks: Sequence[int]) -> tuple[
     return tuple(int(r) for r in comp)
 
 
-def rank_break(round_type_: RoundType | str, ranks: Sequence[int]) -> list[tuple[int, int, Outcome]]:
+def rank_break(round_type: RoundType | str, ranks: Sequence[int]) -> list[tuple[int, int, Outcome]]:
     """Pairs (i, j) of display positions, i < j, with the outcome for position i as model_a.
 
     best4 with a pick: the pick against each other image (3 pairs); best4 with no clear best: six ties;
     order4: all six pairs; pair: the one pair.
     """
-    rt = round_type(round_type_)
+    rt = parse_round_type(round_type)
     comp = validate_ranks(rt, ranks)
     n = ROUND_SIZE[rt]
     out: list[tuple[int, int, Outcome]] = []
@@ -113,10 +113,10 @@ def rounds_to_battles(
     if len(r) != n or len(ids) != n or (tstamp is not None and len(tstamp) != n):
         raise InputError("players, ranks, round ids and tstamps must have one row per round")
     if isinstance(round_types, str):
-        best = np.full(n, round_type(round_types) is RoundType.BEST4)
-        types = [round_type(round_types)]
+        best = np.full(n, parse_round_type(round_types) is RoundType.BEST4)
+        types = [parse_round_type(round_types)]
     else:
-        codes = [round_type(t) for t in np.asarray(round_types, dtype=object).reshape(-1).tolist()]
+        codes = [parse_round_type(t) for t in np.asarray(round_types, dtype=object).reshape(-1).tolist()]
         if len(codes) != n:
             raise InputError("give one round type, or one per round")
         best = np.array([t is RoundType.BEST4 for t in codes], dtype=bool)
@@ -168,7 +168,7 @@ __all__ = [
     "PAIRS4",
     "ROUND_SIZE",
     "rank_break",
-    "round_type",
+    "parse_round_type",
     "rounds_to_battles",
     "validate_ranks",
 ]

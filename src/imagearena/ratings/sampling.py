@@ -1,15 +1,20 @@
-"""Which pair to show next: uniform pairs as the baseline, and an active sampler that spends votes
-where they most improve the ranking.
+"""Which pair or group of four to show next: uniform draws as the baseline, and an active sampler that
+spends votes where they most improve the ranking.
 
 Both samplers are small stateful objects with the same interface, usable in a web server or in a
-simulation: ``observe`` (one vote), ``observe_battles`` (bulk, from :class:`Battles`), ``next_pair`` and
-``add_model``. They are not thread-safe: a server keeps one per study behind a lock.
+simulation: ``observe`` (one vote), ``observe_round`` (a four-image round's ranks), ``observe_battles``
+(bulk, from :class:`Battles`), ``next_pair``, ``next_group`` and ``add_model``. They are not
+thread-safe: a server keeps one per study behind a lock. Votes are kept aggregated per pair that met,
+so memory grows with the pairs played, not with the square of the pool.
 
 The active rule (see ``docs/ratings.md``): fit Bradley-Terry (the leaderboard's own fit) with a
 Gaussian prior whose spread is estimated from the votes, then score every pair by how much one more
 vote on it is expected to reduce the number of wrongly ordered pairs in the leaderboard, counting the
 information it also gives about other pairs through the shared covariance. The best pair is served, except for a share ``explore`` of
-uniformly drawn pairs so no model starves.
+uniformly drawn pairs so no model starves. A group of four starts from that pair and adds, one at a
+time, the name whose comparisons with the names already chosen are worth most. Above ``dense_max``
+names (a folder of thousands of images) the same rule runs on a diagonal covariance and looks for
+partners only among the names ranked near each candidate, so a call costs O(names), never O(names^2).
 """
 
 from __future__ import annotations
@@ -23,11 +28,18 @@ from scipy.special import erf, expit
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.ratings.battles import Battles
 from imagearena.ratings.bradley_terry import PairCounts, _one_blas_thread, fit_bt
+from imagearena.ratings.rounds import parse_round_type, rank_break
 from imagearena.registry import Registry
-from imagearena.types import LOGIT_PER_ELO, Outcome, Sampler
+from imagearena.types import LOGIT_PER_ELO, Outcome, RoundType, Sampler
 
 #: One Elo point in natural-log strength units.
 ELO_TO_NATURAL = LOGIT_PER_ELO
+
+#: Above this many names the active sampler keeps a diagonal covariance and looks for partners among
+#: the names ranked near each candidate (O(names) per call instead of O(names^2), refits O(votes)).
+DENSE_MAX = 256
+#: Names on each side, in the current ranking, among which the diagonal mode looks for partners.
+WINDOW = 24
 
 #: Prior spread of strengths (Elo) before any vote, and the range an estimated one is kept in.
 INITIAL_PRIOR_SD = 200.0
@@ -43,6 +55,65 @@ def _winner_code(winner: str) -> int:
     if code is None:
         raise InputError(f"unknown winner {winner!r}; use one of {', '.join(Outcome)}")
     return code
+
+
+class _PairVotes:
+    """Votes aggregated per unordered pair that met: (lo, hi) rows of [lo won, hi won, draws]."""
+
+    def __init__(self) -> None:
+        self._row: dict[int, int] = {}
+        self.lo = np.zeros(16, dtype=np.int64)
+        self.hi = np.zeros(16, dtype=np.int64)
+        self.n = np.zeros((16, 3))
+        self.size = 0
+
+    def _rows(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        rows = np.empty(len(lo), dtype=np.int64)
+        for k, (x, y) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+            key = (x << 32) | y
+            r = self._row.get(key)
+            if r is None:
+                r = self._row[key] = self.size
+                if self.size == len(self.lo):
+                    grow = len(self.lo)
+                    self.lo = np.append(self.lo, np.zeros(grow, dtype=np.int64))
+                    self.hi = np.append(self.hi, np.zeros(grow, dtype=np.int64))
+                    self.n = np.vstack([self.n, np.zeros((grow, 3))])
+                self.lo[r], self.hi[r] = x, y
+                self.size += 1
+            rows[k] = r
+        return rows
+
+    def add(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
+        """``code`` 0: ``a`` won, 1: ``b`` won, 2: draw."""
+        swap = a > b
+        lo, hi = np.where(swap, b, a), np.where(swap, a, b)
+        col = np.where(swap & (code < 2), 1 - code, code)
+        if len(a) == 1:
+            row = int(self._rows(lo, hi)[0])  # first: it may grow self.n
+            self.n[row, int(col[0])] += 1.0
+            return
+        keys = (lo << 32) | hi
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        cells = np.bincount(inverse * 3 + col, minlength=3 * len(uniq)).reshape(-1, 3)
+        rows = self._rows(uniq >> 32, uniq & 0xFFFFFFFF)  # first: it may grow self.n
+        self.n[rows] += cells
+
+    def counts(self, m: int) -> PairCounts:
+        k = self.size
+        return PairCounts.from_arrays(
+            m, self.lo[:k], self.hi[:k], self.n[:k, 0], self.n[:k, 1], self.n[:k, 2]
+        )
+
+    def matrices(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """(decisive, draws): ``decisive[i, j]`` votes i won against j, ``draws`` symmetric."""
+        k = self.size
+        lo, hi, n = self.lo[:k], self.hi[:k], self.n[:k]
+        decisive, draws = np.zeros((m, m)), np.zeros((m, m))
+        decisive[lo, hi] = n[:, 0]
+        decisive[hi, lo] = n[:, 1]
+        draws[lo, hi] = draws[hi, lo] = n[:, 2]
+        return decisive, draws
 
 
 class _Sampler:
@@ -65,11 +136,12 @@ class _Sampler:
             raise InputError(f"model {name!r} is already in the sampler")
         self._index[name] = len(self.models)
         self.models.append(name)
-        self._served = np.append(self._served, 0)
+        if len(self.models) > len(self._served):
+            self._served = np.append(self._served, np.zeros(max(16, len(self._served)), dtype=np.int64))
         self._grow(len(self.models))
 
     def _grow(self, m: int) -> None:
-        """Hook for subclasses that keep per-pair state."""
+        """Hook for subclasses that keep per-model state."""
 
     def _idx(self, name: str) -> int:
         try:
@@ -81,8 +153,8 @@ class _Sampler:
 
     @property
     def votes(self) -> dict[str, int]:
-        """Votes observed per model."""
-        return {name: int(n) for name, n in zip(self.models, self._served, strict=True)}
+        """Battles observed per model (a four-image round counts its rank-broken pairs)."""
+        return {name: int(n) for name, n in zip(self.models, self._served.tolist(), strict=False)}
 
     # -- observations -------------------------------------------------------------------------------
     def observe(self, model_a: str, model_b: str, winner: str) -> None:
@@ -95,8 +167,25 @@ class _Sampler:
         self._served[j] += 1
         self._record(np.array([i]), np.array([j]), np.array([code]))
 
+    def observe_round(self, models: Sequence[str], ranks: Sequence[int], round_type: RoundType | str) -> None:
+        """Record one round: ``models`` in display order and their ranks (1 = best, equal = tie), as
+        :func:`imagearena.ratings.rounds.validate_ranks` takes them. The round counts as its rank-broken
+        pairs: a best-of-4 pick as the pick beating each other image, an order as all six pairs."""
+        rt = parse_round_type(round_type)
+        idx = [self._idx(name) for name in models]
+        if len(set(idx)) != len(idx):
+            raise InputError("a round shows each model once; got one twice")
+        pairs = rank_break(rt, ranks)  # validates the ranks and their number
+        a = np.array([idx[i] for i, _, _ in pairs], dtype=np.int64)
+        b = np.array([idx[j] for _, j, _ in pairs], dtype=np.int64)
+        code = _DRAW_CODE[[o.code for _, _, o in pairs]]
+        np.add.at(self._served, a, 1)
+        np.add.at(self._served, b, 1)
+        self._record(a, b, code)
+
     def observe_battles(self, battles: Battles) -> None:
-        """Record many votes at once from a :class:`imagearena.ratings.battles.Battles`.
+        """Record many votes at once from a :class:`imagearena.ratings.battles.Battles` (rank-broken
+        rounds included: their pairs count as the round's information).
 
         Every model in ``battles.models`` must be in the sampler (``add_model`` the new ones first), so a
         retired model in an old log is never silently brought back into rotation.
@@ -119,7 +208,7 @@ class _Sampler:
         if len(outcome) and (outcome.min() < 0 or outcome.max() >= len(Outcome)):
             codes = ", ".join(f"{o.code} ({o.value})" for o in Outcome)
             raise InputError(f"battle outcome codes must be one of {codes}")
-        m = len(self.models)
+        m = len(self._served)
         self._served += np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
         self._record(a, b, _DRAW_CODE[outcome])
 
@@ -127,15 +216,36 @@ class _Sampler:
         """Hook for subclasses: ``code`` is 0 when ``a`` won, 1 when ``b`` won, 2 for a draw."""
 
     # -- serving ------------------------------------------------------------------------------------
-    def _check_servable(self) -> None:
+    def _check_servable(self, size: int = 2) -> None:
         if len(self.models) < 2:
             raise InputError("pair sampling needs at least two models; add more with add_model()")
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 2:
+            raise InputError(f"a group needs at least 2 names, got size {size!r}")
+        if size > len(self.models):
+            raise InputError(
+                f"a group of {size} needs at least {size} models, the sampler has {len(self.models)}; "
+                "add more with add_model() or use smaller rounds"
+            )
 
     def _ordered(self, i: int, j: int) -> tuple[str, str]:
         """Random left/right order, so position bias averages out."""
         if self._rng.random() < 0.5:
             i, j = j, i
         return self.models[i], self.models[j]
+
+    def _uniform_group(self, size: int) -> list[int]:
+        """``size`` distinct indices drawn uniformly, in random order (O(size^2), whatever the pool)."""
+        m = len(self.models)
+        out: list[int] = []
+        while len(out) < size:
+            k = int(self._rng.integers(m))
+            if k not in out:
+                out.append(k)
+        return out
+
+    def _shown(self, group: list[int]) -> tuple[str, ...]:
+        """The group in random display order, so position bias averages out."""
+        return tuple(self.models[k] for k in self._rng.permutation(group).tolist())
 
     #: Probability with which the last ``next_pair`` chose its pair (either order): the propensity
     #: for inverse-propensity weights, ``weights=1 / p`` in :func:`imagearena.ratings.leaderboard`.
@@ -145,6 +255,10 @@ class _Sampler:
         """The pair to show next, in random left/right order."""
         raise NotImplementedError
 
+    def next_group(self, size: int) -> tuple[str, ...]:
+        """``size`` distinct names to show next, in random display order; size 2 is :meth:`next_pair`."""
+        raise NotImplementedError
+
     def pair_probability(self, model_a: str, model_b: str) -> float:
         """Probability that the next call serves this pair (in either order): the propensity to use
         for inverse-propensity weighting of adaptively collected votes."""
@@ -152,8 +266,15 @@ class _Sampler:
 
 
 class UniformSampler(_Sampler):
-    """Every unordered pair equally likely: the baseline. O(1) per pair and O(models) memory, so it
-    also serves rankings of thousands of items."""
+    """Every unordered pair (or group) equally likely: the baseline. O(1) per pair and O(models)
+    memory, so it also serves rankings of thousands of items."""
+
+    def next_group(self, size: int) -> tuple[str, ...]:
+        self._check_servable(size)
+        if size == 2:
+            return self.next_pair()
+        self.last_probability = float("nan")
+        return self._shown(self._uniform_group(size))
 
     def next_pair(self) -> tuple[str, str]:
         self._check_servable()
@@ -205,6 +326,14 @@ class ActiveSampler(_Sampler):
     (empirical Bayes), because a prior much wider or narrower than the real spread misjudges which
     pairs are still uncertain. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
     interval instead (the Chatbot Arena rule, paper Eq. 9, in its model-based form).
+
+    ``next_group(size)`` serves the best pair, then adds one name at a time: the one whose comparisons
+    with the names already in the group are worth most after those already chosen are booked as
+    virtual votes (``power`` applies to pairs only). A share ``explore`` of groups is drawn uniformly,
+    so each name is in at least ``explore * size / models`` of them. Above ``dense_max`` names the
+    covariance is kept diagonal (the same scores with the cross terms dropped, each name's uncertainty
+    mass summed over the ``WINDOW`` names ranked nearest on each side) and partners are looked for in
+    those windows; ``pair_probability`` is then the exploration floor plus the current favourite.
     """
 
     def __init__(
@@ -217,6 +346,7 @@ class ActiveSampler(_Sampler):
         prior_sd: float | None = None,
         criterion: str = "rank",
         power: float = float("inf"),
+        dense_max: int = DENSE_MAX,
     ) -> None:
         if not 0.0 <= explore <= 1.0:
             raise InputError(f"explore must be between 0 and 1, got {explore}")
@@ -228,14 +358,16 @@ class ActiveSampler(_Sampler):
             raise InputError(f"refit_every must be at least 1, got {refit_every}")
         if not power > 0:
             raise InputError(f"power must be positive, got {power}")
+        if dense_max < 2:
+            raise InputError(f"dense_max must be at least 2, got {dense_max}")
         self.explore = explore
+        self.dense_max = dense_max
         self.criterion = criterion
         self.power = power
         self._refit_every = refit_every
         self._estimate_prior = prior_sd is None
         self._ridge = 1.0 / ((prior_sd or INITIAL_PRIOR_SD) * ELO_TO_NATURAL) ** 2
-        self._decisive = np.zeros((0, 0))  # [i, j]: votes i won against j
-        self._draws = np.zeros((0, 0))  # symmetric: ties and both_bad
+        self._votes = _PairVotes()
         self._theta = np.zeros(0)
         self._pending = 0
         self._booked = 0  # virtual votes since the last refit
@@ -244,6 +376,10 @@ class ActiveSampler(_Sampler):
         # vote per pair, variance of each difference, the misorder-weight Laplacian and cov @ lap @ cov.
         empty: np.ndarray = np.zeros((0, 0))
         self._cov = self._info = self._var_d = self._lap = self._mm = empty
+        # Diagonal mode: variances, the ranking (order and each name's position) and each name's
+        # uncertainty mass (row sums of the misorder weights over its window).
+        self._var = self._mass = np.zeros(0)
+        self._order = self._pos = np.zeros(0, dtype=np.int64)
         super().__init__(models, seed=seed)
 
     @property
@@ -251,31 +387,22 @@ class ActiveSampler(_Sampler):
         return self._refit_every or max(4, len(self.models) // 2)
 
     def _grow(self, m: int) -> None:
-        old = len(self._draws)
-        decisive, draws = np.zeros((m, m)), np.zeros((m, m))
-        decisive[:old, :old] = self._decisive
-        draws[:old, :old] = self._draws
-        self._decisive, self._draws = decisive, draws
-        self._theta = np.append(self._theta, np.zeros(m - old))
         self._fitted = False  # the pair set changed: refit before serving
 
     def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
         self._pending += len(a)
-        if len(a) == 1:  # the per-vote path of a live server: plain indexing beats np.add.at
-            i, j, c = int(a[0]), int(b[0]), int(code[0])
-            if c == 2:
-                self._draws[i, j] += 1.0
-                self._draws[j, i] += 1.0
-            elif c == 0:
-                self._decisive[i, j] += 1.0
-            else:
-                self._decisive[j, i] += 1.0
-            return
-        draw = code == 2
-        np.add.at(self._draws, (a[draw], b[draw]), 1.0)
-        np.add.at(self._draws, (b[draw], a[draw]), 1.0)
-        np.add.at(self._decisive, (a[code == 0], b[code == 0]), 1.0)
-        np.add.at(self._decisive, (b[code == 1], a[code == 1]), 1.0)
+        self._votes.add(a, b, code)
+
+    @property
+    def _dense(self) -> bool:
+        return len(self.models) <= self.dense_max
+
+    def _padded_theta(self) -> np.ndarray:
+        """Strengths of the last refit, 0 (the mean) for names added since."""
+        m = len(self.models)
+        if len(self._theta) < m:
+            self._theta = np.append(self._theta, np.zeros(m - len(self._theta)))
+        return self._theta
 
     @property
     def prior_sd(self) -> float:
@@ -285,13 +412,17 @@ class ActiveSampler(_Sampler):
     @property
     def ratings(self) -> dict[str, float]:
         """Current strength estimates on the Elo scale (mean 0), as of the last refit."""
-        return {n: float(t / ELO_TO_NATURAL) for n, t in zip(self.models, self._theta, strict=True)}
+        return {n: float(t / ELO_TO_NATURAL) for n, t in zip(self.models, self._padded_theta(), strict=True)}
 
     def refit(self) -> None:
         """Refit strengths, covariance and pair scores now (``next_pair`` does this lazily)."""
-        counts = PairCounts.from_matrices(self._decisive, self._draws)
-        theta = fit_bt(counts, init=self._theta, reg=self._ridge, tol=1e-6, covariance=False).theta
-        games = self._decisive + self._decisive.T + self._draws
+        if not self._dense:
+            self._refit_diagonal()
+            return
+        decisive, draws = self._votes.matrices(len(self.models))
+        counts = PairCounts.from_matrices(decisive, draws)
+        theta = fit_bt(counts, init=self._padded_theta(), reg=self._ridge, tol=1e-6, covariance=False).theta
+        games = decisive + decisive.T + draws
         p = expit(theta[:, None] - theta[None, :])
         self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
         w = games * self._info
@@ -396,11 +527,165 @@ class ActiveSampler(_Sampler):
         if not self._fitted or self._pending >= self.refit_every or self._booked >= 4 * self.refit_every:
             self.refit()
 
+    # -- groups -------------------------------------------------------------------------------------
+    def _book(self, a: int, b: int) -> None:
+        """Book a served comparison as a virtual vote, in whichever covariance mode is in use."""
+        if self._dense:
+            self._virtual_vote(a, b)
+        else:
+            self._virtual_diagonal(a, b)
+
+    def next_group(self, size: int) -> tuple[str, ...]:
+        self._check_servable(size)
+        if size == 2:
+            return self.next_pair()
+        self._ensure_fitted()
+        self.last_probability = float("nan")
+        group = None
+        if self._rng.random() >= self.explore:
+            group = self._dense_group(size) if self._dense else self._diagonal_group(size)
+        if group is None:  # exploration, or nothing left to learn
+            group = self._uniform_group(size)
+            for x, a in enumerate(group):
+                for b in group[:x]:
+                    self._book(a, b)
+        return self._shown(group)
+
+    def _pick(self, values: np.ndarray) -> int:
+        """Index of the largest value, ties broken at random."""
+        best = np.flatnonzero(values >= values.max())
+        return int(best[0] if len(best) == 1 else self._rng.choice(best))
+
+    def _dense_group(self, size: int) -> list[int] | None:
+        """The best pair, then greedily the name worth most with those chosen (full covariance)."""
+        m = len(self.models)
+        tri = np.triu(self._scores(), k=1)
+        if tri.max() <= 0.0:
+            return None
+        i, j = divmod(self._pick(tri.ravel()), m)
+        group = [i, j]
+        self._virtual_vote(i, j)
+        while len(group) < size:
+            total = self._scores()[:, group].sum(axis=1)
+            total[group] = -np.inf
+            c = self._pick(total)
+            for g in group:
+                self._virtual_vote(c, g)
+            group.append(c)
+        return group
+
+    # -- diagonal mode (large pools) -----------------------------------------------------------------
+    def _refit_diagonal(self) -> None:
+        """Strengths by the same Bradley-Terry fit (on the pairs that met only), a diagonal Laplace
+        variance per name, the ranking, and each name's uncertainty mass: O(votes + names * WINDOW)."""
+        m = len(self.models)
+        counts = self._votes.counts(m)
+        theta = self._padded_theta()
+        if len(counts.i):
+            # Newton while few names have votes (L-BFGS costs more there), L-BFGS beyond
+            theta = fit_bt(
+                counts, init=theta, reg=self._ridge, tol=1e-6, covariance=False, dense_limit=512
+            ).theta
+        p = expit(theta[counts.i] - theta[counts.j])
+        w = counts.n.sum(axis=1) * p * (1.0 - p)
+        precision = np.bincount(counts.i, w, m) + np.bincount(counts.j, w, m) + self._ridge
+        self._theta, self._var = theta, np.asarray(1.0 / precision, dtype=np.float64)
+        self._order = np.argsort(theta, kind="stable")
+        self._pos = np.empty(m, dtype=np.int64)
+        self._pos[self._order] = np.arange(m)
+        self._mass = self._masses(np.arange(m))
+        self._pending = self._booked = 0
+        if self._estimate_prior and m > 2 and len(counts.i):
+            var = (float(theta @ theta) + float(self._var.sum())) / (m - 1)
+            lo, hi = (v * ELO_TO_NATURAL for v in PRIOR_SD_RANGE)
+            self._ridge = 1.0 / min(max(var, lo * lo), hi * hi)
+        self._fitted = True
+
+    def _window(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(neighbours, valid): for each item the names ranked up to WINDOW places above and below it."""
+        m = len(self._order)
+        w = min(WINDOW, m - 1)
+        offsets = np.concatenate([np.arange(-w, 0), np.arange(1, w + 1)])
+        at = self._pos[items][:, None] + offsets[None, :]
+        valid = (at >= 0) & (at < m)
+        return self._order[np.clip(at, 0, m - 1)], valid
+
+    def _weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Misorder weight over the difference's variance for pairs (a, b): the diagonal of G."""
+        var_d = self._var[a] + self._var[b]
+        g: np.ndarray = _misorder_weight((self._theta[a] - self._theta[b]) / np.sqrt(var_d)) / var_d
+        return g
+
+    def _masses(self, items: np.ndarray) -> np.ndarray:
+        neighbours, valid = self._window(items)
+        g = self._weights(items[:, None], neighbours)
+        mass: np.ndarray = np.where(valid, g, 0.0).sum(axis=1)
+        return mass
+
+    def _pair_values(self, a: int, cands: np.ndarray) -> np.ndarray:
+        """Value of one more vote on (a, c) for each candidate c: the dense scores with the cross
+        covariances dropped (``rank``: shrink * (v_a^2 S_a + v_c^2 S_c + 2 v_a v_c g_ac))."""
+        var, theta = self._var, self._theta
+        var_d = var[a] + var[cands]
+        p = expit(theta[a] - theta[cands])
+        info = p * (1.0 - p)
+        if self.criterion == "ci":
+            ci: np.ndarray = np.sqrt(var_d) * (1.0 - 1.0 / np.sqrt(1.0 + info * var_d))
+            return ci
+        spread = var[a] ** 2 * self._mass[a] + var[cands] ** 2 * self._mass[cands]
+        spread += 2.0 * var[a] * var[cands] * self._weights(np.full(len(cands), a), cands)
+        value: np.ndarray = info / (1.0 + info * var_d) * spread
+        return value
+
+    def _first(self) -> int:
+        """The name whose own uncertainty matters most: where the best comparison starts."""
+        return self._pick(self._var if self.criterion == "ci" else self._var**2 * self._mass)
+
+    def _diagonal_group(self, size: int) -> list[int]:
+        group = [self._first()]
+        while len(group) < size:
+            neighbours, valid = self._window(np.array(group))
+            cands = np.setdiff1d(neighbours[valid], group)
+            if not len(cands):  # every neighbour is taken: any other name
+                cands = np.setdiff1d(np.arange(len(self.models)), group)
+            total = sum(self._pair_values(g, cands) for g in group)
+            c = int(cands[self._pick(np.asarray(total))])
+            for g in group:
+                self._virtual_diagonal(c, g)
+            group.append(c)
+        return group
+
+    def _virtual_diagonal(self, a: int, b: int) -> None:
+        """Book one expected vote on (a, b) in the diagonal mode: both variances shrink as a vote's
+        Fisher information says, and the two names' uncertainty masses are recomputed."""
+        self._booked += 1
+        var = self._var
+        p = float(expit(self._theta[a] - self._theta[b]))
+        info = p * (1.0 - p)
+        k = info / (1.0 + info * (var[a] + var[b]))
+        var[a] -= k * var[a] ** 2
+        var[b] -= k * var[b] ** 2
+        both = np.array([a, b])
+        self._mass[both] = self._masses(both)
+
+    def _diagonal_pair(self) -> tuple[int, int, bool]:
+        """(i, j, chosen actively) for ``next_pair`` in the diagonal mode."""
+        if self._rng.random() < self.explore:
+            i, j = self._uniform_group(2)
+            self._virtual_diagonal(i, j)
+            return i, j, False
+        i, j = self._diagonal_group(2)
+        return i, j, True
+
     def next_pair(self) -> tuple[str, str]:
         self._check_servable()
         self._ensure_fitted()
         m = len(self.models)
         n_pairs = m * (m - 1) // 2
+        if not self._dense:
+            i, j, active = self._diagonal_pair()
+            self.last_probability = (1.0 - self.explore) * active + self.explore / n_pairs
+            return self._ordered(i, j)
         tri = np.triu(self._scores(), k=1)
         top = float(tri.max())
         explore = self.explore if top > 0.0 else 1.0  # nothing left to learn: uniform
@@ -436,6 +721,14 @@ class ActiveSampler(_Sampler):
         if i == j:
             return 0.0
         self._ensure_fitted()
+        if not self._dense:
+            m = len(self.models)
+            first = int(np.argmax(self._var if self.criterion == "ci" else self._var**2 * self._mass))
+            neighbours, valid = self._window(np.array([first]))
+            cands = neighbours[valid]
+            partner = int(cands[np.argmax(self._pair_values(first, cands))])
+            active = {i, j} == {first, partner}
+            return (1.0 - self.explore) * active + self.explore * 2.0 / (m * (m - 1))
         return float(self._distribution(self._scores())[min(i, j), max(i, j)])
 
 
