@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -298,3 +301,26 @@ def test_csv_reader_matches_the_records_constructor_on_many_rows() -> None:
     assert got.models == want.models
     assert np.array_equal(got.a, want.a) and np.array_equal(got.b, want.b)
     assert np.array_equal(got.outcome, want.outcome)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pandas is not installed here")
+def test_reading_a_log_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow's ``to_numpy`` goes through its pandas conversion, which imports pandas (about half a second
+    and 40 MB) wherever it is installed: the reader takes its arrays through DLPack instead."""
+    with_tstamps = tmp_path / "votes.csv"
+    with_tstamps.write_text(_csv(ROWS))
+    without = tmp_path / "no-tstamps.csv"
+    without.write_text(_csv(ROWS, ("model_a", "model_b", "winner")))
+    lines = tmp_path / "votes.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    code = (
+        "import sys\n"
+        "from imagearena.battlelog import read_battles\n"
+        "for path in sys.argv[1:]:\n"
+        "    assert len(read_battles(path)) == 3\n"
+        "print('pandas' in sys.modules)"
+    )
+    logs = [str(p) for p in (with_tstamps, without, lines)]
+    out = subprocess.run([sys.executable, "-c", code, *logs], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -196,12 +196,18 @@ def _codes(chunks: list[pa.DictionaryArray], code_of: Callable[[Any], int], dtyp
     return out
 
 
+def _numpy(array: pa.Array) -> np.ndarray:
+    """A null-free numeric array as numpy, without a copy, through DLPack. ``Array.to_numpy`` goes through
+    pyarrow's pandas conversion, which imports pandas (half a second) wherever it is installed."""
+    view: np.ndarray = np.from_dlpack(array)
+    return view
+
+
 def _indices(indices: pa.Array, null_slot: int) -> np.ndarray:
     """Dictionary indices as numpy (no copy without nulls), nulls pointing at ``null_slot``."""
     if not indices.null_count:
-        plain: np.ndarray = indices.to_numpy()
-        return plain
-    as_float = indices.to_numpy(zero_copy_only=False)  # nulls come back as NaN
+        return _numpy(indices)
+    as_float = indices.to_numpy(zero_copy_only=False)  # nulls come back as NaN (a bad row, so rare)
     return np.where(np.isnan(as_float), null_slot, as_float).astype(np.int64)
 
 
@@ -223,7 +229,7 @@ def _winner_problem(value: object) -> str:
 
 
 def _tstamps(column: pa.ChunkedArray) -> np.ndarray:
-    ts: np.ndarray = column.to_numpy()
+    ts: np.ndarray = column.to_numpy() if column.null_count else _numpy(column.combine_chunks())
     bad = np.flatnonzero(np.isnan(ts))  # nulls come back as NaN
     if len(bad):
         raise _RowError(int(bad[0]), "tstamp is not a number; give every row a tstamp, or none")
