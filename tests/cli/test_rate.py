@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from imagearena.battlelog import read_battles
 from imagearena.cli import app
 from imagearena.errors import InputError
 
@@ -104,6 +105,64 @@ def test_cli_import_stays_light() -> None:
     code = f"import sys, imagearena.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rate_imports_only_what_its_work_needs(log: Path) -> None:
+    """The whole `rate --method bt` process: no pandas (pyarrow's ``to_numpy`` would import it), no
+    database or web stack."""
+    code = (
+        "import sys\n"
+        "from imagearena.cli import main\n"
+        f"sys.argv = ['imagearena', 'rate', {str(log)!r}, '--method', 'bt']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = ('pandas', 'scipy', 'sqlalchemy', 'fastapi', 'torch')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "flux" in out.stdout, out.stderr
+    assert out.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize("method", ["elo", "trueskill", "bt"])
+def test_redirected_table_is_what_rich_lays_out(
+    tmp_path: Path, method: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The number columns get fixed widths when output is redirected: the table must be the one rich lays
+    out by measuring every cell (wide characters and long names included)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from imagearena.cli.app import UNWRAPPED_WIDTH
+    from imagearena.cli.rating import print_table
+    from imagearena.ratings import leaderboard
+
+    p = tmp_path / "votes.csv"
+    p.write_text(LOG.replace("sdxl", "漢字モデル").replace("flux", "flux-" + "x" * 90))
+    rows = leaderboard(read_battles(p), method)
+    print_table(rows, method, "sandwich")
+    got = capsys.readouterr().out
+
+    bounds = method != "elo"
+    digits = 2 if method == "trueskill" else 1
+    table = Table(title=got.splitlines()[0].strip())
+    for header in ("Rank", "Model", "Rating", *(("Lower", "Upper") if bounds else ()), "Votes", "Wins"):
+        table.add_column(header, justify="left" if header == "Model" else "right")
+    table.add_column("Losses", justify="right")
+    table.add_column("Ties", justify="right")
+    for r in rows:
+        numbers = (r.rating, r.lower, r.upper) if bounds else (r.rating,)
+        table.add_row(
+            str(r.rank),
+            r.model,
+            *(f"{v:.{digits}f}" for v in numbers),
+            *map(str, (r.votes, r.wins, r.losses, r.ties)),
+        )
+    reference = Console(file=io.StringIO(), width=UNWRAPPED_WIDTH)
+    reference.print(table)
+    assert got == reference.file.getvalue()
 
 
 def _refused(*args: str) -> str:
