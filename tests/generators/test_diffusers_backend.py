@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("diffusers")
 
 from imagearena.errors import InputError  # noqa: E402
-from imagearena.generators.config import GeneratorConfig  # noqa: E402
+from imagearena.generators.config import GeneratorConfig, create, parse_entry  # noqa: E402
 from imagearena.generators.diffusers_backend import (  # noqa: E402
     DiffusersGenerator,
     dtype_name,
@@ -85,8 +85,15 @@ def test_a_size_the_vae_cannot_take_is_an_input_error(tiny_sd: Path) -> None:
         make(tiny_sd).generate(GenerationRequest("a red circle", seed=1, width=20, height=20))
 
 
-def test_check_loads_the_pipeline(tiny_sd: Path) -> None:
+def test_check_reads_the_pipeline_index_without_loading_it(
+    tiny_sd: Path, tmp_path: Path, monkeypatch
+) -> None:
     assert make(tiny_sd).check() == f"StableDiffusionPipeline from {tiny_sd.resolve()} on cpu (float32)"
+    with pytest.raises(UnknownModelError, match="holds no model_index.json"):
+        make(tmp_path).check()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UnknownModelError, match="not in the local hub cache and HF_HUB_OFFLINE is set"):
+        make("someone/some-model").check()
 
 
 def test_a_folder_without_a_pipeline_is_an_unknown_model(tmp_path: Path) -> None:
@@ -102,6 +109,14 @@ def test_options_are_checked_when_the_entry_is_built(tiny_sd: Path) -> None:
         make(tiny_sd, dtype="fp8").generate(GenerationRequest("a red circle", seed=1))
     with pytest.raises(InputError, match="CUDA is not available"):
         make(tiny_sd, device="cuda").generate(GenerationRequest("a red circle", seed=1))
+
+
+def test_an_entry_of_the_generators_file_builds_the_backend(tiny_sd: Path) -> None:
+    table = {"backend": "diffusers", "model": "tiny-sd", "dtype": "fp32", "batch_size": 2, "size": "16x24"}
+    generator = create(parse_entry("sd", table, root=tiny_sd.parent))
+    assert isinstance(generator, DiffusersGenerator)
+    assert generator.model == str(tiny_sd.resolve())  # a relative folder is read from the file's folder
+    assert generator.batch_size == 2 and generator.config.options == {"dtype": "fp32", "batch_size": 2}
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from stub_server import Reply, StubServer
 pytest.importorskip("google.genai")
 
 from imagearena.errors import InputError  # noqa: E402
-from imagearena.generators.config import GeneratorConfig  # noqa: E402
+from imagearena.generators.config import GeneratorConfig, create, parse_entry  # noqa: E402
 from imagearena.generators.errors import (  # noqa: E402
     GenerationRefused,
     GeneratorAuthError,
@@ -320,3 +320,20 @@ def test_vertex_without_a_token_variable_uses_default_credentials(make, stub, tm
     with pytest.raises(GeneratorAuthError, match="no Google Cloud credentials found: run gcloud auth"):
         make(IMAGEN, vertex=True, api_key_env=None).generate(GenerationRequest("a fox", seed=0))
     assert stub.requests == []
+
+
+def test_an_entry_of_the_generators_file_builds_the_backend():
+    table = {
+        "backend": "google",
+        "model": IMAGEN,
+        "vertexai": True,
+        "project": "my-project",
+        "location": "europe-west4",
+        "add_watermark": False,
+        "safety_filter_level": "block_only_high",
+        "size": "1024x1024",
+    }
+    generator = create(parse_entry("imagen", table))
+    assert isinstance(generator, GoogleGenerator)
+    assert generator.imagen and generator.vertexai and generator.add_watermark is False
+    assert repr(generator) == f"GoogleGenerator(name='imagen', model='{IMAGEN}', api='vertex-ai')"

@@ -13,7 +13,7 @@ import pytest
 from stub_server import Reply, StubServer
 
 from imagearena.errors import InputError
-from imagearena.generators.config import GeneratorConfig
+from imagearena.generators.config import GeneratorConfig, create, parse_entry
 from imagearena.generators.errors import (
     GenerationRefused,
     GeneratorAuthError,
@@ -257,3 +257,23 @@ def test_no_default_credentials_is_a_one_line_auth_error(make, stub, tmp_path, m
     with pytest.raises(GeneratorAuthError, match="no Google Cloud credentials found: run gcloud auth"):
         make(token_env=None).generate(GenerationRequest("a fox", seed=0))
     assert stub.requests == []
+
+
+def test_an_entry_of_the_generators_file_builds_the_backend():
+    table = {
+        "backend": "vertex-endpoint",
+        "model": "1234567890",
+        "project": "my-project",
+        "location": "europe-west4",
+        "seed_key": "seed",
+        "parameters": {"guidance_scale": 0.0},
+        "size": "1024x1024",
+        "max_retries": 1,
+    }
+    generator = create(parse_entry("flux", table))
+    assert isinstance(generator, VertexEndpointGenerator)
+    assert (
+        generator.resource == RESOURCE
+        and generator.base_url == "https://europe-west4-aiplatform.googleapis.com"
+    )
+    assert generator.client.retry.max_retries == 1

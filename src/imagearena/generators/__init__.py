@@ -2,9 +2,12 @@
 
 Built in: ``procedural`` (demo images drawn from the prompt, no model), ``folder`` (images already on
 disk, matched to prompts), ``openai`` (the OpenAI-compatible Images API that many hosts speak),
-``a1111`` (the AUTOMATIC1111 / Forge / SD.Next txt2img API) and ``comfyui`` (a ComfyUI workflow with
-the prompt and seed filled in, queued and awaited). Generators are named entries of a TOML file
-(imagearena.generators.config); the network backends share one client (imagearena.generators.http).
+``a1111`` (the AUTOMATIC1111 / Forge / SD.Next txt2img API), ``comfyui`` (a ComfyUI workflow with
+the prompt and seed filled in, queued and awaited), ``diffusers`` (a local diffusers text-to-image
+pipeline), ``google`` (Imagen and Gemini image models through google-genai, on the Gemini API or
+Vertex AI) and ``vertex-endpoint`` (a model deployed on a Vertex AI endpoint, such as Model Garden's
+Flux). Generators are named entries of a TOML file (imagearena.generators.config); the network backends
+share one client (imagearena.generators.http).
 
 Every backend, built-in or third-party, registers through the ``imagearena.generators`` entry point group.
 """

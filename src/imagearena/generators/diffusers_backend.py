@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import InputError, MissingDependencyError
 from imagearena.generators.config import MAX_IMAGES_PER_REQUEST, int_option, str_option
+from imagearena.generators.errors import UnknownModelError
 from imagearena.types import GeneratedImage, GenerationRequest
 
 if TYPE_CHECKING:
@@ -107,8 +110,6 @@ def _load(model: str, device: str, dtype: str, variant: str | None) -> _Loaded:
         from diffusers import AutoPipelineForText2Image
         from diffusers.utils import deprecation_utils
 
-        from imagearena.generators.errors import UnknownModelError
-
         # diffusers 0.36 renamed from_pretrained's torch_dtype to dtype; older releases know only the first
         dtype_key = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
         kwargs: dict[str, Any] = {dtype_key: getattr(torch, dtype)}
@@ -129,6 +130,35 @@ def _load(model: str, device: str, dtype: str, variant: str | None) -> _Loaded:
         loaded = _Loaded(pipeline, threading.Lock(), defaults)
         _PIPELINES[key] = loaded
         return loaded
+
+
+def model_index(model: str) -> Path | None:
+    """The model_index.json of a pipeline folder, or of a hub id in the local cache (None when the id is
+    not cached and may be downloaded); UnknownModelError for a folder that holds none, or an uncached id
+    while the hub is offline."""
+    path = Path(model)
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise UnknownModelError(
+                f"{model} holds no model_index.json: name a folder written by a diffusers pipeline's "
+                "save_pretrained"
+            )
+        return path / "model_index.json"
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") != 1:
+        raise UnknownModelError(f"{model!r} is neither a pipeline folder nor a hub id (owner/name)")
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        raise MissingDependencyError("the diffusers generator", "gen", "huggingface_hub") from None
+    cached = try_to_load_from_cache(model, "model_index.json")
+    if isinstance(cached, str):
+        return Path(cached)
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        raise UnknownModelError(
+            f"{model} is not in the local hub cache and HF_HUB_OFFLINE is set: download it first, or unset "
+            "HF_HUB_OFFLINE"
+        )
+    return None
 
 
 def encode_png(image: Any) -> bytes:
@@ -173,9 +203,24 @@ class DiffusersGenerator:
         return _load(self.model, device, dtype, self.variant), device, dtype
 
     def check(self) -> str:
-        """Loads the pipeline (kept for later calls) and says what was loaded."""
-        loaded, device, dtype = self._pipeline()
-        return f"{type(loaded.pipeline).__name__} from {self.model} on {device} ({dtype})"
+        """Reads the pipeline's model_index.json (from the folder, or the hub cache) without loading any
+        weights, and says which pipeline would run where."""
+        torch = require_packages()
+        device = pick_device(torch, self.device_option)
+        cuda_bf16 = device.startswith("cuda") and bool(torch.cuda.is_bf16_supported())
+        dtype = dtype_name(device, self.dtype_option, cuda_bf16=cuda_bf16)
+        index = model_index(self.model)
+        if index is None:
+            return f"{self.model} is not in the local hub cache: the first generation downloads it ({device}, {dtype})"
+        try:
+            pipeline = json.loads(index.read_text(encoding="utf-8")).get("_class_name")
+        except (OSError, ValueError, AttributeError):
+            pipeline = None
+        if not isinstance(pipeline, str):
+            raise UnknownModelError(
+                f"generator {self.name!r}: {index} is not a diffusers model_index.json: name a pipeline folder"
+            )
+        return f"{pipeline} from {self.model} on {device} ({dtype})"
 
     def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
         request = self.config.complete(request)
