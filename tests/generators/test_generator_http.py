@@ -124,3 +124,34 @@ def test_missing_httpx_names_the_gen_extra(stub, monkeypatch):
         MissingDependencyError, match=r"network generators needs the 'httpx' package \(the 'gen' extra\)"
     ):
         client(stub).request("GET", "/x")
+
+
+def test_an_api_redirect_is_reported_not_followed_with_the_key(stub, monkeypatch):
+    monkeypatch.setenv("HTTP_TEST_KEY", "sk-redirect-secret")
+    stub.add("POST", "/v1/run", Reply(308, headers={"Location": "https://other.example/v1/run"}))
+    with pytest.raises(
+        GeneratorError, match=r"redirects \(HTTP 308\) to https://other.example/v1/run: set base_url"
+    ):
+        client(stub, api_key_env="HTTP_TEST_KEY").request("POST", "/v1/run", json_body={})
+    assert len(stub.requests) == 1
+
+
+def test_a_same_origin_image_that_moves_is_fetched_without_the_key(stub, monkeypatch, png):
+    monkeypatch.setenv("HTTP_TEST_KEY", "sk-redirect-secret")
+    stub.add("GET", "/files/1", Reply(302, headers={"Location": "/storage/1.png?sig=abc"}))
+    stub.add("GET", "/storage/1.png", Reply(200, body=png))
+    api = client(stub, api_key_env="HTTP_TEST_KEY")
+    assert api.download(f"{stub.url}/files/1") == png
+    first, moved = stub.requests
+    assert first.headers["authorization"] == "Bearer sk-redirect-secret"
+    assert moved.query == {"sig": "abc"} and "authorization" not in moved.headers
+    with pytest.raises(GeneratorError, match="not http"):
+        api.download("file:///etc/passwd")
+
+
+def test_auth_is_a_scheme_or_a_header_name(stub):
+    from imagearena.errors import InputError
+
+    config = parse_entry("svc", {"backend": "a1111", "base_url": stub.url})
+    with pytest.raises(InputError, match="auth must be bearer, basic or the name of the header"):
+        ApiClient(config, stub.url, auth="Bearer: x")

@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
-from imagearena.errors import MissingDependencyError
+from imagearena.errors import InputError, MissingDependencyError
 from imagearena.generators.config import GeneratorConfig, float_option, int_option
 from imagearena.generators.errors import (
     GeneratorAuthError,
@@ -165,6 +166,11 @@ class ApiClient:
     ) -> None:
         self.config = config
         self.base_url = base_url.rstrip("/")
+        if auth not in ("bearer", "basic") and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", auth):
+            raise InputError(
+                f"generator {config.name!r}: auth must be bearer, basic or the name of the header that carries "
+                "the key (such as api-key)"
+            )
         self.auth = auth
         self.classify = classify
         self.retry = retry or RetryPolicy(
@@ -245,8 +251,15 @@ class ApiClient:
                     self._wait(attempt, None, f"{type(exc).__name__}")
                     continue
                 raise self._transport_error(exc) from None
-            if reply.status < 400:
+            if reply.status < 300:
                 return reply
+            if reply.status < 400:
+                # Not followed: the key would go along. The entry should name where the service answers.
+                where_to = self.redact(reply.headers.get("location", "elsewhere"))
+                raise GeneratorError(
+                    f"{self.where}: {url} redirects (HTTP {reply.status}) to {where_to}: "
+                    "set base_url to the address that answers"
+                )
             text = self.redact(error_text(reply))
             named = self.classify(reply, text) if self.classify else None
             if named is not None:
@@ -276,15 +289,18 @@ class ApiClient:
         host and scheme; elsewhere (a CDN) the request carries no credentials."""
         if not re.match(r"https?://", url):
             raise GeneratorError(f"{self.where}: the service returned an image URL that is not http(s)")
+        if _origin(url) == _origin(self.base_url):
+            return self._download_with(self._http(), url, credentials=True)
+        return self._download_plain(url)
+
+    def _download_plain(self, url: str) -> bytes:
+        """GET ``url`` with a client that carries no credentials and follows redirects."""
         httpx = require_httpx()
-        same_origin = _origin(url) == _origin(self.base_url)
-        if same_origin:
-            return self._download_with(self._http(), url)
         timeout = httpx.Timeout(self.config.timeout_s, connect=min(10.0, self.config.timeout_s))
         with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False) as plain:
-            return self._download_with(plain, url)
+            return self._download_with(plain, url, credentials=False)
 
-    def _download_with(self, client: httpx.Client, url: str) -> bytes:
+    def _download_with(self, client: httpx.Client, url: str, *, credentials: bool) -> bytes:
         for attempt in range(self.retry.max_retries + 1):
             last = attempt == self.retry.max_retries
             try:
@@ -299,8 +315,12 @@ class ApiClient:
                     self._wait(attempt, None, type(exc).__name__)
                     continue
                 raise self._transport_error(exc) from None
-            if reply.status < 400:
+            if reply.status < 300:
                 return reply.body
+            location = reply.headers.get("location")
+            if credentials and reply.status < 400 and location:
+                # A same-origin URL that moves the image (to storage, a CDN): fetched without the key.
+                return self._download_plain(urljoin(url, location))
             if reply.status in RETRY_STATUSES and not last:
                 self._wait(
                     attempt, retry_after_seconds(reply.headers.get("retry-after")), f"HTTP {reply.status}"
