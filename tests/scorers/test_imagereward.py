@@ -237,19 +237,28 @@ def test_offline_hub_cache_is_used_without_network(tiny_dir, vocab_dir, tmp_path
     (cache / "models--THUDM--ImageReward" / "refs" / "main").write_text("0" * 40)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr("imagearena.scorers.imagereward.ORIGINAL_CACHE", tmp_path / "nothing")
-    ckpt, med = resolve_checkpoint(None)
+    nothing = tmp_path / "nothing"
+    ckpt, med = resolve_checkpoint(None, download_root=nothing)
     assert ckpt.resolve() == (tiny_dir / "ImageReward.pt").resolve()
     assert med.resolve() == (tiny_dir / "med_config.json").resolve()
-    scorer = ImageReward(tokenizer=vocab_dir, device="cpu", dtype="fp32")
+    scorer = ImageReward(tokenizer=vocab_dir, device="cpu", dtype="fp32", download_root=nothing)
     assert abs(scorer.score(GOLDEN["prompts"][2], recipe.make_images()[2]) - GOLDEN["scores"][2]) < 1e-4
 
 
-def test_original_package_download_folder_is_reused(tiny_dir, monkeypatch):
-    """Files the original package downloaded (~/.cache/ImageReward) serve the default weights, offline."""
-    monkeypatch.setattr("imagearena.scorers.imagereward.ORIGINAL_CACHE", tiny_dir)
-    assert resolve_checkpoint(None) == (tiny_dir / "ImageReward.pt", tiny_dir / "med_config.json")
-    assert resolve_checkpoint("ImageReward-v1.0")[0] == tiny_dir / "ImageReward.pt"
+def test_original_package_download_folder_is_reused(tiny_dir, tmp_path, monkeypatch):
+    """Files the original package downloaded (~/.cache/ImageReward by default) serve the default weights,
+    offline."""
+    got = resolve_checkpoint(None, download_root=tiny_dir)
+    assert got == (tiny_dir / "ImageReward.pt", tiny_dir / "med_config.json")
+    assert resolve_checkpoint("ImageReward-v1.0", download_root=tiny_dir)[0] == tiny_dir / "ImageReward.pt"
+    home = tmp_path / "home"
+    (home / ".cache").mkdir(parents=True)
+    (home / ".cache" / "ImageReward").symlink_to(tiny_dir)
+    monkeypatch.setenv("HOME", str(home))  # the default root, read when a scorer is resolved
+    assert resolve_checkpoint(None) == (
+        home / ".cache/ImageReward/ImageReward.pt",
+        home / ".cache/ImageReward/med_config.json",
+    )
 
 
 def test_bf16_runs_close_to_float32(tiny_dir, vocab_dir):

@@ -36,8 +36,9 @@ MAX_TEXT_LENGTH = 35
 # Reward normalisation of the released model (mean and std of raw rewards on its training prompts).
 REWARD_MEAN = 0.16717362830052426
 REWARD_STD = 1.0333394966054072
-# Where the original package downloads to; reused so an existing download works offline.
-ORIGINAL_CACHE = Path("~/.cache/ImageReward").expanduser()
+# Where the original package downloads to (its ``download_root`` default); reused so an existing download
+# works offline.
+ORIGINAL_DOWNLOAD_ROOT = "~/.cache/ImageReward"
 
 PathName = str | os.PathLike[str]
 
@@ -50,22 +51,26 @@ def _with_folder_hint(exc: InputError) -> InputError:
 
 
 def resolve_checkpoint(
-    weights: PathName | None = None, med_config: PathName | None = None
+    weights: PathName | None = None,
+    med_config: PathName | None = None,
+    download_root: PathName = ORIGINAL_DOWNLOAD_ROOT,
 ) -> tuple[Path, Path]:
     """(checkpoint path, med_config path) for a hub repo id (or ``hf-hub:`` name), a local directory or a
     local .pt file, through the one source resolver.
 
-    ``None`` (or the original's name ``ImageReward-v1.0``) means THUDM/ImageReward, taken from the original
-    package's download folder when both files are already there, else from the hub cache or the hub.
+    ``None`` (or the original's name ``ImageReward-v1.0``) means THUDM/ImageReward, taken from
+    ``download_root`` (the original package's download folder) when both files are already there, else
+    from the hub cache or the hub.
     """
     med = Path(med_config).expanduser() if med_config is not None else None
     if med is not None and not med.is_file():
         raise InputError(f"med_config file not found: {med}")
     name = str(weights) if weights is not None else MODEL_NAME
     if name == MODEL_NAME:
-        local = ORIGINAL_CACHE / CHECKPOINT_FILE
-        if local.is_file() and (med or ORIGINAL_CACHE / MED_CONFIG_FILE).is_file():
-            return local, med or ORIGINAL_CACHE / MED_CONFIG_FILE
+        root = Path(download_root).expanduser()
+        local = root / CHECKPOINT_FILE
+        if local.is_file() and (med or root / MED_CONFIG_FILE).is_file():
+            return local, med or root / MED_CONFIG_FILE
         name = SOURCE.weights
     source = resolve_source(name)
     try:
@@ -105,7 +110,7 @@ class ImageReward(PixelScorer):
 
     ``images`` may hold paths, PIL images or prepared images (``prepare_image``). Drop-in extras:
     ``score(prompt, image)`` with one image returns a float, and ``inference_rank(prompt, images)`` returns
-    ``(ranks, rewards)`` like the original.
+    ``(ranks, rewards)`` like the original. ``download_root``: see :func:`resolve_checkpoint`.
     """
 
     name = "imagereward"
@@ -119,6 +124,7 @@ class ImageReward(PixelScorer):
         med_config: PathName | None = None,
         batch_size: int = 16,
         vision_heads: int | None = None,
+        download_root: PathName = ORIGINAL_DOWNLOAD_ROOT,
     ) -> None:
         require_score_extra("the ImageReward scorer")
         from imagearena.scorers.imagereward_net import ImageRewardNet
@@ -127,7 +133,7 @@ class ImageReward(PixelScorer):
             raise InputError("batch_size must be at least 1")
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
-        ckpt, med = resolve_checkpoint(weights, med_config)  # the weights first: they matter most
+        ckpt, med = resolve_checkpoint(weights, med_config, download_root)  # the weights matter most
         self.tokenizer = load_tokenizer(
             tokenizer or str(SOURCE.tokenizer), SOURCE.tokenizer_kind, SOURCE.special_tokens
         )
