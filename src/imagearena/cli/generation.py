@@ -41,9 +41,14 @@ def check_one(config: GeneratorConfig) -> tuple[bool, str]:
 
     try:
         generator = create(config)
-        if isinstance(generator, CheckableGenerator):
-            return True, generator.check()
-        return True, "nothing to reach"
+        try:
+            if isinstance(generator, CheckableGenerator):
+                return True, generator.check()
+            return True, "nothing to reach"
+        finally:
+            close = getattr(generator, "close", None)
+            if callable(close):
+                close()
     except ImageArenaError as exc:
         return False, str(exc)
 
@@ -74,12 +79,18 @@ def generators_command(
         table.add_column(column)
     if check:
         table.add_column("Check")
+    results: list[tuple[bool, str]] = []
+    if check:  # services are asked at once, so one that hangs until its timeout delays the list once
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(configs))) as pool:
+            results = list(pool.map(check_one, configs.values()))
     failed = 0
     details = []
-    for name, config in configs.items():
+    for index, (name, config) in enumerate(configs.items()):
         row = [name, config.backend, config.model or "", _where(config), _key(config)]
         if check:
-            ok, line = check_one(config)
+            ok, line = results[index]
             failed += not ok
             row.append("[green]ok[/green]" if ok else "[red]FAILED[/red]")
             details.append(f"{name}: {line}")

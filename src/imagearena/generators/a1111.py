@@ -49,6 +49,10 @@ class A1111Generator:
         self._checkpoint: str | None = None
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the connections to the service; a later request opens new ones."""
+        self.client.close()
+
     def __repr__(self) -> str:
         return f"A1111Generator(name={self.name!r}, model={self.config.model!r}, base_url={self.base_url!r})"
 

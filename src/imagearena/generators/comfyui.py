@@ -84,6 +84,10 @@ class ComfyUIGenerator:
         self.client = ApiClient(config, self.base_url, auth=auth, classify=self._classify)
         self.client_id = uuid.uuid4().hex
 
+    def close(self) -> None:
+        """Close the connections to the service; a later request opens new ones."""
+        self.client.close()
+
     def __repr__(self) -> str:
         return f"ComfyUIGenerator(name={self.name!r}, base_url={self.base_url!r})"
 

@@ -71,6 +71,10 @@ class OpenAIGenerator:
         assert auth is not None
         self.client = ApiClient(config, self.base_url, auth=auth, classify=self._classify)
 
+    def close(self) -> None:
+        """Close the connections to the service; a later request opens new ones."""
+        self.client.close()
+
     def __repr__(self) -> str:
         return f"OpenAIGenerator(name={self.name!r}, model={self.model!r}, base_url={self.base_url!r})"
 
