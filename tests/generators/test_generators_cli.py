@@ -35,7 +35,9 @@ def test_lists_entries_without_touching_the_network(tmp_path, monkeypatch):
     lines = result.output.splitlines()
     assert any("demo" in line and "procedural" in line for line in lines)
     assert any("hosted" in line and "gpt-image-1" in line and "$CLI_TEST_KEY (set)" in line for line in lines)
-    assert any("$CLI_TEST_UNSET_KEY (NOT SET)" in line for line in lines)
+    assert any(
+        "$CLI_TEST_UNSET_KEY (NOT SET)" in line and "https://api.openai.com/v1" in line for line in lines
+    )
     assert KEY not in result.output
 
 

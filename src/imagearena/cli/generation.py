@@ -19,8 +19,18 @@ GENERATORS_OPTION = typer.Option(
 
 
 def _where(config: GeneratorConfig) -> str:
+    """The service's address (the backend's default when the entry names none), or the entry's file."""
+    from imagearena.errors import ImageArenaError
+    from imagearena.generators import generators
+
     path = config.options.get("path") or config.options.get("workflow")
-    return config.base_url or (str(path) if path else "")
+    if config.base_url or path:
+        return config.base_url or str(path)
+    try:
+        default = getattr(generators.factory(config.backend), "DEFAULT_BASE_URL", None)
+    except ImageArenaError:
+        return ""
+    return str(default) if default else ""
 
 
 def _key(config: GeneratorConfig) -> str:

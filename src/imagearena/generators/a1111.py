@@ -34,6 +34,8 @@ _INFO_KEYS = ("sd_model_name", "sd_model_hash", "width", "height", "steps", "cfg
 class A1111Generator:
     """Images from an AUTOMATIC1111-compatible ``txt2img`` endpoint."""
 
+    #: Where the service answers when the entry names no base_url.
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
     OPTIONS = HTTP_OPTIONS | frozenset({"sampler", "scheduler", "extra_body", "auth"})
 
     def __init__(self, config: GeneratorConfig) -> None:

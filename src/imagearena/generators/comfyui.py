@@ -70,6 +70,8 @@ def _node_errors(data: object) -> list[tuple[str, dict[str, Any]]]:
 class ComfyUIGenerator:
     """Images from a ComfyUI server running the entry's workflow."""
 
+    #: Where the service answers when the entry names no base_url.
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
     OPTIONS = HTTP_OPTIONS | frozenset({"workflow", "output_node", "poll_s", "auth"})
 
     def __init__(self, config: GeneratorConfig) -> None:

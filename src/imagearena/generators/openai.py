@@ -51,6 +51,8 @@ def _error_fields(reply: Reply) -> tuple[str, str, str]:
 class OpenAIGenerator:
     """Images from an OpenAI-compatible ``/images/generations`` endpoint."""
 
+    #: Where the service answers when the entry names no base_url.
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
     OPTIONS = HTTP_OPTIONS | frozenset(
         {*_PASSED_THROUGH, "response_format", "send_seed", "images_per_request", "extra_body", "auth"}
     )
