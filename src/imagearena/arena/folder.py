@@ -163,22 +163,20 @@ class FolderState:
 
 
 def folder_state(arena: Arena, study: str) -> FolderState:
-    from imagearena.storage.catalog import study_contestants
-    from imagearena.storage.folder_sync import study_source
+    from imagearena.storage.folder_sync import contestant_counts, study_source
     from imagearena.storage.studies import study_counts
 
     with arena.read_session() as session:
         row = _folder_row(session, study)
-        kind, round_type, source = study_source(session, row.id)
-        present = study_contestants(session, row.id, missing=False)
-        everything = study_contestants(session, row.id)
+        _, round_type, source = study_source(session, row.id)
+        present, missing = contestant_counts(session, row.id)
         counts = study_counts(session, row.id, row.epoch)
     return FolderState(
         study=row.name,
         source=source,
         round_type=RoundType(round_type),
-        images=len(present),
-        missing=len({c.name for c in everything}) - len({c.name for c in present}),
+        images=present,
+        missing=missing,
         decisions=counts[3],
     )
 

@@ -215,3 +215,19 @@ def prerank_scores(session: Session, study_id: int, scorer: str | None = None) -
         .where(present, Score.scorer == scorer)
     )
     return {name: float(value) for name, value in rows}
+
+
+def contestant_counts(session: Session, study_id: int) -> tuple[int, int]:
+    """(contestants with a present image, contestants whose every image is missing) of a study."""
+    from sqlalchemy import func
+
+    total = session.scalar(select(func.count()).select_from(Model).where(Model.study_id == study_id)) or 0
+    here = (
+        session.scalar(
+            select(func.count(func.distinct(Image.model_id))).where(
+                Image.study_id == study_id, Image.missing_since.is_(None)
+            )
+        )
+        or 0
+    )
+    return int(here), int(total) - int(here)
