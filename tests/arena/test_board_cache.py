@@ -54,7 +54,7 @@ def assert_same(rows, expected) -> None:
 
 def columns(rows, top: int) -> VoteColumns:
     a, b, w, t = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
-    return VoteColumns(a, b, w, t, top)
+    return VoteColumns(a, b, w, t, (top, top, 0, 0, 0))
 
 
 def test_a_log_grown_in_pieces_equals_one_built_at_once():
@@ -72,7 +72,7 @@ def test_a_log_grown_in_pieces_equals_one_built_at_once():
         views.append((len(log.models), log.battles()))
     whole = ratings.Battles.from_records(*map(list, zip(*rows, strict=True)))
     mine = log.battles()
-    assert log.state == (3000, 3000) and mine.models == whole.models
+    assert log.state == (3000, 3000, 0, 0, 0) and mine.models == whole.models
     for got, want in ((mine.a, whole.a), (mine.b, whole.b), (mine.outcome, whole.outcome)):
         assert np.array_equal(got, want)
     assert np.array_equal(mine.tstamp, whole.tstamp)
@@ -104,7 +104,7 @@ def test_a_batch_the_ratings_refuse_leaves_the_log_as_it_was():
     log.append(columns([("x", "y", "tie", 1.0)], top=1))
     with pytest.raises(InputError, match="plays itself"):
         log.append(columns([("y", "z", "tie", 2.0), ("z", "z", "model_a", 3.0)], top=3))
-    assert log.state == (1, 1) and log.models == ["x", "y"]
+    assert log.state == (1, 1, 0, 0, 0) and log.models == ["x", "y"]
 
 
 def test_many_views_after_single_votes_equal_a_fresh_computation(arena):

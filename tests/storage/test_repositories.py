@@ -123,7 +123,8 @@ def test_every_vote_read_sees_one_study_with_its_model_names(session: Session) -
     expected = [(ids[0], "A", "B", "model_a"), (ids[1], "A", "B", "tie")]
 
     logged = [(v.id, v.model_a, v.model_b, v.winner) for v in votes.iter_votes(session, mine.id, 0)]
-    a, b, w, _, top = votes.battle_columns_after(session, mine.id, 0, 0)
+    tail = votes.decisions_after(session, mine.id, 0)
+    a, b, w, top = tail.model_a, tail.model_b, tail.winner, tail.vote_top
     history = [(h.id, h.model_a, h.model_b, h.winner) for h in votes.recent_votes(session, mine.id, 0)]
     assert logged == expected
     assert list(zip(a, b, w, strict=True)) == [e[1:] for e in expected] and top == ids[1]

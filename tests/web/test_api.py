@@ -8,8 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-STUDY = "t2i"
+from seeding import MODELS, PROMPTS, STUDY
 
 
 def match(client, study=STUDY):
@@ -37,11 +36,12 @@ def test_list_studies(client):
 
 def test_match_has_prompt_and_two_images_but_no_model_names(client):
     m = match(client)
-    assert set(m) == {"study", "token", "prompt", "left", "right"}
+    assert set(m) == {"study", "token", "prompt", "round_type", "images", "left", "right"}
+    assert m["round_type"] == "pair" and m["images"] == [m["left"], m["right"]]
     assert set(m["left"]) == {"image_url"} and set(m["right"]) == {"image_url"}
     assert m["left"]["image_url"] != m["right"]["image_url"]
     text = json.dumps(m)
-    assert not any(name in text for name in ("alpha", "beta", "gamma"))
+    assert not any(name in text for name in MODELS)
     image = client.get(m["left"]["image_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.content.startswith(b"\x89PNG")
@@ -54,11 +54,7 @@ def test_vote_reveals_models_then_replay_conflicts(client):
     assert r.status_code == 201
     body = r.json()
     assert body["winner"] == "model_b" and body["study"] == STUDY
-    assert body["model_a"] != body["model_b"] and {body["model_a"], body["model_b"]} <= {
-        "alpha",
-        "beta",
-        "gamma",
-    }
+    assert body["model_a"] != body["model_b"] and {body["model_a"], body["model_b"]} <= set(MODELS)
     again = vote(client, m["token"], "model_a")
     assert again.status_code == 409
     assert again.json()["error"]["type"] == "ConflictError"
@@ -209,8 +205,8 @@ def test_reset_archives_and_needs_admin(client, admin_headers):
 
 def test_detail_lists_models_and_prompts(client):
     body = client.get(f"/api/v1/studies/{STUDY}").json()
-    assert body["models"] == [{"name": n, "images": 4} for n in ("alpha", "beta", "gamma")]
-    assert sorted(body["prompts"]) == sorted(["a red cube", "a blue ball", "a green cone", "a white star"])
+    assert body["models"] == [{"name": n, "images": len(PROMPTS)} for n in sorted(MODELS)]
+    assert sorted(body["prompts"]) == sorted(PROMPTS)
 
 
 def test_import_folder_through_the_api(client, admin_headers, tmp_path):

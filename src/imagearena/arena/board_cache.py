@@ -1,9 +1,11 @@
 """The leaderboard cache one server process keeps, behind one lock.
 
 Per study round (study id, epoch) it holds the round's vote log, the battles of recently asked
-time windows, and computed boards. Votes are append-only, so the log grows by the votes committed
-since the last view (O(new votes) per update, in numpy columns whose capacity doubles), and the
-ratings read it through array views, never a copy. Entries are evicted a whole round at a time (least
+time windows, and computed boards. Decisions (pair votes and four-image round results) are
+append-only, so the log grows by the decisions committed since the last view (O(new votes) per
+update, in numpy columns whose capacity doubles), and the ratings read it through array views, never a
+copy. An undo is appended too, but withdraws a decision from the middle of the log: the log is then
+read again in full. Entries are evicted a whole round at a time (least
 recently used), so an incremental log is never cut short; a round keeps a bounded number of windows.
 """
 
@@ -23,8 +25,10 @@ if TYPE_CHECKING:
     from imagearena.arena.leaderboards import Leaderboard
     from imagearena.ratings import Battles
 
-#: (vote count, highest vote id) of a round or of what a cached log holds.
-VoteState = tuple[int, int]
+#: (vote rows, highest vote id, round result rows, highest round id, undo rows) of a round or of what a
+#: cached log holds (storage.votes.DecisionState); every part only grows.
+VoteState = tuple[int, int, int, int, int]
+NO_VOTES: VoteState = (0, 0, 0, 0, 0)
 #: (study id, epoch).
 RoundKey = tuple[int, int]
 #: (since, until); (None, None) is the whole round.
@@ -32,16 +36,22 @@ Window = tuple[datetime | None, datetime | None]
 WHOLE_ROUND: Window = (None, None)
 
 
+def progress(state: VoteState) -> int:
+    """How much a state has seen: more decisions or undos, never fewer."""
+    return state[0] + state[2] + state[4]
+
+
 @dataclass(frozen=True, slots=True)
 class VoteColumns:
-    """Votes in battle-log columns, oldest first, and the highest vote id among them (or the id read
-    after when there are none)."""
+    """Battles in battle-log columns, oldest first, with their four-image round ids (``group``, -1 for
+    a pair vote; None when all are pair votes), and the state the log reaches with them."""
 
     model_a: Sequence[str]
     model_b: Sequence[str]
     winner: Sequence[str]
     tstamp: Sequence[float]
-    top: int
+    state: VoteState
+    group: Sequence[int] | None = None
 
     def __len__(self) -> int:
         return len(self.model_a)
@@ -64,26 +74,28 @@ class VoteLog:
         self._b = np.empty(capacity, dtype=np.int32)
         self._outcome = np.empty(capacity, dtype=np.int8)
         self._tstamp = np.empty(capacity, dtype=np.float64)
+        self._group = np.empty(capacity, dtype=np.int64)
         self.size = 0
-        self.top = 0
+        self.state: VoteState = NO_VOTES
+        self.grouped = False  # a four-image round's battles are among them
         self.loaded = False  # read from the database at least once
-
-    @property
-    def state(self) -> VoteState:
-        return self.size, self.top
 
     @property
     def capacity(self) -> int:
         return len(self._a)
 
     def append(self, votes: VoteColumns) -> None:
-        """Add votes read after ``self.top``; costs O(len(votes)) except when a model is new. Votes the
-        ratings refuse raise before anything changes."""
+        """Add the battles of decisions read after ``self.state``; costs O(len(votes)) except when a
+        model is new. Battles the ratings refuse raise before anything changes."""
         from imagearena.ratings import Battles
 
         if len(votes):
-            self._add(Battles.from_records(votes.model_a, votes.model_b, votes.winner, votes.tstamp))
-        self.top = max(self.top, votes.top)
+            self._add(
+                Battles.from_records(
+                    votes.model_a, votes.model_b, votes.winner, votes.tstamp, group=votes.group
+                )
+            )
+        self.state = votes.state
         self.loaded = True
 
     def _add(self, batch: Battles) -> None:
@@ -98,10 +110,13 @@ class VoteLog:
         self._outcome[self.size : end] = batch.outcome
         assert batch.tstamp is not None
         self._tstamp[self.size : end] = batch.tstamp
+        self._group[self.size : end] = batch.groups()
+        self.grouped = self.grouped or batch.has_groups
         self.size = end
 
     def battles(self) -> Battles:
-        """The log as Battles over read-only views of its columns (no copy)."""
+        """The log as Battles over read-only views of its columns (no copy); the group column only
+        when a four-image round is among them."""
         from imagearena.ratings import Battles
 
         n = self.size
@@ -111,6 +126,7 @@ class VoteLog:
             _frozen(self._b[:n]),
             _frozen(self._outcome[:n]),
             _frozen(self._tstamp[:n]) if n else None,
+            _frozen(self._group[:n]) if self.grouped else None,
         )
 
     def _lookup(self, names: Sequence[str]) -> np.ndarray:
@@ -142,7 +158,7 @@ class VoteLog:
 
         capacity = max(needed, 2 * self.capacity)
         n = self.size
-        for name in ("_a", "_b", "_outcome", "_tstamp"):
+        for name in ("_a", "_b", "_outcome", "_tstamp", "_group"):
             old = getattr(self, name)
             grown = np.empty(capacity, dtype=old.dtype)
             grown[:n] = old[:n]
@@ -238,7 +254,7 @@ class LeaderboardCache:
         """Install a log read in full (when the count showed a vote committed below the cached top)."""
         with self._lock:
             round_ = self._round(key)
-            if round_.log is mark.log or log.size >= round_.log.size:  # never go back to fewer votes
+            if round_.log is mark.log or progress(log.state) >= progress(round_.log.state):  # never go back
                 round_.log = log
             return round_.log.state, round_.log.battles()
 
@@ -293,7 +309,7 @@ class LeaderboardCache:
         with self._lock:
             round_ = self._round(key)
             older = round_.boards.get((window, method))
-            if older is not None and older.state[0] > state[0]:
+            if older is not None and progress(older.state) > progress(state):
                 return  # a view that read more votes finished first
             if window == WHOLE_ROUND or window in round_.windows:
                 round_.boards[(window, method)] = entry

@@ -134,43 +134,54 @@ _LOG_TRIES = 4
 
 
 def _votes_after(arena: Arena, key: RoundKey, state: VoteState) -> tuple[VoteColumns, VoteLog | None]:
-    """The votes after the cached top id; or, when the count shows a vote committed below that id (several
-    writers on PostgreSQL commit out of id order), the whole round read again as a new log."""
-    from imagearena.storage.votes import battle_columns_after, vote_state
+    """The decisions after the cached top ids; or, when the state read afterwards shows more than them
+    (a decision committed below a cached top: several writers on PostgreSQL commit out of id order; or
+    an undo, which withdraws a decision from the middle of the log), the whole round read again as a
+    new log."""
+    from imagearena.arena.decisions import tail_columns
+    from imagearena.storage.votes import decision_state, decisions_after
 
     with arena.read_session() as session:
-        votes = VoteColumns(*battle_columns_after(session, key[0], key[1], state[1]))
-        if vote_state(session, key[0], key[1])[0] == state[0] + len(votes):
-            return votes, None
-    return votes, _read_log(arena, key)
+        tail = decisions_after(session, key[0], key[1], state[1], state[3])
+        reached = (
+            state[0] + tail.vote_rows,
+            tail.vote_top,
+            state[2] + tail.round_rows,
+            tail.round_top,
+            state[4],
+        )
+        if decision_state(session, key[0], key[1]) == reached:
+            return tail_columns(tail, reached), None
+    return tail_columns(tail, reached), _read_log(arena, key)
 
 
 def _read_log(arena: Arena, key: RoundKey) -> VoteLog:
-    from imagearena.storage.votes import battle_columns_after
+    from imagearena.arena.decisions import tail_columns
+    from imagearena.storage.votes import decision_state, decisions_after
 
     log = VoteLog()
     with arena.read_session() as session:
-        log.append(VoteColumns(*battle_columns_after(session, key[0], key[1], 0)))
+        undos = decision_state(session, key[0], key[1])[4]  # before the rows: an undo in between shows
+        tail = decisions_after(session, key[0], key[1])
+        log.append(
+            tail_columns(tail, (tail.vote_rows, tail.vote_top, tail.round_rows, tail.round_top, undos))
+        )
     return log
 
 
 def _window_battles(arena: Arena, key: RoundKey, window: Window) -> tuple[VoteState, Battles]:
-    """A window's votes, read in full when the round's vote state changed since they were cached."""
-    from imagearena.ratings import Battles
-    from imagearena.storage.votes import iter_votes, vote_state
+    """A window's decisions, read in full when the round's state changed since they were cached."""
+    from imagearena.arena.decisions import battles_of
+    from imagearena.storage.votes import decision_state, iter_rounds, iter_votes
 
     with arena.read_session() as session:
-        state = vote_state(session, *key)
+        state = decision_state(session, *key)
         hit = arena.boards.window(key, window, state)
         if hit is not None:
             return state, hit
         votes = list(iter_votes(session, key[0], key[1], *window))
-    battles = Battles.from_records(
-        [v.model_a for v in votes],
-        [v.model_b for v in votes],
-        [v.winner for v in votes],
-        [v.tstamp.timestamp() for v in votes] if votes else None,
-    )
+        rounds = list(iter_rounds(session, key[0], key[1], *window))
+    battles = battles_of(votes, rounds)
     arena.boards.remember_window(key, window, state, battles)
     return state, battles
 
@@ -293,9 +304,7 @@ def _replayed(
     out = []
     for k in cuts:
         idx = order[:k]
-        prefix = ratings.Battles(
-            battles.models, battles.a[idx], battles.b[idx], battles.outcome[idx], battles.tstamp[idx]
-        )
+        prefix = battles.take(idx)
         rows = [
             r
             for r in ratings.leaderboard(prefix, method=cast(Any, method), k=arena.settings.elo_k)
@@ -310,7 +319,7 @@ def _write(arena: Arena, row: StudyRow, method: str, boards: list[tuple[datetime
     from imagearena.storage.snapshots import write_snapshots
 
     with arena.session() as session, session.begin():
-        ids = model_ids(session, sorted({r.model for _, rows in boards for r in rows}))
+        ids = model_ids(session, sorted({r.model for _, rows in boards for r in rows}), row.id)
         for at, rows in boards:
             write_snapshots(
                 session,

@@ -11,12 +11,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from imagearena.errors import InputError
-from imagearena.types import Sampler
+from imagearena.errors import ConflictError, InputError
+from imagearena.types import RoundType, Sampler
 
 if TYPE_CHECKING:
     from imagearena.ratings.battles import Battles
@@ -56,8 +56,10 @@ class StudyPool:
         images: Iterable[Any],
         sampler_factory: Callable[[list[str]], Sampler[Battles]] = default_sampler_factory,
         rng: random.Random | None = None,
+        round_type: str = RoundType.PAIR,
     ) -> None:
         self.study_id, self.name, self.epoch, self.version = study_id, name, epoch, version
+        self.round_type = RoundType(round_type)
         self.models: dict[int, str] = {}
         self.prompts: dict[int, str] = {}
         self._images: dict[tuple[int, int], list[PoolImage]] = {}
@@ -78,6 +80,8 @@ class StudyPool:
                 models_of.setdefault(p, []).append(m)
         self._shared = {p: ms for p, ms in models_of.items() if len(ms) >= 2}
         self._shared_keys = sorted(self._shared)
+        # Prompts that four models have images for: what a four-image round is drawn from.
+        self._shared4_keys = sorted(p for p, ms in self._shared.items() if len(ms) >= 4)
         playable = sorted({self.models[m] for ms in self._shared.values() for m in ms})
         self.playable_models = frozenset(playable)
         self._pair_prompts: dict[tuple[int, int], tuple[int, ...]] = {}
@@ -87,12 +91,27 @@ class StudyPool:
 
     @property
     def playable(self) -> bool:
-        return bool(self._shared)
+        return bool(self._shared4_keys if self.round_type is not RoundType.PAIR else self._shared)
 
     def observe(self, model_a: str, model_b: str, winner: str) -> None:
         if self.sampler is not None and model_a in self.playable_models and model_b in self.playable_models:
             with self._lock:
                 self.sampler.observe(model_a, model_b, winner)
+
+    def observe_round(self, models: Sequence[str], ranks: Sequence[int], round_type: RoundType) -> None:
+        """Learn from a four-image round: the sampler's own multi-way update where it has one, else
+        the round's rank-broken pairs."""
+        if self.sampler is None or not all(m in self.playable_models for m in models):
+            return
+        with self._lock:
+            observe_round = getattr(self.sampler, "observe_round", None)
+            if observe_round is not None:
+                observe_round(models, ranks, round_type)
+                return
+            from imagearena.ratings.rounds import rank_break
+
+            for i, j, outcome in rank_break(round_type, ranks):
+                self.sampler.observe(models[i], models[j], outcome.value)
 
     def observe_battles(self, battles: Battles) -> None:
         if self.sampler is not None and len(battles):
@@ -137,6 +156,37 @@ class StudyPool:
             left = rng.choice(self._images[(a, prompt)])
             right = rng.choice(self._images[(b, prompt)])
         return a, left, b, right, prompt
+
+    def draw_group(self, size: int = 4) -> tuple[list[int], list[PoolImage], int]:
+        """(models, images, prompt) of a four-image round: ``size`` different models with images for
+        one prompt, in random display order. The sampler chooses the models where it can
+        (``next_group``), else the prompt and the models are drawn uniformly."""
+        if not self._shared4_keys:
+            raise ConflictError(
+                f"study {self.name!r} shows {size} images a round but has no prompt with images from "
+                f"{size} different models: import images of more models, or use pair rounds"
+            )
+        rng = self._rng
+        with self._lock:
+            chosen: tuple[list[int], int] | None = None
+            next_group = getattr(self.sampler, "next_group", None)
+            if next_group is not None and len(self.playable_models) >= size:
+                for _ in range(8):
+                    ids = [self.model_ids.get(n) for n in next_group(size)]
+                    group = [m for m in ids if m is not None]
+                    if len(set(group)) == size:
+                        common = frozenset.intersection(*(self._prompts_of[m] for m in group))
+                        if common:
+                            chosen = (group, rng.choice(sorted(common)))
+                            break
+            if chosen is None:
+                prompt = rng.choice(self._shared4_keys)
+                chosen = (rng.sample(self._shared[prompt], size), prompt)
+            models, prompt = chosen
+            models = list(models)
+            rng.shuffle(models)
+            images = [rng.choice(self._images[(m, prompt)]) for m in models]
+        return models, images, prompt
 
 
 class PoolCache:

@@ -103,35 +103,31 @@ class Arena:
     def _load_pool(self, study: str) -> StudyPool:
         from imagearena.storage.catalog import catalog_version, study_images
         from imagearena.storage.studies import get_study
-        from imagearena.storage.votes import iter_votes
+        from imagearena.storage.votes import iter_rounds, iter_votes
 
         with self.read_session() as session:
             row = get_study(session, study)
             version = catalog_version(session, row.id)
             images = study_images(session, row.id)
             votes = list(iter_votes(session, row.id, row.epoch))
+            rounds = list(iter_rounds(session, row.id, row.epoch))
         pool = StudyPool(
             study_id=row.id,
             name=row.name,
-            epoch=version[0],
+            epoch=int(version[0]),
             version=version,
             images=images,
             sampler_factory=self.sampler_factory,
+            round_type=row.round_type,
         )
-        if votes and pool.sampler is not None:
-            from imagearena.ratings import Battles
+        if (votes or rounds) and pool.sampler is not None:
+            from imagearena.arena.decisions import battles_of
 
             known = pool.playable_models
-            kept = [v for v in votes if v.model_a in known and v.model_b in known]
-            if kept:
-                pool.observe_battles(
-                    Battles.from_records(
-                        [v.model_a for v in kept],
-                        [v.model_b for v in kept],
-                        [v.winner for v in kept],
-                        [v.tstamp.timestamp() for v in kept],
-                    )
-                )
+            kept_votes = [v for v in votes if v.model_a in known and v.model_b in known]
+            kept_rounds = [r for r in rounds if all(m in known for m in r.models)]
+            if kept_votes or kept_rounds:
+                pool.observe_battles(battles_of(kept_votes, kept_rounds))
         return pool
 
     def _pool_version(self, study_id: int) -> tuple[float, ...]:

@@ -9,7 +9,7 @@ from imagearena.arena.runtime import Arena
 from imagearena.storage.studies import StudyRow
 from imagearena.storage.votes import HistoryItem
 from imagearena.storage.votes import PublicVote as PublicVote  # for web.api's HistoryItemOut
-from imagearena.types import StudyKind
+from imagearena.types import RoundType, StudyKind
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
 
@@ -69,16 +69,23 @@ def study_detail(arena: Arena, study: str) -> StudyDetail:
 
 
 def create_study(
-    arena: Arena, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
+    arena: Arena,
+    name: str,
+    *,
+    kind: str = StudyKind.LIVE,
+    title: str = "",
+    description: str = "",
+    round_type: str = RoundType.PAIR,
 ) -> StudySummary:
-    """A new, empty study (admin action). ConflictError if the name is taken."""
+    """A new, empty study (admin action) whose rounds show a pair or four images. ConflictError if the
+    name is taken."""
     from imagearena.storage.studies import create_study as create
     from imagearena.text import check_text
 
     check_text(title, "the study title", max_length=TITLE_MAX_LENGTH)
     check_text(description, "the study description")
     with arena.writing() as session, session.begin():
-        create(session, name, kind=kind, title=title, description=description)
+        create(session, name, kind=kind, title=title, description=description, round_type=round_type)
     arena.pools.invalidate(name)
     return study_detail(arena, name).summary
 

@@ -1,6 +1,7 @@
 """Sealed one-time match tokens and the server's secrets.
 
-A match token carries everything a vote needs (study, epoch, prompt, both images and their models),
+A match token carries everything a vote needs (study, epoch, prompt, the round type, the images in
+display order and their models),
 sealed with AES-GCM under a key derived from the server's secret. Serving a match therefore writes
 nothing; the vote inserts the match row (unique nonce: a replay fails) and the vote row in one
 transaction. The claims are encrypted, not just signed: a voter who learned which model id is which
@@ -24,7 +25,6 @@ import secrets
 import struct
 import tempfile
 import time
-from dataclasses import astuple
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,10 +34,12 @@ from imagearena.errors import ForbiddenError, InputError, UnknownNameError
 from imagearena.media import FORMATS
 from imagearena.storage.engine import make_private_dir
 from imagearena.storage.matches import MatchClaims
+from imagearena.types import RoundType
 
-_VERSION = 3  # 3: the key is bound to the database
-# study, epoch, prompt, left image, right image, model_a, model_b, issued_at
-_CLAIMS = struct.Struct(">IIIIIIIQ")
+_VERSION = 4  # 3: the key is bound to the database; 4: four-image rounds
+# study, epoch, prompt, round type, images 1-4, models 1-4 (0 for the 3rd and 4th of a pair), issued_at
+_CLAIMS = struct.Struct(">IIIB4I4IQ")
+_ROUND_TYPES = tuple(RoundType)
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _TOKEN_BYTES = 1 + _NONCE_BYTES + _CLAIMS.size + _TAG_BYTES
@@ -74,7 +76,12 @@ class TokenSigner:
         model_a_id: int,
         model_b_id: int,
         now: float | None = None,
+        round_type: RoundType = RoundType.PAIR,
+        more_images: tuple[int, int] = (0, 0),
+        more_models: tuple[int, int] = (0, 0),
     ) -> tuple[str, MatchClaims]:
+        """Seal a match: left and right (model_a, model_b), and for a four-image round its third and
+        fourth images and models (``more_images``, ``more_models``) in display order."""
         claims = MatchClaims(
             study_id,
             epoch,
@@ -85,9 +92,25 @@ class TokenSigner:
             model_b_id,
             int(time.time() if now is None else now),
             secrets.token_bytes(_NONCE_BYTES),
+            round_type,
+            *more_images,
+            *more_models,
         )
         header = bytes([_VERSION])
-        sealed = self._aead.encrypt(claims.nonce, _CLAIMS.pack(*astuple(claims)[:-1]), header)
+        plain = _CLAIMS.pack(
+            study_id,
+            epoch,
+            prompt_id,
+            _ROUND_TYPES.index(round_type),
+            left_image_id,
+            right_image_id,
+            *more_images,
+            model_a_id,
+            model_b_id,
+            *more_models,
+            claims.issued_at,
+        )
+        sealed = self._aead.encrypt(claims.nonce, plain, header)
         token = base64.urlsafe_b64encode(header + claims.nonce + sealed).rstrip(b"=").decode("ascii")
         return token, claims
 
@@ -111,8 +134,27 @@ class TokenSigner:
                 "this match token was not issued by this server for this database "
                 "(or was altered): request a new match"
             ) from None
-        study_id, epoch, prompt_id, left, right, model_a, model_b, issued_at = _CLAIMS.unpack(plain)
-        claims = MatchClaims(study_id, epoch, prompt_id, left, right, model_a, model_b, issued_at, nonce)
+        study_id, epoch, prompt_id, kind, left, right, im3, im4, ma, mb, m3, m4, issued_at = _CLAIMS.unpack(
+            plain
+        )
+        if kind >= len(_ROUND_TYPES):
+            raise InputError(_MALFORMED)
+        claims = MatchClaims(
+            study_id,
+            epoch,
+            prompt_id,
+            left,
+            right,
+            ma,
+            mb,
+            issued_at,
+            nonce,
+            _ROUND_TYPES[kind],
+            im3,
+            im4,
+            m3,
+            m4,
+        )
         if self._expired(claims.issued_at, now):
             raise InputError("this match token has expired: request a new match")
         return claims

@@ -385,3 +385,13 @@ def mark_present(session: Session, study_id: int, image_ids: Sequence[int]) -> i
         .values(missing_since=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def image_files(session: Session, image_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(sha256, format) of images by id: what serving them again needs."""
+    rows = session.execute(select(Image.id, Image.sha256, Image.format).where(Image.id.in_(list(image_ids))))
+    return {image_id: (sha, fmt) for image_id, sha, fmt in rows}
+
+
+def prompt_text(session: Session, prompt_id: int) -> str:
+    return session.scalar(select(Prompt.text).where(Prompt.id == prompt_id)) or ""

@@ -11,16 +11,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imagearena.errors import ConflictError, InputError, UnknownNameError
-from imagearena.storage.models import Image, Study, Vote, utcnow
+from imagearena.storage.models import Image, RoundResult, Study, Undo, Vote, utcnow
 from imagearena.storage.rows import as_utc
-from imagearena.types import StudyKind
+from imagearena.types import RoundType, StudyKind
 
 STUDY_KINDS = tuple(k.value for k in StudyKind)
+ROUND_TYPES = tuple(r.value for r in RoundType)
 _STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
@@ -33,6 +34,7 @@ class StudyRow:
     description: str
     epoch: int
     created_at: datetime
+    round_type: str  # a types.RoundType: what one round of the study shows
 
 
 _STUDY_COLUMNS = (
@@ -43,12 +45,13 @@ _STUDY_COLUMNS = (
     Study.description,
     Study.epoch,
     Study.created_at,
+    Study.round_type,
 )
 
 
-def _study(row: Row[int, str, str, str, str, int, datetime]) -> StudyRow:
-    study_id, name, kind, title, description, epoch, created = row
-    return StudyRow(study_id, name, kind, title, description, epoch, as_utc(created))
+def _study(row: Row[int, str, str, str, str, int, datetime, str]) -> StudyRow:
+    study_id, name, kind, title, description, epoch, created, round_type = row
+    return StudyRow(study_id, name, kind, title, description, epoch, as_utc(created), round_type)
 
 
 def check_study_name(name: str) -> str:
@@ -64,6 +67,12 @@ def check_study_kind(kind: str) -> str:
     if kind not in STUDY_KINDS:
         raise InputError(f"unknown study kind {kind!r}: use one of {', '.join(STUDY_KINDS)}")
     return kind
+
+
+def check_round_type(round_type: str) -> str:
+    if round_type not in ROUND_TYPES:
+        raise InputError(f"unknown round type {round_type!r}: use one of {', '.join(ROUND_TYPES)}")
+    return round_type
 
 
 def find_study(session: Session, name: str) -> StudyRow | None:
@@ -93,28 +102,60 @@ def study_name(session: Session, study_id: int) -> str:
 
 
 def create_study(
-    session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
+    session: Session,
+    name: str,
+    *,
+    kind: str = StudyKind.LIVE,
+    title: str = "",
+    description: str = "",
+    round_type: str = RoundType.PAIR,
+    source: str = "",
 ) -> StudyRow:
     """A new study; ConflictError when the name is taken (also by a concurrent creator)."""
     check_study_name(name)
     check_study_kind(kind)
-    if find_study(session, name) is not None or not _insert(session, name, kind, title, description):
+    check_round_type(round_type)
+    if find_study(session, name) is not None or not _insert(
+        session, name, kind, title, description, round_type, source
+    ):
         raise ConflictError(f"study {name!r} already exists: pick another name")
     return get_study(session, name)
 
 
 def get_or_create_study(
-    session: Session, name: str, *, kind: str = StudyKind.LIVE, title: str = "", description: str = ""
+    session: Session,
+    name: str,
+    *,
+    kind: str = StudyKind.LIVE,
+    title: str = "",
+    description: str = "",
+    round_type: str = RoundType.PAIR,
+    source: str = "",
 ) -> StudyRow:
     """The study called ``name``, created with these values when missing."""
     check_study_name(name)
     check_study_kind(kind)
+    check_round_type(round_type)
     if find_study(session, name) is None:
-        _insert(session, name, kind, title, description)
+        _insert(session, name, kind, title, description, round_type, source)
     return get_study(session, name)
 
 
-def _insert(session: Session, name: str, kind: str, title: str, description: str) -> bool:
+def study_source(session: Session, study_id: int) -> str:
+    """A folder study's folder ('' for other studies). Kept out of StudyRow: study listings are
+    public, server paths are not."""
+    return session.scalar(select(Study.source).where(Study.id == study_id)) or ""
+
+
+def set_round_type(session: Session, study_id: int, round_type: str) -> None:
+    """Change what one round of the study shows (earlier decisions keep the type they were cast with)."""
+    check_round_type(round_type)
+    session.execute(update(Study).where(Study.id == study_id).values(round_type=round_type))
+
+
+def _insert(
+    session: Session, name: str, kind: str, title: str, description: str, round_type: str, source: str
+) -> bool:
     """Insert a study in a savepoint; False when a concurrent creator took the name first."""
     values = {
         "name": name,
@@ -122,6 +163,8 @@ def _insert(session: Session, name: str, kind: str, title: str, description: str
         "title": title or name,
         "description": description,
         "epoch": 0,
+        "round_type": str(round_type),
+        "source": source,
         "created_at": utcnow(),
     }
     try:
@@ -141,7 +184,8 @@ def bump_epoch(session: Session, study_id: int) -> int:
 
 
 def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int, int, int, int]:
-    """(models, prompts, images, votes in the current epoch, archived votes) of a study."""
+    """(models, prompts, images, decisions in the current epoch, archived decisions) of a study; a
+    decision is a pair vote or a four-image round's result, and undone ones are not counted."""
     models, prompts, images = session.execute(
         select(
             func.count(func.distinct(Image.model_id)),
@@ -149,8 +193,14 @@ def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int,
             func.count(Image.id),
         ).where(Image.study_id == study_id)
     ).one()
-    current = session.scalar(
-        select(func.count(Vote.id)).where(Vote.study_id == study_id, Vote.epoch == epoch)
-    )
-    total = session.scalar(select(func.count(Vote.id)).where(Vote.study_id == study_id))
-    return int(models), int(prompts), int(images), int(current or 0), int((total or 0) - (current or 0))
+    current = total = 0
+    for table, undone in ((Vote, Undo.vote_id), (RoundResult, Undo.round_id)):
+        kept = ~exists().where(undone == table.id)
+        current += (
+            session.scalar(
+                select(func.count(table.id)).where(table.study_id == study_id, table.epoch == epoch, kept)
+            )
+            or 0
+        )
+        total += session.scalar(select(func.count(table.id)).where(table.study_id == study_id, kept)) or 0
+    return int(models), int(prompts), int(images), int(current), int(total - current)

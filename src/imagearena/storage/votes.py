@@ -1,8 +1,10 @@
-"""Repository functions that read votes: battle logs, history and exports.
+"""Repository functions that read decisions: battle logs, history and exports.
 
-Votes are facts: appended by storage.matches.insert_match_votes, never updated or deleted. A reset
-bumps the study's epoch (storage.studies.bump_epoch), so the older votes stay (archived) and the
-current leaderboards skip them. Plain functions that take a Session and never commit.
+Decisions are facts: pair votes and four-image round results, appended by
+storage.matches.insert_match_votes, never updated or deleted. A reset bumps the study's epoch
+(storage.studies.bump_epoch), so the older decisions stay (archived) and the current leaderboards skip
+them; an undo (storage.matches.insert_undo) appends a row every read here honours by leaving the
+decision out. Plain functions that take a Session and never commit.
 """
 
 from __future__ import annotations
@@ -10,12 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from imagearena.storage.models import Image, Match, Model, Prompt, Vote
+from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Undo, Vote
 from imagearena.storage.rows import as_utc
+
+
+def vote_kept() -> ColumnElement[bool]:
+    """True for a pair vote that was not undone."""
+    return ~exists().where(Undo.vote_id == Vote.id)
+
+
+def round_kept() -> ColumnElement[bool]:
+    """True for a round result that was not undone."""
+    return ~exists().where(Undo.round_id == RoundResult.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +72,7 @@ def _named_votes(study_id: int) -> Select[int, str, str, str, datetime]:
         select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp)
         .join(_A, _A.id == Vote.model_a_id)
         .join(_B, _B.id == Vote.model_b_id)
-        .where(Vote.study_id == study_id)
+        .where(Vote.study_id == study_id, vote_kept())
     )
 
 
@@ -95,37 +108,177 @@ def iter_votes(
         yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, prompt, voter, epoch_)
 
 
-def battle_columns_after(
-    session: Session, study_id: int, epoch: int, after_id: int
-) -> tuple[list[str], list[str], list[str], list[float], int]:
-    """Votes of an epoch with an id above ``after_id`` as columns (model_a, model_b, winner, tstamp in
-    seconds) plus the highest id seen. Votes are append-only, so a cached battle log only ever needs
-    this tail."""
+@dataclass(frozen=True, slots=True)
+class RoundRecord:
+    """One four-image round's result: its models and ranks in display order."""
+
+    id: int
+    round_type: str
+    models: tuple[str, str, str, str]
+    ranks: tuple[int, int, int, int]
+    tstamp: datetime
+    judge: str
+    prompt: str | None
+    voter: str
+    epoch: int
+
+
+_M = tuple(aliased(Model) for _ in range(4))
+
+
+def _round_query(
+    study_id: int,
+    epoch: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    kept: bool = True,
+) -> Select[*tuple[Any, ...]]:
+    r = RoundResult
     stmt = (
-        _named_votes(study_id).where(Vote.epoch == epoch, Vote.id > after_id).order_by(Vote.tstamp, Vote.id)
+        select(
+            r.id,
+            r.round_type,
+            *(m.name for m in _M),
+            r.rank_1,
+            r.rank_2,
+            r.rank_3,
+            r.rank_4,
+            r.tstamp,
+            r.judge,
+            Prompt.text,
+            r.voter,
+            r.epoch,
+        )
+        .join(_M[0], _M[0].id == r.model_1_id)
+        .join(_M[1], _M[1].id == r.model_2_id)
+        .join(_M[2], _M[2].id == r.model_3_id)
+        .join(_M[3], _M[3].id == r.model_4_id)
+        .outerjoin(Prompt, Prompt.id == r.prompt_id)
+        .where(r.study_id == study_id)
+    )
+    if kept:
+        stmt = stmt.where(round_kept())
+    if epoch is not None:
+        stmt = stmt.where(r.epoch == epoch)
+    if since is not None:
+        stmt = stmt.where(r.tstamp >= since)
+    if until is not None:
+        stmt = stmt.where(r.tstamp < until)
+    return stmt
+
+
+def _round_record(row: tuple[object, ...]) -> RoundRecord:
+    rid, rtype, m1, m2, m3, m4, r1, r2, r3, r4, tstamp, judge, prompt, voter, epoch = row
+    return RoundRecord(
+        int(rid),  # type: ignore[call-overload]
+        str(rtype),
+        (str(m1), str(m2), str(m3), str(m4)),
+        (int(r1), int(r2), int(r3), int(r4)),  # type: ignore[call-overload]
+        as_utc(tstamp),  # type: ignore[arg-type]
+        str(judge),
+        None if prompt is None else str(prompt),
+        str(voter),
+        int(epoch),  # type: ignore[call-overload]
+    )
+
+
+def iter_rounds(
+    session: Session,
+    study_id: int,
+    epoch: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[RoundRecord]:
+    """Four-image round results in the order they were cast, undone ones left out; epoch None = all."""
+    stmt = _round_query(study_id, epoch, since, until).order_by(RoundResult.tstamp, RoundResult.id)
+    for row in session.execute(stmt.execution_options(yield_per=2000)):
+        yield _round_record(tuple(row))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTail:
+    """Decisions of an epoch after given ids, oldest first, undone ones left out: pair votes as battle
+    columns (model_a, model_b, winner, tstamp in seconds) and round results. ``vote_rows`` and
+    ``round_rows`` count the rows read, undone ones included, and the tops are the highest ids read:
+    decisions are append-only, so a cached battle log only ever needs the next tail."""
+
+    model_a: list[str]
+    model_b: list[str]
+    winner: list[str]
+    tstamp: list[float]
+    rounds: list[RoundRecord]
+    vote_rows: int
+    vote_top: int
+    round_rows: int
+    round_top: int
+
+
+def decisions_after(
+    session: Session, study_id: int, epoch: int, after_vote: int = 0, after_round: int = 0
+) -> DecisionTail:
+    """The epoch's decisions with ids above ``after_vote`` (votes) and ``after_round`` (rounds)."""
+    undone_vote = exists().where(Undo.vote_id == Vote.id)
+    stmt = (
+        select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp, undone_vote)
+        .join(_A, _A.id == Vote.model_a_id)
+        .join(_B, _B.id == Vote.model_b_id)
+        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.id > after_vote)
+        .order_by(Vote.tstamp, Vote.id)
     )
     a: list[str] = []
     b: list[str] = []
     w: list[str] = []
     t: list[float] = []
-    top = after_id
-    for vote_id, model_a, model_b, winner, tstamp in session.execute(stmt.execution_options(yield_per=5000)):
-        a.append(model_a)
-        b.append(model_b)
-        w.append(winner)
-        t.append(as_utc(tstamp).timestamp())
-        top = max(top, vote_id)
-    return a, b, w, t, top
+    vote_rows, vote_top = 0, after_vote
+    for vote_id, model_a, model_b, winner, tstamp, undone in session.execute(
+        stmt.execution_options(yield_per=5000)
+    ):
+        vote_rows += 1
+        vote_top = max(vote_top, vote_id)
+        if not undone:
+            a.append(model_a)
+            b.append(model_b)
+            w.append(winner)
+            t.append(as_utc(tstamp).timestamp())
+    rounds: list[RoundRecord] = []
+    round_rows, round_top = 0, after_round
+    round_stmt = (
+        _round_query(study_id, epoch, kept=False)
+        .add_columns(exists().where(Undo.round_id == RoundResult.id))
+        .where(RoundResult.id > after_round)
+        .order_by(RoundResult.tstamp, RoundResult.id)
+    )
+    for row in session.execute(round_stmt):
+        *fields, undone = tuple(row)
+        record = _round_record(tuple(fields))
+        round_rows += 1
+        round_top = max(round_top, record.id)
+        if not undone:
+            rounds.append(record)
+    return DecisionTail(a, b, w, t, rounds, vote_rows, vote_top, round_rows, round_top)
 
 
-def vote_state(session: Session, study_id: int, epoch: int) -> tuple[int, int]:
-    """(number of votes, highest vote id) in an epoch: a cheap key for caching derived leaderboards."""
-    count, top = session.execute(
+#: (vote rows, highest vote id, round result rows, highest round id, undo rows): undone decisions
+#: included, so every part only grows.
+DecisionState = tuple[int, int, int, int, int]
+
+
+def decision_state(session: Session, study_id: int, epoch: int) -> DecisionState:
+    """The epoch's :data:`DecisionState`: a cheap key for caching derived leaderboards (any new
+    decision or undo changes it)."""
+    votes, vote_top = session.execute(
         select(func.count(Vote.id), func.coalesce(func.max(Vote.id), 0)).where(
             Vote.study_id == study_id, Vote.epoch == epoch
         )
     ).one()
-    return int(count), int(top)
+    rounds, round_top = session.execute(
+        select(func.count(RoundResult.id), func.coalesce(func.max(RoundResult.id), 0)).where(
+            RoundResult.study_id == study_id, RoundResult.epoch == epoch
+        )
+    ).one()
+    undos = session.scalar(select(func.count(Undo.id)).where(Undo.study_id == study_id)) or 0
+    return int(votes), int(vote_top), int(rounds), int(round_top), int(undos)
 
 
 def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int = 50) -> list[HistoryItem]:
@@ -153,5 +306,15 @@ def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int 
 
 
 def latest_vote_at(session: Session, study_id: int, epoch: int) -> datetime | None:
-    at = session.scalar(select(func.max(Vote.tstamp)).where(Vote.study_id == study_id, Vote.epoch == epoch))
-    return None if at is None else as_utc(at)
+    """When the epoch's newest decision (a vote, a round result or an undo) was made."""
+    times = [
+        session.scalar(select(func.max(Vote.tstamp)).where(Vote.study_id == study_id, Vote.epoch == epoch)),
+        session.scalar(
+            select(func.max(RoundResult.tstamp)).where(
+                RoundResult.study_id == study_id, RoundResult.epoch == epoch
+            )
+        ),
+        session.scalar(select(func.max(Undo.tstamp)).where(Undo.study_id == study_id)),
+    ]
+    found = [as_utc(t) for t in times if t is not None]
+    return max(found) if found else None

@@ -17,11 +17,20 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, PlainSerializer
 
 from imagearena.arena import export, leaderboards, studies
+from imagearena.arena.undo import undo_decision
 from imagearena.text import check_text
-from imagearena.types import Outcome, RatingMethod, RatingRow, StudyKind
+from imagearena.types import Outcome, RatingMethod, RatingRow, RoundType, StudyKind
 from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
 from imagearena.web.media import image_url
-from imagearena.web.voting import VoteIn, answer_match, answer_vote, json_response
+from imagearena.web.voting import (
+    UndoIn,
+    VoteIn,
+    answer_match,
+    answer_vote,
+    json_response,
+    limit_client,
+    undo_json,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute)
 
@@ -83,12 +92,14 @@ MATCH_ERRORS = errors(
     400,
     403,
     404,
+    409,
     413,
     429,
     meanings={
         400: "The study has no prompt with images from two different models yet, or the URL holds "
         "text no database can store.",
         403: "Sent from another site's page.",
+        409: "A four-image study has no prompt with images from four different models.",
     },
 )
 VOTE_ERRORS = errors(
@@ -99,7 +110,8 @@ VOTE_ERRORS = errors(
     429,
     503,
     meanings={
-        400: "A malformed or expired token, an unknown winner, or a malformed body.",
+        400: "A malformed or expired token, an unknown winner, ranks a round of this type does not "
+        "take, winner for a four-image round or ranks for a pair, or a malformed body.",
         403: "A token this server (for this database) did not seal, or a vote sent from another site's page.",
         409: "The match was already voted on: request a new match.",
         503: "The database is busy and nothing was stored: vote again with the same token.",
@@ -118,8 +130,10 @@ class MatchOut(BaseModel):
     study: str
     token: str = Field(description="Sealed one-time token: send it back with the vote.")
     prompt: str
-    left: ImageRef
-    right: ImageRef
+    round_type: RoundType
+    images: list[ImageRef] = Field(description="In display order: 2 for a pair, 4 for best4 and order4.")
+    left: ImageRef | None = Field(default=None, description="Pair rounds only: images[0].")
+    right: ImageRef | None = Field(default=None, description="Pair rounds only: images[1].")
 
 
 _VOTE_BODY = {
@@ -138,11 +152,38 @@ def body_schemas() -> dict[str, Any]:
 
 
 class VoteOut(BaseModel):
-    vote_id: int
+    vote_id: int = Field(description="The vote's id; for a four-image round, the round result's.")
     study: str
-    winner: Winner
-    model_a: str
-    model_b: str
+    round_type: RoundType
+    models: list[str] = Field(description="The models revealed, in display order.")
+    winner: Winner | None = Field(default=None, description="Pair rounds only.")
+    model_a: str | None = Field(default=None, description="Pair rounds only: the left image's model.")
+    model_b: str | None = Field(default=None, description="Pair rounds only: the right image's model.")
+    ranks: list[int] | None = Field(default=None, description="Four-image rounds only, as stored.")
+
+
+class UndoOut(BaseModel):
+    undone: int = Field(description="The id of the decision withdrawn (a vote's, or a round result's).")
+    study: str
+    match: MatchOut = Field(description="The same images in the same order, under a fresh token.")
+
+
+UNDO_ERRORS = errors(
+    400,
+    403,
+    404,
+    409,
+    413,
+    429,
+    503,
+    meanings={
+        400: "A malformed or expired token, or a malformed body.",
+        403: "A token this server (for this database) did not seal, or sent from another site's page.",
+        404: "No decision was cast with this token.",
+        409: "The decision was undone already.",
+        503: "The database is busy and nothing was stored: send the same undo again.",
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +203,9 @@ class StudyIn(BaseModel):
     title: str = ""
     description: str = ""
     kind: StudyKind = StudyKind.LIVE
+    round_type: RoundType = Field(
+        default=RoundType.PAIR, description="What a round shows: a pair, or four images (best4, order4)."
+    )
 
 
 class ModelOut(BaseModel):
@@ -251,8 +295,17 @@ async def next_match(study: str, request: Request) -> JSONResponse:
     "/votes", response_model=VoteOut, status_code=201, openapi_extra=_VOTE_BODY, responses=VOTE_ERRORS
 )
 async def vote(request: Request) -> JSONResponse:
-    """Record a vote (a VoteIn body) and reveal the two models."""
+    """Record a decision (a VoteIn body: winner for a pair, ranks for four images) and reveal the models."""
     return json_response(await answer_vote(get_arena(request), request))
+
+
+@router.post("/undo", response_model=UndoOut, status_code=201, responses=UNDO_ERRORS)
+def undo(body: UndoIn, request: Request) -> dict[str, Any]:
+    """Undo the decision cast with a token (an undo is appended; nothing is deleted) and serve the same
+    images again under a fresh token."""
+    arena = get_arena(request)
+    limit_client(arena, request, "vote", body.voter)
+    return undo_json(undo_decision(arena, body.token, voter=body.voter or ""))
 
 
 # --- studies ----------------------------------------------------------------------------------------
@@ -277,7 +330,12 @@ def list_studies(request: Request) -> dict[str, Any]:
 def create_study(body: StudyIn, request: Request) -> dict[str, Any]:
     """Create an empty study (admin token required)."""
     summary = studies.create_study(
-        get_arena(request), body.name, kind=body.kind, title=body.title, description=body.description
+        get_arena(request),
+        body.name,
+        kind=body.kind,
+        title=body.title,
+        description=body.description,
+        round_type=body.round_type,
     )
     return _study_out(summary)
 

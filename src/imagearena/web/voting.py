@@ -6,9 +6,9 @@ An answer is (status, JSON body, headers); the two callers only differ in how th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
@@ -16,9 +16,10 @@ from imagearena.arena.matches import ServedMatch, serve_match
 from imagearena.arena.ratelimit import RateLimitedError
 from imagearena.arena.runtime import Arena
 from imagearena.arena.tokens import check_admin
+from imagearena.arena.undo import UndoneDecision
 from imagearena.arena.votes import RecordedVote, record_vote_async
 from imagearena.errors import ForbiddenError, ImageArenaError, InputError
-from imagearena.types import Outcome
+from imagearena.types import Outcome, RoundType
 from imagearena.web.deps import admin_token_of
 from imagearena.web.errors import error_body
 from imagearena.web.media import match_image_url
@@ -27,9 +28,34 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 MAX_VOTE_BODY = 8192
 
 
+Rank = Annotated[int, Field(strict=True, ge=1, le=4)]
+
+
 class VoteIn(BaseModel):
+    """A decision on a served match: ``winner`` for a pair round, ``ranks`` for a four-image round."""
+
     token: str
-    winner: Outcome = Field(description="model_a is the left image, model_b the right one.")
+    winner: Outcome | None = Field(
+        default=None, description="Pair rounds: model_a is the left image, model_b the right one."
+    )
+    ranks: list[Rank] | None = Field(
+        default=None,
+        min_length=4,
+        max_length=4,
+        description="Four-image rounds: one rank per image in display order, 1 = best, equal ranks tie. "
+        "best4: the pick 1 and the others 2, or all 1 for no clear best; order4: e.g. [1, 2, 2, 4].",
+    )
+    voter: str | None = Field(default=None, max_length=100, description="Optional anonymous voter id.")
+
+    @model_validator(mode="after")
+    def _one_decision(self) -> VoteIn:
+        if (self.winner is None) == (self.ranks is None):
+            raise ValueError("send exactly one of winner (a pair round) or ranks (a four-image round)")
+        return self
+
+
+class UndoIn(BaseModel):
+    token: str = Field(description="The token the decision to undo was cast with.")
     voter: str | None = Field(default=None, max_length=100, description="Optional anonymous voter id.")
 
 
@@ -47,7 +73,13 @@ async def answer_vote(arena: Arena, request: Request) -> Answer:
     try:
         body = parse_vote(await read_vote_body(request))
         limit_client(arena, request, "vote", body.voter)
-        vote = await record_vote_async(arena, body.token, body.winner, voter=body.voter or "")
+        vote = await record_vote_async(
+            arena,
+            body.token,
+            None if body.winner is None else body.winner.value,
+            voter=body.voter or "",
+            ranks=body.ranks,
+        )
     except ImageArenaError as exc:
         return error_answer(exc)
     return 201, vote_json(vote), {}
@@ -59,23 +91,37 @@ def json_response(answer: Answer) -> JSONResponse:
 
 
 def match_json(m: ServedMatch) -> dict[str, Any]:
-    return {
+    """A match as the API answers it: its images in display order, no model names; a pair also as
+    ``left`` and ``right``."""
+    images = [{"image_url": match_image_url(im.name)} for im in m.images]
+    answer: dict[str, Any] = {
         "study": m.study,
         "token": m.token,
         "prompt": m.prompt,
-        "left": {"image_url": match_image_url(m.left_name)},
-        "right": {"image_url": match_image_url(m.right_name)},
+        "round_type": m.round_type.value,
+        "images": images,
     }
+    if m.round_type is RoundType.PAIR:
+        answer["left"], answer["right"] = images
+    return answer
 
 
 def vote_json(v: RecordedVote) -> dict[str, Any]:
-    return {
+    answer: dict[str, Any] = {
         "vote_id": v.vote_id,
         "study": v.study,
-        "winner": v.winner,
-        "model_a": v.model_a,
-        "model_b": v.model_b,
+        "round_type": v.round_type.value,
+        "models": list(v.models),
     }
+    if v.round_type is RoundType.PAIR:
+        answer.update(winner=v.winner, model_a=v.model_a, model_b=v.model_b)
+    else:
+        answer["ranks"] = list(v.ranks or ())
+    return answer
+
+
+def undo_json(u: UndoneDecision) -> dict[str, Any]:
+    return {"undone": u.undone, "study": u.study, "match": match_json(u.match)}
 
 
 def error_answer(exc: ImageArenaError) -> Answer:
