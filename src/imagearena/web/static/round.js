@@ -64,9 +64,10 @@ function shown(el) {
 
 /**
  * Start the round widget inside `root` (the element holding the template's controls).
- * root's data: study (its name), match-url, vote-url and undo-url (the JSON API's by default), pick (what choosing an image does: "winner" sends the image's outcome,
- * "best" sends it as the best of four, "order" adds it to the order best to worst), outcomes (a JSON
- * map of outcome -> label), state ("empty" when there is nothing to vote on).
+ * root's data: study (its name); match-url, vote-url and undo-url (the JSON API's by default); pick
+ * (what choosing an image does: "winner" sends the image's outcome, "best" sends it as the best of four,
+ * "order" adds it to the order best to worst); outcomes (a JSON map of outcome -> label); state
+ * ("empty" when there is nothing to vote on).
  * hooks.decided(answer, +1 | -1) is called after each recorded vote (+1) and undo (-1).
  */
 export function startRound(root, hooks = {}) {
@@ -369,6 +370,8 @@ export function startRound(root, hooks = {}) {
       openViewer(Math.max(focused, 0));
       return;
     }
+    const focused = document.activeElement;
+    if ((k === "enter" || k === "space") && focused && focused.matches("button, a[href]")) return; // its own
     const target = (keyed[k] || []).find((el) => live(el) && shown(el));
     if (!target) return; // not ours now: the browser's own meaning (Enter on a focused button...)
     ev.preventDefault();
