@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
-from imagearena.types import Outcome, RatingMethod, RoundType
+from imagearena.types import Outcome, RatingMethod, RoundType, StudyKind
 from imagearena.web.deps import ADMIN_COOKIE, AdminFirstRoute, get_arena, is_admin, require_admin
 from imagearena.web.media import image_url
 
@@ -32,6 +32,13 @@ ROUND_INTROS: dict[RoundType, str] = {
     RoundType.PAIR: "Which image fits the prompt better?",
     RoundType.BEST4: "Which of the four images fits the prompt best?",
     RoundType.ORDER4: "Order the four images from the best fit for the prompt to the worst.",
+}
+
+#: How pages name each round type.
+ROUND_TITLES: dict[RoundType, str] = {
+    RoundType.PAIR: "pairs",
+    RoundType.BEST4: "best of four",
+    RoundType.ORDER4: "order of four",
 }
 
 #: What choosing an image does in each round type (static/round.js): send it as the winner of a pair,
@@ -53,9 +60,11 @@ def _templates() -> Jinja2Templates:
     templates.env.globals.update(
         Outcome=Outcome,
         RoundType=RoundType,
+        StudyKind=StudyKind,
         outcome_labels=OUTCOME_LABELS,
         round_intros=ROUND_INTROS,
         round_picks=ROUND_PICKS,
+        round_titles=ROUND_TITLES,
     )
     return templates
 
@@ -168,8 +177,11 @@ def create_study_form(
     name: str = Form(...),
     title: str = Form(""),
     description: str = Form(""),
+    round_type: str = Form(RoundType.PAIR),
 ) -> RedirectResponse:
-    summary = studies.create_study(get_arena(request), name.strip(), title=title, description=description)
+    summary = studies.create_study(
+        get_arena(request), name.strip(), title=title, description=description, round_type=round_type
+    )
     return RedirectResponse(f"/studies/{quote(summary.name, safe='')}", status_code=303)
 
 
