@@ -202,3 +202,18 @@ def make_server(tmp_path_factory) -> Iterator[Callable[[Callable[[Any, Any], Non
     for server, arena in reversed(started):
         server.__exit__(None, None, None)
         arena.close()
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Callable[[Any], LiveServer]]:
+    """Factory: ``serve(arena)`` serves an Arena the test built; each server stops at the end of the
+    module (the test closes its Arena)."""
+    started: list[LiveServer] = []
+
+    def start(arena: Any) -> LiveServer:
+        started.append(LiveServer(arena).__enter__())
+        return started[-1]
+
+    yield start
+    for server in reversed(started):
+        server.__exit__(None, None, None)
