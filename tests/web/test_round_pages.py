@@ -83,3 +83,11 @@ def test_history_words_outcomes_as_the_arena_does(client):
     page = client.get("/history/t2i", headers=HTML).text
     assert OUTCOME_LABELS[Outcome.MODEL_A] in page and OUTCOME_LABELS[Outcome.BOTH_BAD] in page
     assert page.count('class="won"') == 1
+
+
+def test_history_of_a_four_image_study_points_to_the_battle_log(client, admin_headers):
+    body = {"name": "rounds", "round_type": RoundType.BEST4}
+    assert client.post("/api/v1/studies", json=body, headers=admin_headers).status_code == 201
+    page = client.get("/history/rounds", headers=HTML).text
+    assert 'id="rounds-note"' in page and "/api/v1/studies/rounds/votes.jsonl" in page
+    assert 'id="rounds-note"' not in client.get("/history/t2i", headers=HTML).text
