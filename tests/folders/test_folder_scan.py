@@ -163,3 +163,25 @@ def test_read_header_decodes_no_pixels(tmp_path):
     with pytest.raises(ImageRejected) as exc:
         read_header(path, Limits(max_pixels=3000 * 3000 - 1))
     assert exc.value.reason == "too-many-pixels"
+
+
+def test_png_headers_read_as_pillow_reads_them(tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "plain latin text")
+    info.add_text("prompt", "zipped " * 50, zip=True)
+    info.add_itxt("comment", "ünïcödé 🐈", lang="en", tkey="Kommentar")
+    info.add_itxt("big", "z" * 5000, zip=True)
+    path = tmp_path / "t.png"
+    Image.new("RGB", (7, 5)).save(path, pnginfo=info)
+    header = read_header(path)
+    with Image.open(path) as img:
+        expected = {k: v for k, v in img.info.items() if isinstance(v, str)}
+    assert (header.format, header.width, header.height) == ("PNG", 7, 5)
+    assert dict(header.text) == expected and len(expected) == 4
+    for cut in (20, 40, len(path.read_bytes()) - 5):
+        (tmp_path / "cut.png").write_bytes(path.read_bytes()[:cut])
+        with pytest.raises(ImageRejected) as exc:
+            read_header(tmp_path / "cut.png")
+        assert exc.value.reason == "corrupt"

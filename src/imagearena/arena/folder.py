@@ -109,7 +109,7 @@ def open_folder(
     name = study_name_for(root)
     with arena.writing() as session, session.begin():
         study, created = folder_study(session, name, str(root), rt, title=f"Folder {root.name}")
-        prompt = get_or_create_prompt(session, _shared_prompt(arena, session, study, scan, root), "folder")
+        prompt = get_or_create_prompt(session, _shared_prompt(session, study, scan, root), "folder")
         counts = sync_contestants(session, study.id, prompt.id, files, prompts)
     arena.pools.invalidate(name)
     return OpenedFolder(
@@ -133,14 +133,14 @@ def _round_type(value: RoundType | str) -> RoundType:
         raise InputError(f"unknown mode {value!r}: use one of {', '.join(RoundType)}") from None
 
 
-def _shared_prompt(arena: Arena, session: Session, study: StudyRow, scan: FolderScan, root: Path) -> str:
+def _shared_prompt(session: Session, study: StudyRow, scan: FolderScan, root: Path) -> str:
     """The prompt every image of the study is bound to: the one the study already uses; for a new study
     the prompt all its images share when they share one, else a line naming the folder."""
-    from imagearena.storage.catalog import list_images
+    from imagearena.storage.folder_sync import study_prompt
 
-    existing = list_images(session, study)
-    if existing:
-        return str(existing[0].prompt.text)
+    existing = study_prompt(session, study.id)
+    if existing is not None:
+        return existing[1]
     found = {i.prompt for i in scan.images}
     if len(found) == 1 and None not in found:
         return str(next(iter(found)))
@@ -342,14 +342,15 @@ def import_log(arena: Arena, study: str, path: Path) -> ImportedLog:
 def _replay(arena: Arena, study: str, kind: str, decisions: Sequence[Decision]) -> ImportedLog:
     import secrets
 
-    from imagearena.storage.catalog import list_images, study_contestants
+    from imagearena.storage.catalog import study_contestants
+    from imagearena.storage.folder_sync import study_prompt
     from imagearena.storage.matches import MatchClaims, MatchVote, insert_match_votes
 
     with arena.read_session() as session:
         row = _folder_row(session, study)
         present = {c.name: c for c in study_contestants(session, row.id, missing=False)}
-        images = list_images(session, row)
-        prompt_id = images[0].prompt_id if images else 0
+        prompt = study_prompt(session, row.id)
+        prompt_id = prompt[0] if prompt is not None else 0
     mapping, _ = match_names((n for d in decisions for n in d.images), present)
     items: list[MatchVote] = []
     skipped: list[tuple[int, str]] = []

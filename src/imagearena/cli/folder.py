@@ -99,11 +99,14 @@ def rank_folder(
     from imagearena.arena import folder as ranker
     from imagearena.arena.database import prepare_server, shown_url
     from imagearena.arena.runtime import Arena
-
-    settings = _settings(folder, data_dir, state, host, port)
+    from imagearena.cli.arena import _check_port_free
     from imagearena.folders.paths import resolve_folder
 
+    settings = _settings(folder, data_dir, state, host, port)
     ranker.check_outside(resolve_folder(folder), settings.data_dir)
+    serving = not no_serve and all(p is None for p in (export, export_log, copy_to, sidecar))
+    if serving:
+        _check_port_free(settings.host, settings.port)  # before the scan, not after it
     out = console()
     prepare_server(settings)
     arena = Arena(settings)
@@ -124,11 +127,11 @@ def rank_folder(
                 f"Pre-ranked by {scored.scorer}: {scored.scored} scored now, {scored.already_scored} before, "
                 f"{len(scored.failed)} failed"
             )
-        if _write_files(arena, opened.study, export, export_log, copy_to, sidecar) or no_serve:
-            return
+        _write_files(arena, opened.study, export, export_log, copy_to, sidecar)
+        if serving:
+            _serve(settings, arena, opened, open_browser=not no_browser)
     finally:
-        arena.close()
-    _serve(settings, opened, open_browser=not no_browser)
+        arena.close()  # after the server stops: what the vote writer holds is written
 
 
 def _report_open(opened: OpenedFolder) -> None:
@@ -161,7 +164,7 @@ def _write_files(
     log: Path | None,
     copy_to: Path | None,
     sidecar: Path | None,
-) -> bool:
+) -> None:
     from imagearena.arena import folder as ranker
 
     out = console()
@@ -173,20 +176,17 @@ def _write_files(
         out.print(f"Copied {ranker.copy_ranked(arena, study, copy_to)} images, best first, into {copy_to}")
     if sidecar is not None:
         out.print(f"Wrote {ranker.write_sidecar(arena, study, sidecar)} images' rankings to {sidecar}")
-    return any(p is not None for p in (export, log, copy_to, sidecar))
 
 
-def _serve(settings: Settings, opened: OpenedFolder, *, open_browser: bool) -> None:
+def _serve(settings: Settings, arena: Arena, opened: OpenedFolder, *, open_browser: bool) -> None:
     import threading
     import webbrowser
 
     import uvicorn
 
-    from imagearena.cli.arena import _check_port_free
     from imagearena.web.app import create_app
     from imagearena.web.folder import ranker_path
 
-    _check_port_free(settings.host, settings.port)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{host}:{settings.port}{ranker_path(opened.study)}"
     out = console()
@@ -198,7 +198,7 @@ def _serve(settings: Settings, opened: OpenedFolder, *, open_browser: bool) -> N
     if open_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, arena=arena),
         host=settings.host,
         port=settings.port,
         log_level="warning",

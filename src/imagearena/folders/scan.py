@@ -93,9 +93,9 @@ def scan_folder(root: Path, limits: Limits = Limits(), *, prompts_file: Path | N
             continue
         header, status = item
         prompt = None
-        stem = path.stem + ".txt"
-        if stem in sidecars:
-            prompt = _sidecar(root, path.with_name(stem))
+        sidecar = os.path.splitext(entry.name)[0] + ".txt"
+        if sidecar in sidecars:
+            prompt = _sidecar(root, os.path.join(os.path.dirname(path), sidecar))
         if prompt is None:
             prompt = table.lookup(name)
         if prompt is None:
@@ -114,10 +114,10 @@ def scan_folder(root: Path, limits: Limits = Limits(), *, prompts_file: Path | N
     return scan
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path, os.DirEntry[str], frozenset[str]]]:
+def _walk(root: Path) -> Iterator[tuple[str, str, os.DirEntry[str], frozenset[str]]]:
     """(name, path, entry, sidecar names of its folder) for each file with an image-like suffix,
     folders in sorted order, depth first."""
-    stack: list[tuple[Path, str]] = [(root, "")]
+    stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
         try:
@@ -126,25 +126,25 @@ def _walk(root: Path) -> Iterator[tuple[str, Path, os.DirEntry[str], frozenset[s
         except OSError:
             continue
         sidecars = frozenset(e.name for e in entries if e.name.endswith(".txt"))
-        subfolders: list[tuple[Path, str]] = []
+        subfolders: list[tuple[str, str]] = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             name = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    subfolders.append((Path(entry.path), name + "/"))
+                    subfolders.append((entry.path, name + "/"))
                     continue
             except OSError:
                 continue
             suffix = os.path.splitext(entry.name)[1].lower()
             if suffix in IMAGE_SUFFIXES or suffix in OTHER_IMAGE_SUFFIXES:
-                yield name, Path(entry.path), entry, sidecars
+                yield name, entry.path, entry, sidecars
         stack.extend(reversed(subfolders))
 
 
 def _examine(
-    root: Path, name: str, path: Path, entry: os.DirEntry[str], limits: Limits
+    root: Path, name: str, path: str, entry: os.DirEntry[str], limits: Limits
 ) -> Skipped | tuple[ImageHeader, os.stat_result]:
     problem = None if name.isascii() else bad_character(name)
     if problem is not None:
@@ -176,7 +176,7 @@ def _examine(
     return header, status
 
 
-def _sidecar(root: Path, path: Path) -> str | None:
+def _sidecar(root: Path, path: str) -> str | None:
     real = Path(os.path.realpath(path))
     if not is_within(real, root):
         return None

@@ -231,3 +231,17 @@ def contestant_counts(session: Session, study_id: int) -> tuple[int, int]:
         or 0
     )
     return int(here), int(total) - int(here)
+
+
+def study_prompt(session: Session, study_id: int) -> tuple[int, str] | None:
+    """(id, text) of the prompt the study's images are bound to (the first image's), or None."""
+    from imagearena.storage.models import Prompt
+
+    row = session.execute(
+        select(Prompt.id, Prompt.text)
+        .join(Image, Image.prompt_id == Prompt.id)
+        .where(Image.study_id == study_id)
+        .order_by(Image.id)
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
