@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from seeding import STUDY
 
 from imagearena.arena.tokens import TokenSigner
-
-STUDY = "t2i"
 
 
 @pytest.fixture

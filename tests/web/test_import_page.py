@@ -6,8 +6,8 @@ import os
 import re
 
 from PIL import Image
+from seeding import STUDY
 
-STUDY = "t2i"
 HTML = {"accept": "text/html"}
 
 

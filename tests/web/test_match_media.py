@@ -6,8 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-STUDY = "t2i"
+from seeding import STUDY
 
 
 def _matches(client, n: int) -> list[dict]:

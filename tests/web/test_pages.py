@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-STUDY = "t2i"
+from seeding import MODELS, PROMPTS, STUDY
+
 HTML = {"accept": "text/html"}
 
 
@@ -24,7 +25,7 @@ def test_arena_page_has_buttons_keys_and_local_assets_only(client):
     for winner in ("model_a", "model_b", "tie", "both_bad"):
         assert f'data-winner="{winner}"' in page
     assert 'id="skip"' in page and 'id="next"' in page
-    assert 'data-study="t2i"' in page
+    assert f'data-study="{STUDY}"' in page
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert all(a.startswith(("/", "data:", "?", "#")) for a in assets), assets  # no CDN: works offline
     for asset in ("/static/app.css", "/static/arena.js", "/static/nav.js"):
@@ -41,7 +42,7 @@ def test_leaderboard_page_shows_methods_matrix_and_chart(client):
     for title in ("Elo", "TrueSkill", "Bradley-Terry"):
         assert title in page
     rows = re.findall(r'<tr data-model="([^"]+)">', page)
-    assert sorted(rows) == ["alpha", "beta", "gamma"]
+    assert sorted(rows) == sorted(MODELS)
     assert '<span id="vote-total">6</span>' in page
     bt = client.get(f"/leaderboard/{STUDY}?method=bt", headers=HTML)
     assert bt.status_code == 200 and "<strong>Bradley-Terry</strong>" in bt.text
@@ -62,7 +63,7 @@ def test_studies_pages_list_models_and_prompts(client):
     assert f'href="/studies/{STUDY}"' in page and 'id="admin-login"' in page
     assert 'id="create-study"' not in page  # the form needs the admin token first
     detail = client.get(f"/studies/{STUDY}", headers=HTML).text
-    for name in ("alpha", "beta", "gamma", "a red cube", "a white star"):
+    for name in (*MODELS, *PROMPTS):
         assert name in detail
     assert 'id="reset-form"' not in detail
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from seeding import STUDY
 
-STUDY = "t2i"
 LIMIT = 3
 
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from seeding import STUDY
 
-STUDY = "t2i"
 WEB = Path(__file__).resolve().parents[2] / "src" / "imagearena" / "web"
 HTML = {"accept": "text/html"}
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
