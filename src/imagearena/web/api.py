@@ -299,7 +299,13 @@ async def vote(request: Request) -> JSONResponse:
     return json_response(await answer_vote(get_arena(request), request))
 
 
-@router.post("/undo", response_model=UndoOut, status_code=201, responses=UNDO_ERRORS)
+@router.post(
+    "/undo",
+    response_model=UndoOut,
+    response_model_exclude_none=True,  # a four-image match has no left and right
+    status_code=201,
+    responses=UNDO_ERRORS,
+)
 def undo(body: UndoIn, request: Request) -> dict[str, Any]:
     """Undo the decision cast with a token (an undo is appended; nothing is deleted) and serve the same
     images again under a fresh token."""
