@@ -152,6 +152,18 @@ def image_identities(session: Session, study: StudyRow) -> set[tuple[str, str, s
     return {(model, prompt, sha) for model, prompt, sha in rows}
 
 
+def seeded_images(session: Session, study: StudyRow) -> set[tuple[str, str, int]]:
+    """``(global model name, prompt sha256, seed)`` of every image of the study that has a seed: what
+    a generation run checks its units against, so a rerun makes only the images still missing."""
+    rows = session.execute(
+        select(Model.name, Prompt.text_sha256, Image.seed)
+        .join(Image, Image.model_id == Model.id)
+        .join(Prompt, Prompt.id == Image.prompt_id)
+        .where(Image.study_id == study.id, Image.seed.is_not(None), Model.study_id.is_(None))
+    )
+    return {(model, prompt, seed) for model, prompt, seed in rows if seed is not None}
+
+
 def get_image(session: Session, image_id: int) -> Image:
     image = session.get(Image, image_id)
     if image is None:
