@@ -143,6 +143,7 @@ def test_order_of_four_with_a_tie_by_keyboard_and_mouse(server, sized_page, size
     page.keyboard.press("3")
     page.keyboard.press("1")
     assert [page.inner_text(f"#badge-{i}") for i in (1, 2, 3, 4)] == ["4", "1", "3", "1"]
+    assert page.get_attribute("#side-2 .pick", "aria-label") == "Choose image 2, ranked 1"
     with page.expect_response("**/api/v1/votes") as answer:
         page.keyboard.press("Enter")
     assert answer.value.status == 201 and answer.value.json()["ranks"] == [4, 1, 3, 1]

@@ -88,6 +88,7 @@ export function startRound(root, hooks = {}) {
     note: figure.querySelector(".image-prompt"),
     pick: figure.querySelector('[data-action="pick"]')
   }));
+  slots.forEach((s) => { s.label = s.pick.getAttribute("aria-label") || ""; });
   const controls = Array.from(root.querySelectorAll("[data-action]"));
   const voteButtons = $("vote-buttons"), result = $("result"), status = $("status");
   const viewer = $("viewer"), undoButton = $("undo"), tiePrev = $("tie-prev"), submit = $("submit");
@@ -134,6 +135,7 @@ export function startRound(root, hooks = {}) {
         s.badge.hidden = !c;
         s.badge.textContent = c ? String(c.rank) : "";
         s.figure.classList.toggle("chosen", !!c);
+        s.pick.setAttribute("aria-label", c ? s.label + ", ranked " + c.rank : s.label);
       });
     }
   }
