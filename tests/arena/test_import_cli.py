@@ -147,3 +147,28 @@ def test_storage_commands_and_options_are_documented():
         for param in command.params:
             if isinstance(param, click.Option) and param.name != "help":
                 assert any(opt in section for opt in param.opts), f"{name} {param.opts}"
+
+
+def test_import_folder_sets_the_round_type(tmp_path, db_url):
+    root = tmp_path / "gens"
+    for model in ("m1", "m2"):
+        (root / model).mkdir(parents=True)
+        Image.new("RGB", (8, 8), (len(model), 2, 3)).save(root / model / "a.png")
+        (root / model / "a.txt").write_text("a prompt")
+    base = ["import-folder", str(root), "--study", "r4", "--db", db_url, "--data-dir", str(tmp_path / "d")]
+    engine = make_engine(db_url)
+
+    def round_type() -> str:
+        with make_sessionmaker(engine)() as session:
+            return studies.get_study(session, "r4").round_type
+
+    try:
+        assert runner.invoke(app, [*base, "--round-type", "best4"]).exit_code == 0
+        assert round_type() == "best4"
+        assert runner.invoke(app, base).exit_code == 0  # not given: left as it is
+        assert round_type() == "best4"
+        assert runner.invoke(app, [*base, "--round-type", "order4"]).exit_code == 0
+        assert round_type() == "order4"
+        assert runner.invoke(app, [*base, "--round-type", "best5"]).exit_code == 2
+    finally:
+        engine.dispose()

@@ -32,6 +32,7 @@ from imagearena.media import (
     special_kind,
 )
 from imagearena.text import bad_character
+from imagearena.types import RoundType
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -181,21 +182,27 @@ def import_folder(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[str], None] | None = None,
     batch: int = BATCH,
+    round_type: str | None = None,
 ) -> ImportReport:
-    """Import ``root`` into the study ``study_name`` (created when missing) and commit.
+    """Import ``root`` into the study ``study_name`` (created when missing, with ``round_type`` when
+    given; an existing study is switched to it) and commit.
 
     ``on_start(total)`` and ``on_file(relative_path)`` report progress. Images are written ``batch`` at
     a time, one short transaction each, so the write lock is free while files are read.
     """
     from imagearena.storage import catalog
-    from imagearena.storage.studies import get_or_create_study
+    from imagearena.storage.studies import check_round_type, get_or_create_study, set_round_type
 
+    if round_type is not None:
+        check_round_type(round_type)
     root = Path(root)
     if not root.is_dir():
         raise InputError(
             f"{readable_name(str(root))} is not a folder: pass DIR holding one sub-folder per model"
         )
-    study = get_or_create_study(session, study_name)
+    study = get_or_create_study(session, study_name, round_type=round_type or RoundType.PAIR)
+    if round_type is not None and study.round_type != round_type:
+        set_round_type(session, study.id, round_type)
     known = catalog.image_identities(session, study)
     session.commit()  # no transaction stays open while files are read and decoded (see _flush)
     report = ImportReport(study=study.name)
@@ -242,6 +249,7 @@ def import_folder_into(
     *,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[str], None] | None = None,
+    round_type: str | None = None,
 ) -> ImportReport:
     """`imagearena import-folder`: :func:`import_folder` into the database and media store of
     ``settings`` (an empty database gets the schema first)."""
@@ -256,6 +264,7 @@ def import_folder_into(
             limits=Limits.from_settings(settings),
             on_start=on_start,
             on_file=on_file,
+            round_type=round_type,
         )
 
 

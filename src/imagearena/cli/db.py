@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from imagearena.cli.app import app
+from imagearena.types import RoundType
 
 if TYPE_CHECKING:
     from imagearena.settings import Settings
@@ -58,6 +59,12 @@ def current(db: str | None = DB_OPTION, data_dir: Path | None = DATA_DIR_OPTION)
 def import_folder(
     directory: Path = typer.Argument(..., help="DIR holding one sub-folder of images per model."),
     study: str = typer.Option(..., "--study", help="Study to import into; created when missing."),
+    round_type: RoundType | None = typer.Option(
+        None,
+        "--round-type",
+        help="What a round of the study shows: pair, or four images to pick the best of (best4) or to "
+        "order (order4). Sets an existing study's round type too. [default: pair for a new study]",
+    ),
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -93,6 +100,7 @@ def import_folder(
             study,
             on_start=lambda total: progress.update(task, total=total),
             on_file=lambda rel: progress.update(task, advance=1, current=escape(rel[-40:])),
+            round_type=None if round_type is None else round_type.value,
         )
     if report.problems:
         table = Table(title=f"Skipped {report.errors} file(s)", title_justify="left")
