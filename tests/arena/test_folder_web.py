@@ -127,6 +127,7 @@ def test_rankings_state_and_downloads(served, client):
         "images": 3,
         "missing": 0,
         "decisions": 0,
+        "unseen": 3,
     }
     lines = client.get(f"/api/v1/folders/{study}/rankings").json()["images"]
     assert [line["image"] for line in lines] == names
@@ -150,3 +151,24 @@ def test_a_damaged_image_thumbnail_is_a_client_error(served):
     ranker.open_folder(arena, root)
     answer = client.get(f"/rank/{study}/thumb/broken.png")
     assert answer.status_code == 400
+
+
+def test_round_images_carry_their_own_prompts(make_arena, make_client, tmp_path):
+    from seeding import STUDY
+
+    arena = make_arena()
+    client = make_client(arena)
+    root = tmp_path / "pics"
+    names = make_folder(root, 4)
+    for name in names[:3]:
+        (root / name).with_suffix(".txt").write_text(f"prompt of {name}")
+    study = ranker.open_folder(arena, root, round_type="best4").study
+    match = client.post(f"/api/v1/studies/{study}/matches").json()
+    vote = client.post("/api/v1/votes", json={"token": match["token"], "ranks": [1, 2, 2, 2]}).json()
+    shown = [image.get("prompt") for image in match["images"]]
+    assert shown == [f"prompt of {name}" if name != names[3] else None for name in vote["models"]]
+    assert match["prompt"] == "Rank the images of pics"
+    state = client.get(f"/api/v1/folders/{study}").json()
+    assert (state["decisions"], state["unseen"]) == (1, 0)
+    other = client.post(f"/api/v1/studies/{STUDY}/matches").json()
+    assert all("prompt" not in image for image in other["images"])

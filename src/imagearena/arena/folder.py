@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from imagearena.types import RoundType, Scorer, StudyKind
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from imagearena.arena.matches import ServedMatch
     from imagearena.ratings.battles import Battles
     from imagearena.storage.folder_sync import SyncCounts
     from imagearena.storage.studies import StudyRow
@@ -160,9 +162,11 @@ class FolderState:
     images: int
     missing: int
     decisions: int
+    unseen: int  # images present that no decision has shown yet
 
 
 def folder_state(arena: Arena, study: str) -> FolderState:
+    from imagearena.storage.catalog import study_contestants
     from imagearena.storage.folder_sync import contestant_counts, study_source
     from imagearena.storage.studies import study_counts
 
@@ -171,6 +175,13 @@ def folder_state(arena: Arena, study: str) -> FolderState:
         _, round_type, source = study_source(session, row.id)
         present, missing = contestant_counts(session, row.id)
         counts = study_counts(session, row.id, row.epoch)
+        names = {c.name for c in study_contestants(session, row.id, missing=False)} if counts[3] else set()
+    battles = _battles(arena, row) if counts[3] else None
+    seen = (
+        {m for m, n in _decisions_per_model(battles).items() if n}
+        if battles is not None and len(battles)
+        else set()
+    )
     return FolderState(
         study=row.name,
         source=source,
@@ -178,6 +189,7 @@ def folder_state(arena: Arena, study: str) -> FolderState:
         images=present,
         missing=missing,
         decisions=counts[3],
+        unseen=present - len(names & seen) if counts[3] else present,
     )
 
 
@@ -571,3 +583,25 @@ def image_prompts(arena: Arena, study: str) -> dict[str, str]:
     with arena.read_session() as session:
         row = _folder_row(session, study)
         return contestant_prompts(session, row.id)
+
+
+#: Per Arena, per study: (the match pool's version, image fingerprint -> its own prompt). Empty for a
+#: study that is not a folder ranking, so its matches cost one dictionary lookup here.
+_served_prompts: weakref.WeakKeyDictionary[Arena, dict[str, tuple[tuple[float, ...], dict[str, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def served_prompts(arena: Arena, match: ServedMatch) -> list[str | None]:
+    """The prompt found for each image of a served match (a folder's sidecar, prompts file or PNG text),
+    in display order; None where there is none. Read once per match pool version, not per match."""
+    pool = arena.pools.get(match.study)
+    studies = _served_prompts.setdefault(arena, {})
+    cached = studies.get(match.study)
+    if cached is None or cached[0] != pool.version:
+        from imagearena.storage.folder_sync import fingerprint_prompts
+
+        with arena.read_session() as session:
+            cached = (pool.version, fingerprint_prompts(session, pool.study_id))
+        studies[match.study] = cached
+    return [cached[1].get(image.sha256) for image in match.images]

@@ -245,3 +245,19 @@ def study_prompt(session: Session, study_id: int) -> tuple[int, str] | None:
         .limit(1)
     ).first()
     return None if row is None else (int(row[0]), str(row[1]))
+
+
+def fingerprint_prompts(session: Session, study_id: int) -> dict[str, str]:
+    """Image fingerprint (``image.sha256``) -> the prompt found for its file, for a folder study's images
+    that have one; empty for any other study (its models are not owned by it)."""
+    out: dict[str, str] = {}
+    rows = session.execute(
+        select(Image.sha256, Model.meta)
+        .join(Model, Model.id == Image.model_id)
+        .where(Model.study_id == study_id, Image.study_id == study_id)
+    )
+    for sha, meta in rows:
+        prompt = (meta or {}).get("prompt")
+        if isinstance(prompt, str):
+            out[sha] = prompt
+    return out

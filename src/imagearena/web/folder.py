@@ -11,8 +11,8 @@ The page, ``GET /rank/{study}``, renders ``ranker.html`` with this context (besi
 
 - ``study``: the study name; ``round_type``: a ``types.RoundType``, what rounds the page asks;
 - ``folder``: the folder's name (not its full path);
-- ``progress``: ``{"images", "missing", "decisions"}`` (images present, files gone since they were
-  added, decisions made in the current epoch);
+- ``progress``: ``{"images", "missing", "decisions", "unseen"}`` (images present, files gone since
+  they were added, decisions made in the current epoch, images present that no decision showed yet);
 - ``urls``: ``{"match": POST next round, "vote": POST a decision, "undo": POST an undo, "rankings_csv",
   "rankings_json", "log_csv", "log_jsonl", "image": prefix of an image by name, "thumb": prefix of a
   thumbnail by name}``; names are appended percent-encoded per path segment.
@@ -60,7 +60,12 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
         "study": state.study,
         "round_type": state.round_type,
         "folder": Path(state.source).name,
-        "progress": {"images": state.images, "missing": state.missing, "decisions": state.decisions},
+        "progress": {
+            "images": state.images,
+            "missing": state.missing,
+            "decisions": state.decisions,
+            "unseen": state.unseen,
+        },
         "urls": {
             "match": f"{api}/matches",
             "vote": "/api/v1/votes",
@@ -119,6 +124,7 @@ class FolderOut(BaseModel):
     images: int = Field(description="Images present in the folder.")
     missing: int = Field(description="Images gone from the folder since they were added.")
     decisions: int
+    unseen: int = Field(description="Images present that no decision has shown yet.")
 
 
 class RankingOut(BaseModel):
@@ -161,6 +167,7 @@ def folder_out(study: str, request: Request) -> dict[str, Any]:
         "images": state.images,
         "missing": state.missing,
         "decisions": state.decisions,
+        "unseen": state.unseen,
     }
 
 

@@ -6,12 +6,14 @@ An answer is (status, JSON body, headers); the two callers only differ in how th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from imagearena.arena.folder import served_prompts
 from imagearena.arena.matches import ServedMatch, serve_match
 from imagearena.arena.ratelimit import RateLimitedError
 from imagearena.arena.runtime import Arena
@@ -63,7 +65,8 @@ def answer_match(arena: Arena, request: Request, study: str) -> Answer:
     """Serve a match of ``study``: the prompt and two images, no model names."""
     try:
         limit_client(arena, request, "match")
-        return 200, match_json(serve_match(arena, study)), {}
+        match = serve_match(arena, study)
+        return 200, match_json(match, served_prompts(arena, match)), {}
     except ImageArenaError as exc:
         return error_answer(exc)
 
@@ -90,10 +93,14 @@ def json_response(answer: Answer) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def match_json(m: ServedMatch) -> dict[str, Any]:
+def match_json(m: ServedMatch, prompts: Sequence[str | None] = ()) -> dict[str, Any]:
     """A match as the API answers it: its images in display order, no model names; a pair also as
-    ``left`` and ``right``."""
-    images = [{"image_url": match_image_url(im.name)} for im in m.images]
+    ``left`` and ``right``. ``prompts``: each image's own prompt, where one is known (a folder study's
+    images), sent as the image's ``prompt``."""
+    images: list[dict[str, Any]] = [{"image_url": match_image_url(im.name)} for im in m.images]
+    for image, prompt in zip(images, prompts, strict=False):
+        if prompt:
+            image["prompt"] = prompt
     answer: dict[str, Any] = {
         "study": m.study,
         "token": m.token,
