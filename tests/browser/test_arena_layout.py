@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pagecheck import in_view, sideways_overflow, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -44,33 +45,12 @@ def server(make_server, seed):
 
 
 def _state(page, state: str) -> None:
-    page.wait_for_selector(f'#arena[data-state="{state}"]')
+    wait_state(page, state)
 
 
 def _open_arena(page, server, study: str = STUDY, state: str = "ready") -> None:
     page.goto(f"{server.url}/arena/{study}")
     _state(page, state)
-
-
-def _in_view(page, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
-    view = page.viewport_size
-    return (
-        box is not None
-        and box["x"] >= 0
-        and box["y"] >= 0
-        and box["x"] + box["width"] <= view["width"]
-        and box["y"] + box["height"] <= view["height"]
-    )
-
-
-def _sideways_overflow(page) -> int:
-    """Pixels the page is wider than the screen (0 when nothing scrolls sideways)."""
-    width = page.viewport_size["width"]
-    widest = page.evaluate(
-        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth)"
-    )
-    return max(0, widest - width)
 
 
 def _vote_buttons(page):
@@ -134,13 +114,13 @@ def test_a_study_with_nothing_to_vote_on_says_so_and_disables_the_buttons(server
     _open_arena(page, server, study, state="empty")
     prompt = page.locator("#prompt")
     assert "Nothing to vote on yet" in prompt.inner_text() and "import-folder" in prompt.inner_text()
-    assert _in_view(page, "#prompt")
+    assert in_view(page, "#prompt")
     assert "Loading" not in page.inner_text("#arena")
     assert all(b.is_disabled() for b in _vote_buttons(page))
     page.keyboard.press("a")
     page.keyboard.press("s")
     assert page.get_attribute("#arena", "data-state") == "empty" and page.inner_text("#status") == ""
-    assert _sideways_overflow(page) == 0
+    assert sideways_overflow(page) == 0
     assert page.problems == []
     _shot(page, f"arena-{study}", size)
 
@@ -184,17 +164,17 @@ def test_both_images_and_the_vote_buttons_fit_one_screen(server, sized_page, siz
     _shot(page, "arena", size)
     view = page.viewport_size
     for selector in ("#prompt", "#img-left", "#img-right"):
-        assert _in_view(page, selector), selector
+        assert in_view(page, selector), selector
     for button in _vote_buttons(page):
-        assert button.is_visible() and _in_view(page, f"#vote-buttons {_selector(button)}")
+        assert button.is_visible() and in_view(page, f"#vote-buttons {_selector(button)}")
     for side in ("#img-left", "#img-right"):
         assert page.locator(side).bounding_box()["width"] >= 0.4 * min(view["width"], 1200) - 40
     page.click('button[data-winner="model_a"]')
     _state(page, "voted")
     for selector in ("#next", "#name-left", "#name-right", "#img-left", "#img-right"):
-        assert _in_view(page, selector), selector
+        assert in_view(page, selector), selector
     _shot(page, "arena-voted", size)
-    assert _sideways_overflow(page) == 0
+    assert sideways_overflow(page) == 0
 
 
 def _selector(button) -> str:
@@ -217,7 +197,7 @@ def test_no_page_scrolls_sideways(server, sized_page, size, path):
     page = sized_page
     page.goto(server.url + path)
     page.wait_for_load_state("load")
-    assert _sideways_overflow(page) == 0
+    assert sideways_overflow(page) == 0
     for table in ("#leaderboard", "#history", "#winrates"):
         if page.locator(table).count():
             assert page.locator(table).is_visible()
