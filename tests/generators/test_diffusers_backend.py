@@ -10,12 +10,13 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from imagearena.errors import InputError  # noqa: E402
+from imagearena.errors import InputError, MissingDependencyError  # noqa: E402
 from imagearena.generators.config import GeneratorConfig, create, parse_entry  # noqa: E402
 from imagearena.generators.diffusers_backend import (  # noqa: E402
     DiffusersGenerator,
     dtype_name,
     loaded_pipelines,
+    require_packages,
 )
 from imagearena.generators.errors import UnknownModelError  # noqa: E402
 from imagearena.types import CheckableGenerator, GenerationRequest  # noqa: E402
@@ -135,3 +136,11 @@ def test_auto_dtype_is_float32_on_cpu(
     device: str, requested: str | None, cuda_bf16: bool, expected: str
 ) -> None:
     assert dtype_name(device, requested, cuda_bf16=cuda_bf16) == expected
+
+
+def test_without_diffusers_the_error_names_the_gen_extra(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # as if it were not installed
+    with pytest.raises(MissingDependencyError, match=r"'diffusers' package \(the 'gen' extra\)"):
+        require_packages()

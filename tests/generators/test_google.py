@@ -12,7 +12,7 @@ from stub_server import Reply, StubServer
 
 pytest.importorskip("google.genai")
 
-from imagearena.errors import InputError  # noqa: E402
+from imagearena.errors import InputError, MissingDependencyError  # noqa: E402
 from imagearena.generators.config import GeneratorConfig, create, parse_entry  # noqa: E402
 from imagearena.generators.errors import (  # noqa: E402
     GenerationRefused,
@@ -337,3 +337,14 @@ def test_an_entry_of_the_generators_file_builds_the_backend():
     assert isinstance(generator, GoogleGenerator)
     assert generator.imagen and generator.vertexai and generator.add_watermark is False
     assert repr(generator) == f"GoogleGenerator(name='imagen', model='{IMAGEN}', api='vertex-ai')"
+
+
+def test_without_google_genai_the_error_names_the_gen_extra(make, monkeypatch):
+    import sys
+
+    import google
+
+    monkeypatch.delattr(google, "genai", raising=False)
+    monkeypatch.setitem(sys.modules, "google.genai", None)  # as if it were not installed
+    with pytest.raises(MissingDependencyError, match=r"'google-genai' package \(the 'gen' extra\)"):
+        make().generate(GenerationRequest("a fox", seed=0))

@@ -241,6 +241,7 @@ class GoogleGenerator:
 
     def _call(self, what: Callable[[Any], T]) -> T:
         """Run one SDK call with this module's retries, turning every failure into a generator error."""
+        require_genai()
         from google.auth import exceptions as auth_exceptions
         from google.genai import errors
 
@@ -338,6 +339,7 @@ class GoogleGenerator:
 
     def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
         req = self.config.complete(request)
+        require_genai()
         if req.steps is not None:
             raise InputError(
                 f"{self.where}: {self.model} takes no step count: leave steps out for this generator"
