@@ -334,7 +334,7 @@ def test_file_names_are_readable_and_distinct():
 
 
 def test_generator_names_that_cannot_be_folders_or_models_are_refused(tmp_path):
-    for name in ("a/b", ".hidden", ".."):
+    for name in ("a/b", ".hidden", "..", " padded", "back\\slash", "x" * 201):
         config = GeneratorConfig(name=name, backend="procedural")
         with pytest.raises(InputError, match="rename"):
             generate_into_folder([config], ["a cat"], tmp_path / "out")

@@ -137,21 +137,20 @@ def file_stem(unit: Unit) -> str:
 
 
 def check_generator_names(configs: Sequence[GeneratorConfig]) -> None:
-    """Generator names become model names and folder names: refuse one that cannot be either."""
-    from imagearena.storage.catalog import check_model_name
-
+    """Generator names become model names and folder names: refuse one that cannot be both (what
+    catalog.check_model_name refuses is refused here too, without loading the database layer)."""
     for config in configs:
+        name = config.name
         try:
-            check_model_name(config.name)
-            check_name(config.name)
+            check_name(name)
         except ImageArenaError:
+            bad = True
+        else:
+            bad = "/" in name or name.startswith(".") or name != name.strip() or len(name) > 200
+        if bad:
             raise InputError(
-                f"generator {config.name!r}: its name becomes a model and a folder name: rename the entry "
+                f"generator {name!r}: its name becomes a model and a folder name: rename the entry "
                 "without '/', '\\', control characters, outer spaces or a leading '.'"
-            ) from None
-        if config.name.startswith("."):
-            raise InputError(
-                f"generator {config.name!r}: a name starting with '.' is a hidden folder: rename it"
             )
 
 

@@ -7,6 +7,7 @@ import sys
 from imagearena.cli import arena as _arena  # noqa: F401  (registers commands)
 from imagearena.cli import db as _db  # noqa: F401
 from imagearena.cli import folder as _folder  # noqa: F401
+from imagearena.cli import generate as _generate  # noqa: F401
 from imagearena.cli import generation as _generation  # noqa: F401
 from imagearena.cli import prompts as _prompts  # noqa: F401
 from imagearena.cli import rating as _rating  # noqa: F401
