@@ -30,6 +30,8 @@ def _make_folder(root, tag: int) -> list[str]:
         picture = Image.new("RGB", (160, 120), (40 * i, 200 - 30 * i, 90 + 20 * tag))
         ImageDraw.Draw(picture).rectangle((10 + 8 * i, 10, 60 + 8 * i, 90), fill=(250, 240, 200))
         picture.save(path)
+        if tag == 0:  # the pair folder's images have their own prompts, in sidecar files
+            path.with_suffix(".txt").write_text(f"prompt of {name}", encoding="utf-8")
         names.append(name)
     return names
 
@@ -62,8 +64,12 @@ def _open(page, server, study: str) -> None:
     wait_state(page, "ready", ROOT)
 
 
+def _field(page, name: str) -> int:
+    return int(page.inner_text(f'#progress [data-field="{name}"] strong'))
+
+
 def _decisions(page) -> int:
-    return int(page.inner_text('#progress [data-field="decisions"] strong'))
+    return _field(page, "decisions")
 
 
 def _wait_decisions(page, n: int) -> None:
@@ -95,10 +101,12 @@ def test_pair_ranking_by_keyboard_and_mouse_with_undo(ranker, sized_page, size):
     _check_layout(page, size, 2)
     assert page.inner_text("h1").startswith("Ranking pictures-pair")
     assert revealed_names(page) == ["", ""]  # anonymous until the decision
-    start = _decisions(page)
+    start, unseen = _decisions(page), _field(page, "unseen")
+    prompts = page.locator("[data-slot] .image-prompt").all_inner_texts()
 
     shown = _vote(page, "1")
     assert set(shown) <= set(names[study]) and len(set(shown)) == 2
+    assert prompts == [f"prompt of {name}" for name in shown]  # each image's own prompt, under it
     assert page.inner_text("#result-text").startswith("Left wins")
     _wait_decisions(page, start + 1)
     page.keyboard.press("u")
@@ -111,6 +119,10 @@ def test_pair_ranking_by_keyboard_and_mouse_with_undo(ranker, sized_page, size):
     wait_state(page, "ready", ROOT)
     _vote(page, "ArrowLeft")
     _wait_decisions(page, start + 2)
+    folder = page.request.get(f"{server.url}/api/v1/folders/{study}").json()
+    assert _field(page, "unseen") == folder["unseen"] and folder["decisions"] == start + 2
+    if unseen == IMAGES:  # a fresh folder: the kept decision showed two images at least
+        assert folder["unseen"] <= IMAGES - 2
     assert page.problems == []
 
 
