@@ -195,3 +195,31 @@ def test_exports_write_rounds_as_their_battles_with_round_id_and_type(arena):
     assert pair["round_id"] is None and pair["round_type"] == "pair"
     lines = "".join(export.votes_csv(arena, study)).splitlines()
     assert lines[0].endswith(",round_id,round_type") and lines[1].endswith(f",{v.vote_id},order4")
+
+
+def test_pairs_and_rounds_share_a_group_commit_and_a_replay_fails_alone(arena):
+    """One batch of the writer: pair votes and round results in their own tables, ids in order, and
+    a replayed round refused on its own while the rest of the batch is stored."""
+    from imagearena.arena.writer import write_match_votes
+    from imagearena.storage.matches import MatchVote
+
+    study = four_image_study(arena)
+
+    def pair() -> MatchVote:
+        return MatchVote(arena.signer.verify(serve_match(arena, STUDY).token), "tie")
+
+    def four() -> MatchVote:
+        return MatchVote(arena.signer.verify(serve_match(arena, study).token), "", ranks=(1, 2, 2, 2))
+
+    first = four()
+    (first_id,) = write_match_votes(arena.writing, [first])
+    assert isinstance(first_id, int)
+    batch = [pair(), four(), first, pair(), four()]
+    results = write_match_votes(arena.writing, batch)
+    assert type(results[2]).__name__ == "ConflictError"
+    ok = [r for i, r in enumerate(results) if i != 2]
+    assert all(isinstance(r, int) for r in ok), results
+    with arena.read_session() as s:
+        assert sorted(s.scalars(select(Vote.id))) == sorted([results[0], results[3]])
+        rounds = sorted(s.scalars(select(RoundResult.id)))
+    assert rounds == sorted([results[1], results[4], first_id])
