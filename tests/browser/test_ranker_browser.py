@@ -18,6 +18,11 @@ ROOT = "#ranker"
 IMAGES = 6
 
 
+def _prompt(name: str) -> str:
+    """A long prompt, as generated images often have: the page shows two lines of it."""
+    return f"prompt of {name}, " + "a lighthouse on a cliff at dawn, seagulls, volumetric light, " * 8
+
+
 def _make_folder(root, tag: int) -> list[str]:
     """IMAGES distinct PNGs, some in a subfolder; their names inside the folder."""
     from PIL import Image, ImageDraw
@@ -31,7 +36,7 @@ def _make_folder(root, tag: int) -> list[str]:
         ImageDraw.Draw(picture).rectangle((10 + 8 * i, 10, 60 + 8 * i, 90), fill=(250, 240, 200))
         picture.save(path)
         if tag == 0:  # the pair folder's images have their own prompts, in sidecar files
-            path.with_suffix(".txt").write_text(f"prompt of {name}", encoding="utf-8")
+            path.with_suffix(".txt").write_text(_prompt(name), encoding="utf-8")
         names.append(name)
     return names
 
@@ -89,6 +94,7 @@ def _vote(page, action) -> list[str]:
 def _check_layout(page, size: str, images: int) -> None:
     for i in range(images):
         assert in_view(page, f"[data-slot='{i}'] img"), i
+    assert in_view(page, "#skip")
     assert sideways_overflow(page) == 0
     if size == "phone":
         assert small_buttons(page, f"{ROOT} button") == []
@@ -102,11 +108,11 @@ def test_pair_ranking_by_keyboard_and_mouse_with_undo(ranker, sized_page, size):
     assert page.inner_text("h1").startswith("Ranking pictures-pair")
     assert revealed_names(page) == ["", ""]  # anonymous until the decision
     start, unseen = _decisions(page), _field(page, "unseen")
-    prompts = page.locator("[data-slot] .image-prompt").all_inner_texts()
+    prompts = page.locator("[data-slot] .image-prompt").all_text_contents()
 
     shown = _vote(page, "1")
     assert set(shown) <= set(names[study]) and len(set(shown)) == 2
-    assert prompts == [f"prompt of {name}" for name in shown]  # each image's own prompt, under it
+    assert prompts == [_prompt(name).strip() for name in shown]  # each image's own prompt, under it
     assert page.inner_text("#result-text").startswith("Left wins")
     _wait_decisions(page, start + 1)
     page.keyboard.press("u")

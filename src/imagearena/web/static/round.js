@@ -173,6 +173,7 @@ export function startRound(root, hooks = {}) {
     slots.forEach((s, i) => { // an image's own prompt, where the study knows one (a folder's sidecar...)
       if (!s.note) return;
       s.note.textContent = images[i].prompt || "";
+      s.note.title = images[i].prompt || "";
       s.note.hidden = !images[i].prompt;
     });
     return Promise.all(slots.map((s, i) => loadImage(s.img, images[i].image_url))).then(() => {
