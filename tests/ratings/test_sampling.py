@@ -250,7 +250,15 @@ def test_active_variants_run(options) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"explore": 1.5}, {"criterion": "bogus"}, {"prior_sd": 0}, {"refit_every": 0}, {"power": 0}],
+    [
+        {"explore": 1.5},
+        {"criterion": "bogus"},
+        {"prior_sd": 0},
+        {"refit_every": 0},
+        {"power": 0},
+        {"group_explore": -0.1},
+        {"dense_max": 1},
+    ],
 )
 def test_bad_options_are_input_errors(options) -> None:
     with pytest.raises(InputError):
@@ -364,7 +372,7 @@ def test_group_exploration_floor_keeps_a_hopeless_model_served(dense_max: int) -
     truth[0] = -50.0  # last in every round
     counts = {}
     for explore in (0.0, 0.3):
-        sampler = ActiveSampler(names, seed=5, explore=explore, dense_max=dense_max)
+        sampler = ActiveSampler(names, seed=5, group_explore=explore, dense_max=dense_max)
         served = _play_rounds(sampler, truth, names, 400, noise=1.0)[100:]
         counts[explore] = sum("m0" in g for g in served)
     floor = 0.3 * 4 / 12 * 300
@@ -380,7 +388,7 @@ def test_active_groups_look_at_close_names(dense_max: int) -> None:
     truth = np.arange(40.0)
     spans = {}
     for label, sampler in (
-        ("active", ActiveSampler(names, seed=3, explore=0.0, dense_max=dense_max)),
+        ("active", ActiveSampler(names, seed=3, group_explore=0.0, dense_max=dense_max)),
         ("uniform", UniformSampler(names, seed=3)),
     ):
         served = _play_rounds(sampler, truth, names, 150)[100:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import combinations
 
 import numpy as np
 import pytest
@@ -14,14 +15,18 @@ from imagearena.cli.app import app
 from imagearena.errors import InputError
 from imagearena.ratings.simulate import (
     DavidsonVoter,
+    ImageRankerReplay,
+    RoundVoter,
     davidson_nu,
     default_checkpoints,
     draw_strengths,
     kendall_tau,
+    run_clicks,
     simulate,
     top_k_overlap,
     vote_information,
 )
+from imagearena.types import LOGIT_PER_ELO
 
 runner = CliRunner()
 
@@ -182,3 +187,58 @@ def test_vote_information_matches_a_numerical_derivative() -> None:
     win, tie = e[0] / den, nu / den
     var = win + tie / 4 - (win + tie / 2) ** 2
     assert vote_information(np.array([d]), nu)[0] == pytest.approx(slope**2 / var, rel=1e-6)
+
+
+# -- four-image rounds and label efficiency ----------------------------------------------------------
+
+
+def test_round_voter_picks_and_orders_by_plackett_luce() -> None:
+    strengths = np.array([300.0, 100.0, 0.0, -200.0])
+    voter = RoundVoter(strengths, 0.0, np.random.default_rng(5))
+    softmax = np.exp(strengths * LOGIT_PER_ELO) / np.exp(strengths * LOGIT_PER_ELO).sum()
+    picks = np.array([voter.best4([0, 1, 2, 3]) for _ in range(8000)])
+    assert ((picks == 1).sum(axis=1) == 1).all() and ((picks == 2).sum(axis=1) == 3).all()
+    np.testing.assert_allclose((picks == 1).mean(axis=0), softmax, atol=0.015)
+    orders = np.array([voter.order4([3, 2, 1, 0]) for _ in range(8000)])  # display order reversed
+    assert (np.sort(orders, axis=1) == [1, 2, 3, 4]).all()
+    np.testing.assert_allclose((orders == 1).mean(axis=0), softmax[::-1], atol=0.015)
+    # second place: Plackett-Luce's next choice among the rest, e.g. model 1 after model 0 won
+    p01 = softmax[0] * softmax[1] / (1 - softmax[0])
+    assert np.mean((orders[:, 3] == 1) & (orders[:, 2] == 2)) == pytest.approx(p01, abs=0.015)
+
+
+def test_image_ranker_replay_rings_then_shows_every_pair() -> None:
+    names = [f"m{k}" for k in range(7)]
+    replay = ImageRankerReplay(names, seed=3)
+    ring = [replay.next_pair() for _ in range(7)]
+    for a, b in ring:
+        replay.observe(a, b, "model_a")
+    degree = {n: sum(n in p for p in ring) for n in names}
+    assert set(degree.values()) == {2}  # a cycle through every image
+    rest = []
+    for _ in range(15):
+        a, b = replay.next_pair()
+        rest.append((a, b))
+        replay.observe(a, b, "tie")
+    shown = {frozenset(p) for p in ring + rest}
+    assert shown == {frozenset(p) for p in combinations(names, 2)}
+    assert replay.mu[names.index(ring[0][0])] != 25.0  # TrueSkill moved
+
+
+def test_run_clicks_counts_clicks_per_round_type() -> None:
+    strengths = draw_strengths(8, 300.0, np.random.default_rng(0))
+    nu = davidson_nu(strengths, 0.25)
+    cps = [30, 150]
+    traces = {
+        s: run_clicks(s, strengths, nu, cps, seed=1)
+        for s in ("uniform-pair", "imageranker", "active-best4", "uniform-order4", "active-order4")
+    }
+    assert traces["uniform-pair"].rounds == 150 and traces["active-best4"].rounds == 150
+    assert traces["uniform-order4"].rounds == traces["active-order4"].rounds == 50
+    assert traces["imageranker"].own_tau is not None and traces["uniform-pair"].own_tau is None
+    for trace in traces.values():
+        assert trace.tau[1] > 0.5 and trace.tau[1] >= trace.tau[0] - 0.2
+    again = run_clicks("active-order4", strengths, nu, cps, seed=1)
+    np.testing.assert_array_equal(again.tau, traces["active-order4"].tau)
+    with pytest.raises(InputError, match="unknown strategy"):
+        run_clicks("thompson-pair", strengths, nu, cps, seed=1)

@@ -5,11 +5,16 @@ Bradley-Terry model extended with draws (P(tie) = nu * sqrt(pi_a pi_b) / (pi_a +
 pi_b))), with nu calibrated so that about ``tie_rate`` of votes between uniformly chosen pairs are
 draws (public image arenas report about a quarter). At each checkpoint the votes so far are fitted
 with the leaderboard's Bradley-Terry fit (draws as half a win) and compared with the truth.
+
+Four-image rounds (:func:`run_clicks`): the same crowd picks the best of four or orders four by
+Plackett-Luce, and the budget is counted in human clicks (:data:`CLICKS`), so pairs, best-of-4 picks,
+orders of four and a replay of Image Ranker's pair order can be compared per click.
 Pure numpy/scipy: no files, no database.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import exp
@@ -20,8 +25,10 @@ from scipy.optimize import brentq
 
 from imagearena.errors import InputError
 from imagearena.ratings.bradley_terry import PairCounts, fit_bt
+from imagearena.ratings.rounds import rank_break
 from imagearena.ratings.sampling import make_sampler
-from imagearena.types import LOGIT_PER_ELO, Outcome
+from imagearena.ratings.trueskill import TrueSkillEnv, _replay_pairs
+from imagearena.types import LOGIT_PER_ELO, Outcome, RoundType
 
 #: A voter's answer code (see :meth:`DavidsonVoter.vote`) as the outcome a sampler observes.
 _OUTCOMES = (Outcome.MODEL_A, Outcome.MODEL_B, Outcome.TIE)
@@ -266,14 +273,193 @@ def simulate(
     return SimulationResult(cps, tau, top1, topk, tie_share, settings)
 
 
+# -- four-image rounds and label efficiency ----------------------------------------------------------
+
+#: Human clicks per round: a pair vote and a best-of-4 pick are one click each; an order of four takes
+#: three (the best, the next, the next; the last image follows).
+CLICKS: dict[RoundType, int] = {RoundType.PAIR: 1, RoundType.BEST4: 1, RoundType.ORDER4: 3}
+
+
+class RoundVoter(DavidsonVoter):
+    """A crowd on hidden strengths for every round type: pairs by the Davidson model (draws), a best of
+    four picked with Plackett-Luce probability (softmax of the strengths), an order of four drawn
+    from Plackett-Luce (the strengths plus Gumbel noise, sorted). Four-image rounds have no ties: the
+    crowd always names a best and an order."""
+
+    def best4(self, idx: Sequence[int]) -> list[int]:
+        """Ranks in display order: 1 for the pick, 2 for the others."""
+        theta = self.strengths[list(idx)]
+        p = np.exp(theta - theta.max())
+        pick = int(self._rng.choice(len(idx), p=p / p.sum()))
+        return [1 if k == pick else 2 for k in range(len(idx))]
+
+    def order4(self, idx: Sequence[int]) -> list[int]:
+        """Ranks in display order of a Plackett-Luce order (Gumbel-max: sorting perturbed strengths)."""
+        keys = self.strengths[list(idx)] + self._rng.gumbel(size=len(idx))
+        ranks = np.empty(len(idx), dtype=np.int64)
+        ranks[np.argsort(-keys)] = np.arange(1, len(idx) + 1)
+        return [int(r) for r in ranks]
+
+
+class ImageRankerReplay:
+    """The pair order of Image Ranker (github.com/QuentinWach/image-ranker, ``app.py``), replayed as a
+    sampler, with its TrueSkill ratings: the images are shuffled; first a ring pass (each image against
+    the next, the ring's pairs shuffled), then every other pair in combination order; "smart shuffle"
+    re-sorts the pairs not yet shown by TrueSkill mu difference plus 0.8 x the two images' comparison
+    counts, smallest first. The app leaves smart shuffle to a button; the replay presses it after the
+    ring pass and then every ``len(models)`` clicks. The app stops once every pair was shown; the replay
+    starts another pass (new shuffle, ring, all pairs). The app has no tie button: a tie here is a
+    TrueSkill draw."""
+
+    def __init__(self, models: Sequence[str], *, seed: int | None = None) -> None:
+        self.models = list(models)
+        self._index = {name: k for k, name in enumerate(self.models)}
+        self._rng = np.random.default_rng(seed)
+        m = len(self.models)
+        self.mu = [25.0] * m
+        self._var = [(25.0 / 3.0) ** 2] * m
+        self._count = [0] * m
+        self._env = TrueSkillEnv()
+        self._queue: list[tuple[int, int]] = []
+        self._next = 0
+        self._clicks = 0
+        self._new_pass()
+
+    def _new_pass(self) -> None:
+        m = len(self.models)
+        order = self._rng.permutation(m).tolist()
+        ring = [(order[k], order[(k + 1) % m]) for k in range(m)]
+        ring = [ring[k] for k in self._rng.permutation(m).tolist()]
+        in_ring = set(ring)
+        rest = [(x, y) for x, y in itertools.combinations(order, 2) if (x, y) not in in_ring]
+        self._queue, self._next, self._ring_end = ring + rest, 0, m
+
+    def _smart_shuffle(self) -> None:
+        mu, count = self.mu, self._count
+        rest = self._queue[self._next :]
+        rest.sort(key=lambda p: abs(mu[p[0]] - mu[p[1]]) + 0.8 * (count[p[0]] + count[p[1]]))
+        self._queue, self._next, self._ring_end = rest, 0, 0
+
+    def next_pair(self) -> tuple[str, str]:
+        if self._next >= len(self._queue):
+            self._new_pass()
+        m = len(self.models)
+        if self._next >= self._ring_end and self._clicks >= m and self._clicks % m == 0:
+            self._smart_shuffle()
+        i, j = self._queue[self._next]
+        self._next += 1
+        return self.models[i], self.models[j]
+
+    def observe(self, model_a: str, model_b: str, winner: str) -> None:
+        i, j = self._index[model_a], self._index[model_b]
+        self._clicks += 1
+        self._count[i] += 1
+        self._count[j] += 1
+        code = Outcome(winner).code
+        _replay_pairs(self.mu, self._var, [i], [j], [code], self._env)
+
+
+#: Strategies of :func:`run_clicks`: a sampler (``uniform``, ``active`` or ``imageranker``) and a round type.
+STRATEGIES: dict[str, tuple[str, RoundType]] = {
+    "uniform-pair": ("uniform", RoundType.PAIR),
+    "imageranker": ("imageranker", RoundType.PAIR),
+    "active-pair": ("active", RoundType.PAIR),
+    "uniform-best4": ("uniform", RoundType.BEST4),
+    "active-best4": ("active", RoundType.BEST4),
+    "uniform-order4": ("uniform", RoundType.ORDER4),
+    "active-order4": ("active", RoundType.ORDER4),
+}
+
+
+@dataclass(frozen=True)
+class ClickTrace:
+    """One simulated ranking session: Kendall tau of the leaderboard's Bradley-Terry fit (on the
+    rank-broken battles) at each click checkpoint, and for Image Ranker also of its own TrueSkill mu."""
+
+    tau: np.ndarray
+    own_tau: np.ndarray | None
+    rounds: int
+
+
+def run_clicks(
+    strategy: str,
+    strengths: np.ndarray,
+    nu: float,
+    checkpoints: Sequence[int],
+    *,
+    seed: int,
+    sampler_options: dict[str, Any] | None = None,
+) -> ClickTrace:
+    """Play ``strategy`` (a key of :data:`STRATEGIES`) against a :class:`RoundVoter` until the last
+    checkpoint, counting human clicks (:data:`CLICKS`). A checkpoint is read after the first round that
+    reaches it, so an order of four may pass one by up to two clicks."""
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    kind, rt = STRATEGIES[strategy]
+    m = len(strengths)
+    names = [f"model-{k:03d}" for k in range(m)]
+    index = {n: k for k, n in enumerate(names)}
+    sampler_seed, voter_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+    if kind == "imageranker":
+        smp: Any = ImageRankerReplay(names, seed=sampler_seed)
+    else:
+        smp = make_sampler(kind, names, seed=sampler_seed, **(sampler_options or {}))
+    voter = RoundVoter(strengths, nu, np.random.default_rng(voter_seed))
+    decisive, draws = np.zeros((m, m)), np.zeros((m, m))
+    theta = np.zeros(m)
+    stops = sorted(set(int(c) for c in checkpoints))
+    tau = np.zeros(len(stops))
+    own = np.zeros(len(stops)) if kind == "imageranker" else None
+    clicks = rounds = c = 0
+    cost = CLICKS[rt]
+    while c < len(stops):
+        if rt is RoundType.PAIR:
+            left, right = smp.next_pair()
+            i, j = index[left], index[right]
+            code = voter.vote(i, j)
+            smp.observe(left, right, _OUTCOMES[code])
+            if code == 2:
+                draws[i, j] += 1
+                draws[j, i] += 1
+            else:
+                decisive[(i, j) if code == 0 else (j, i)] += 1
+        else:
+            group = smp.next_group(4)
+            idx = [index[g] for g in group]
+            ranks = voter.best4(idx) if rt is RoundType.BEST4 else voter.order4(idx)
+            smp.observe_round(group, ranks, rt)
+            for x, y, outcome in rank_break(rt, ranks):
+                i, j = idx[x], idx[y]
+                if outcome is Outcome.TIE:
+                    draws[i, j] += 1
+                    draws[j, i] += 1
+                else:
+                    decisive[(i, j) if outcome is Outcome.MODEL_A else (j, i)] += 1
+        clicks += cost
+        rounds += 1
+        while c < len(stops) and clicks >= stops[c]:
+            theta = fit_bt(PairCounts.from_matrices(decisive, draws), init=theta, covariance=False).theta
+            tau[c] = kendall_tau(strengths, theta)
+            if own is not None:
+                own[c] = kendall_tau(strengths, np.asarray(smp.mu))
+            c += 1
+    return ClickTrace(tau, own, rounds)
+
+
 __all__ = [
+    "CLICKS",
+    "STRATEGIES",
+    "ClickTrace",
     "DavidsonVoter",
+    "ImageRankerReplay",
+    "RoundVoter",
     "SimulationResult",
     "davidson_nu",
     "default_checkpoints",
     "draw_strengths",
     "kendall_tau",
     "run_arena",
+    "run_clicks",
     "simulate",
     "top_k_overlap",
     "vote_information",
