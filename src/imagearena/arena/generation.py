@@ -29,7 +29,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -54,6 +54,8 @@ MAX_N = 1000
 MAX_SEED = 2**31 - 1
 #: What ``image.source`` of a generated image starts with (a JSON object follows).
 SOURCE_PREFIX = "generate:"
+#: Most images recorded in one transaction (those finished since the last one, up to this many).
+RECORD_BATCH = 100
 #: Longest readable part of a file name made from a prompt.
 SLUG_CHARS = 48
 REDACTED = "[redacted]"
@@ -159,7 +161,8 @@ def check_generator_names(configs: Sequence[GeneratorConfig]) -> None:
 
 class Sink(Protocol):
     """Where a run's images go. ``prepare`` runs on a generator's thread (decode, check, write files);
-    ``record`` on the caller's thread (the database), returning False for a duplicate."""
+    ``record`` on the caller's thread (the database) takes the images finished since its last call and
+    tells, for each, whether it was added (False: a duplicate)."""
 
     target: str
 
@@ -167,7 +170,7 @@ class Sink(Protocol):
 
     def prepare(self, unit: Unit, image: GeneratedImage, config: GeneratorConfig) -> Any: ...
 
-    def record(self, prepared: Any) -> bool: ...
+    def record(self, prepared: Sequence[Any]) -> list[bool]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,28 +228,39 @@ class StudySink:
         meta = {"backend": config.backend, **({"model": config.model} if config.model else {})}
         return _Stored(unit, info, SOURCE_PREFIX + redact(text, self.secrets), meta)
 
-    def record(self, prepared: _Stored) -> bool:
+    def record(self, prepared: Sequence[_Stored]) -> list[bool]:
+        """Record images in one short transaction: on SQLite the write lock is held for the inserts
+        only, never while images are being generated."""
         from imagearena.storage import catalog
 
-        unit = prepared.unit
+        added = []
         try:
-            model = catalog.get_or_create_model(self.session, unit.generator, prepared.meta)
-            prompt = catalog.get_or_create_prompt(self.session, unit.prompt, source=self.prompt_source)
-            _, created = catalog.add_image(
-                self.session,
-                self.study,
-                model,
-                prompt,
-                prepared.info,
-                source=prepared.source,
-                seed=unit.seed,
-            )
+            models = {}
+            for item in prepared:
+                unit = item.unit
+                if unit.generator not in models:
+                    models[unit.generator] = catalog.get_or_create_model(
+                        self.session, unit.generator, item.meta
+                    )
+                prompt = catalog.get_or_create_prompt(self.session, unit.prompt, source=self.prompt_source)
+                _, created = catalog.add_image(
+                    self.session,
+                    self.study,
+                    models[unit.generator],
+                    prompt,
+                    item.info,
+                    source=item.source,
+                    seed=unit.seed,
+                )
+                added.append(created)
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
-        self._done.add((unit.generator, catalog.prompt_digest(unit.prompt), unit.seed))
-        return created
+        for item in prepared:
+            unit = item.unit
+            self._done.add((unit.generator, catalog.prompt_digest(unit.prompt), unit.seed))
+        return added
 
 
 class FolderSink:
@@ -287,8 +301,8 @@ class FolderSink:
         _write_atomic(target, image.data)
         return target
 
-    def record(self, prepared: Path) -> bool:
-        return True
+    def record(self, prepared: Sequence[Path]) -> list[bool]:
+        return [True] * len(prepared)  # already in place
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
@@ -379,25 +393,28 @@ def run(
                 continue
             lane.pool = ThreadPoolExecutor(lane.config.max_concurrency, thread_name_prefix=f"generate-{name}")
             futures.extend(lane.pool.submit(_make, lane, unit, sink) for unit in todo[name])
-        for future in as_completed(futures):
-            outcome = future.result()
-            lane = lanes[outcome.unit.generator]
-            ok = False
-            if outcome.skipped:
-                lane.skipped += 1
-            elif outcome.error is not None:
+        pending: set[Future[_Outcome]] = set(futures)
+        while pending:  # what finished meanwhile is recorded together
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            outcomes = [f.result() for f in finished]
+            made = [o for o in outcomes if o.error is None and not o.skipped]
+            for start in range(0, len(made), RECORD_BATCH):
+                batch = made[start : start + RECORD_BATCH]
+                for outcome, added in zip(batch, sink.record([o.prepared for o in batch]), strict=True):
+                    if added:
+                        report.generated += 1
+                        report.made[outcome.unit.generator] += 1
+                    else:
+                        report.duplicates += 1
+            for outcome in outcomes:
                 unit = outcome.unit
-                message = redact(outcome.error, secrets)
-                report.failures.append(Failure(unit.generator, message, unit.prompt, unit.seed))
-            else:
-                ok = True
-                if sink.record(outcome.prepared):
-                    report.generated += 1
-                    report.made[lane.config.name] += 1
-                else:
-                    report.duplicates += 1
-            if on_done:
-                on_done(outcome.unit, ok)
+                if outcome.skipped:
+                    lanes[unit.generator].skipped += 1
+                elif outcome.error is not None:
+                    message = redact(outcome.error, secrets)
+                    report.failures.append(Failure(unit.generator, message, unit.prompt, unit.seed))
+                if on_done:
+                    on_done(unit, outcome.error is None and not outcome.skipped)
     except BaseException:  # Ctrl-C or a database error: units not started yet are dropped
         for lane in lanes.values():
             lane.stopped = lane.stopped or "the run was interrupted"
