@@ -113,6 +113,9 @@ def test_pair_ranking_by_keyboard_and_mouse_with_undo(ranker, sized_page, size):
     shown = _vote(page, "1")
     assert set(shown) <= set(names[study]) and len(set(shown)) == 2
     assert prompts == [_prompt(name).strip() for name in shown]  # each image's own prompt, under it
+    page.keyboard.press("Shift+Digit2")  # the large view: the whole prompt, and its buttons on screen
+    assert shown[1] in page.inner_text("#viewer-caption") and in_view(page, "#viewer-close")
+    page.keyboard.press("Escape")
     assert page.inner_text("#result-text").startswith("Left wins")
     _wait_decisions(page, start + 1)
     page.keyboard.press("u")
