@@ -222,7 +222,7 @@ export function startRound(root, hooks = {}) {
       s.figure.className = ranks[i] === top && ranks.some((r) => r !== top) ? "side winner" : "side";
     });
     if (ranks.every((r) => r === top)) {
-      $("result-text").textContent = "No clear best: " + names.join(", ") + ".";
+      $("result-text").textContent = (pick === "best" ? "No clear best: " : "All tied: ") + names.join(", ") + ".";
     } else if (pick === "best") {
       $("result-text").textContent = "Best: " + names[ranks.indexOf(top)] + ".";
     } else {
