@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import plugin_method
 import pytest
 from typer.testing import CliRunner
 
@@ -249,3 +250,22 @@ def test_output_is_not_wrapped_when_redirected(tmp_path: Path) -> None:
         cells = [cell.strip() for cell in row.split("│")]
         votes = cells[4] if method == "elo" else cells[6]  # bt adds Lower and Upper
         assert cells[2] == name and votes == "4"
+
+
+def test_a_method_a_package_registers_rates(log: Path) -> None:
+    with plugin_method.registered() as name:
+        rows = json.loads(_run(str(log), "--method", name, "--format", "json"))
+        table = _run(str(log), "--method", name, "--anchor", "flux=3")  # its options are its own to read
+    assert [(r["model"], r["rating"], r["rank"]) for r in rows] == [
+        ("flux", 3.0, 1),
+        ("sdxl", 1.0, 2),
+        ("sd15", 0.0, 3),
+    ]
+    assert name in table and "flux" in table
+
+
+def test_an_unknown_method_names_the_registered_ones(log: Path) -> None:
+    with plugin_method.registered() as name:
+        message = _refused(str(log), "--method", "glicko")
+    assert message.startswith("unknown rating method 'glicko'; use one of ")
+    assert all(m in message for m in ("elo", "trueskill", "bt", name))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from imagearena.storage.snapshots import SnapshotPoint
     from imagearena.storage.studies import StudyRow
 
+#: The built-in rating methods: every leaderboard page shows them and the background task snapshots them.
 METHODS = tuple(m.value for m in RatingMethod)
 METHOD_TITLES = {m.value: m.label for m in RatingMethod}
 
@@ -57,9 +58,23 @@ def win_rate(row: RatingRow) -> float | None:
     return (row.wins + 0.5 * row.ties) / row.votes if row.votes else None
 
 
+def method_names() -> list[str]:
+    """Every rating method a leaderboard accepts: the built-ins, then those packages register
+    (ratings.methods.rating_methods, entry point group ``imagearena.rating_methods``)."""
+    from imagearena.ratings.methods import rating_methods
+
+    return [*METHODS, *(m for m in rating_methods.names() if m not in METHODS)]
+
+
+def method_title(method: str) -> str:
+    """How pages title a method: a built-in by its label, one a package registers by its name."""
+    return METHOD_TITLES.get(method, method)
+
+
 def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise InputError(f"unknown rating method {method!r}: use one of {', '.join(METHODS)}")
+    """``method`` if it is a registered rating method; an InputError naming them otherwise."""
+    if method not in METHODS and method not in method_names():
+        raise InputError(f"unknown rating method {method!r}: use one of {', '.join(method_names())}")
     return method
 
 

@@ -42,22 +42,29 @@ def parse_anchor(text: str) -> tuple[str, float]:
     return name, rating
 
 
-def _bt_bootstrap(method: RatingMethod, ci: CIChoice) -> bool:
-    return method is RatingMethod.BT and ci is CIChoice.bootstrap
+def _bt_bootstrap(method: str, ci: CIChoice) -> bool:
+    return method == RatingMethod.BT and ci is CIChoice.bootstrap
 
 
-#: Options that change some methods only: option -> (whether it applies to a method and CI, where it does).
-APPLIES: dict[str, tuple[Callable[[RatingMethod, CIChoice], bool], str]] = {
-    "k": (lambda method, ci: method is RatingMethod.ELO, "--method elo"),
-    "ci": (lambda method, ci: method is RatingMethod.BT, "--method bt"),
+#: Options that change some built-in methods only: option -> (whether it applies to a method and CI,
+#: where it does). A method a package registers gets them all and reads those that apply to it.
+APPLIES: dict[str, tuple[Callable[[str, CIChoice], bool], str]] = {
+    "k": (lambda method, ci: method == RatingMethod.ELO, "--method elo"),
+    "ci": (lambda method, ci: method == RatingMethod.BT, "--method bt"),
     "rounds": (_bt_bootstrap, "--method bt --ci bootstrap"),
     "seed": (_bt_bootstrap, "--method bt --ci bootstrap"),
-    "anchor": (lambda method, ci: method is not RatingMethod.TRUESKILL, "--method elo or bt"),
+    "anchor": (lambda method, ci: method != RatingMethod.TRUESKILL, "--method elo or bt"),
 }
+METHOD_HELP = (
+    f"Rating method: {', '.join(RatingMethod)}, or one a package registers "
+    "(entry point group imagearena.rating_methods)."
+)
 
 
-def refuse_options_that_do_not_apply(ctx: typer.Context, method: RatingMethod, ci: CIChoice) -> None:
+def refuse_options_that_do_not_apply(ctx: typer.Context, method: str, ci: CIChoice) -> None:
     """An option the chosen method ignores is an error, not a silent no-op (``--ci bootstrap`` with Elo)."""
+    if method not in tuple(RatingMethod):
+        return
     wrong = []
     for name, (applies, where) in APPLIES.items():
         source = ctx.get_parameter_source(name)
@@ -65,7 +72,7 @@ def refuse_options_that_do_not_apply(ctx: typer.Context, method: RatingMethod, c
         if given and not applies(method, ci):
             wrong.append(f"--{name} applies to {where} only")
     if wrong:
-        run = f"--method {method.value}" + (f" --ci {ci.value}" if method is RatingMethod.BT else "")
+        run = f"--method {method}" + (f" --ci {ci.value}" if method == RatingMethod.BT else "")
         raise InputError(f"{'; '.join(wrong)} (this run: {run}); drop the option or change --method/--ci")
 
 
@@ -75,7 +82,7 @@ def rate(
     votes: Path = typer.Argument(
         ..., help="Battle log: .csv, .json (a list) or .jsonl with model_a, model_b, winner[, tstamp]."
     ),
-    method: RatingMethod = typer.Option(RatingMethod.ELO, "--method", "-m", help="Rating method."),
+    method: str = typer.Option(RatingMethod.ELO.value, "--method", "-m", help=METHOD_HELP),
     k: float = typer.Option(32.0, "--k", help="Elo K factor."),
     ci: CIChoice = typer.Option(
         CIChoice.sandwich, "--ci", help="Bradley-Terry 95% interval: sandwich or bootstrap."
@@ -90,15 +97,18 @@ def rate(
     """Rate models from a battle log and print the leaderboard, best first."""
     from imagearena.battlelog import read_battles
     from imagearena.ratings import leaderboard
+    from imagearena.ratings.methods import rating_methods
 
+    if method not in rating_methods:  # before the log is read
+        raise InputError(f"unknown rating method {method!r}; use one of {', '.join(rating_methods.names())}")
     refuse_options_that_do_not_apply(ctx, method, ci)
     anchor_pair = parse_anchor(anchor) if anchor is not None else None
-    battles = read_battles(votes, tstamps=method is not RatingMethod.BT)
+    battles = read_battles(votes, tstamps=method != RatingMethod.BT)
     if not len(battles):
         raise InputError(f"no battles in {votes}: the log needs rows with model_a, model_b and winner")
     rows = leaderboard(
         battles,
-        method.value,
+        method,
         k=k,
         ci=ci.value,
         rounds=rounds,
@@ -110,7 +120,7 @@ def rate(
     elif fmt is FormatChoice.csv:
         print(rows_to_csv(rows), end="")
     else:
-        print_table(rows, method.value, ci.value)
+        print_table(rows, method, ci.value)
 
 
 def rows_to_json(rows: list[RatingRow]) -> str:
@@ -163,7 +173,7 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
             cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
         body.append([*cells, str(r.votes), str(r.wins), str(r.losses), str(r.ties)])
     out = console()
-    table = Table(title=titles[method])
+    table = Table(title=titles.get(method, method))
     for j, header in enumerate(headers):
         if header == "Model":
             table.add_column(header)

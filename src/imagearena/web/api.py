@@ -36,7 +36,15 @@ router = APIRouter(prefix="/api/v1", tags=["arena"], route_class=AdminFirstRoute
 
 # The enums themselves: the same OpenAPI enum as a Literal, and a 400 naming the allowed values.
 Winner = Outcome
-Method = RatingMethod
+
+# A rating method is any name in the ratings.methods registry, so not an enum: the built-ins are its
+# examples, and an unknown name is a 400 that lists the registered ones.
+_METHOD_DOC = (
+    f"A rating method: {', '.join(RatingMethod)} (built in), or one a package registers "
+    "(entry point group imagearena.rating_methods)."
+)
+Method = Annotated[str, Field(description=_METHOD_DOC, examples=[m.value for m in RatingMethod])]
+MethodParam = Annotated[str, Query(description=_METHOD_DOC, examples=[m.value for m in RatingMethod])]
 
 # A stored time in an answer: the text datetime.isoformat() writes (UTC as "+00:00").
 IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
@@ -386,7 +394,7 @@ def import_folder(study: str, body: ImportIn, request: Request) -> dict[str, Any
 def leaderboard(
     study: str,
     request: Request,
-    method: Method = RatingMethod.ELO,
+    method: MethodParam = RatingMethod.ELO,
     since: str | None = Query(
         default=None, description="ISO 8601 time or Unix seconds; votes at or after it."
     ),
@@ -426,7 +434,7 @@ def win_rates(
 
 
 @router.get("/studies/{study}/ratings", response_model=RatingHistoryOut, responses=READ_STUDY)
-def rating_history(study: str, request: Request, method: Method = RatingMethod.ELO) -> dict[str, Any]:
+def rating_history(study: str, request: Request, method: MethodParam = RatingMethod.ELO) -> dict[str, Any]:
     """Rating over time: the study's rating snapshots for one method, oldest first."""
     points = leaderboards.rating_history(get_arena(request), study, method)
     return {

@@ -105,7 +105,9 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
     arena = get_arena(request)
     leaderboards.check_method(method)
     summary = studies.study_detail(arena, study).summary
-    boards = {m: leaderboards.leaderboard(arena, study, m) for m in leaderboards.METHODS}
+    # the built-ins fill the table's columns; a method a package registers ranks the rows when chosen
+    shown = dict.fromkeys([*leaderboards.METHODS, method])
+    boards = {m: leaderboards.leaderboard(arena, study, m) for m in shown}
     by_model = {m: {r.model: r for r in b.rows} for m, b in boards.items()}
     ordered = boards[method].rows
     points: list[RatingPoint] = list(leaderboards.rating_history(arena, study, method))
@@ -119,7 +121,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
         {
             "study": summary,
             "method": method,
-            "methods": leaderboards.METHOD_TITLES,
+            "methods": {m: leaderboards.method_title(m) for m in leaderboards.method_names()},
             "rows": ordered,
             "by_model": by_model,
             "win_rate": leaderboards.win_rate,
@@ -127,7 +129,9 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
             "chart": rating_chart(
-                points, title=f"{leaderboards.METHOD_TITLES[method]} rating over time", refit=method == RatingMethod.BT
+                points,
+                title=f"{leaderboards.method_title(method)} rating over time",
+                refit=method == RatingMethod.BT,
             ),
         },
     )
