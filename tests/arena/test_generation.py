@@ -242,6 +242,7 @@ class Slow:
 
     running = 0
     peak = 0
+    closed = 0
     lock = threading.Lock()
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -256,11 +257,14 @@ class Slow:
             Slow.running -= 1
         return [GeneratedImage(png_for(f"{request.prompt}{request.seed}"), request.seed, {"backend": "slow"})]
 
+    def close(self) -> None:
+        Slow.closed += 1
+
 
 @pytest.fixture
 def slow_backend():
     generators.register("test-slow", Slow)
-    Slow.running = Slow.peak = 0
+    Slow.running = Slow.peak = Slow.closed = 0
     yield "test-slow"
     generators._factories.pop("test-slow", None)
 
@@ -269,6 +273,22 @@ def test_units_run_at_most_max_concurrency_at_once(tmp_path, slow_backend):
     config = parse_entry("slow", {"backend": slow_backend, "max_concurrency": 3})
     report = generate_into_folder([config], PROMPTS, tmp_path / "out", n=6)
     assert report.generated == 12 and Slow.peak == 3
+
+
+def test_an_interrupted_run_keeps_what_it_recorded_and_a_rerun_makes_the_rest(
+    session, media_store, slow_backend
+):
+    config = parse_entry("slow", {"backend": slow_backend, "max_concurrency": 1})
+
+    def interrupt(unit, ok):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run([config], plan(["slow"], PROMPTS, n=4), StudySink(session, media_store, "gen"), on_done=interrupt)
+    kept = len(images_of(session, "gen"))
+    assert 1 <= kept < 8 and Slow.closed == 1
+    again = run([config], plan(["slow"], PROMPTS, n=4), StudySink(session, media_store, "gen"))
+    assert (again.already, again.generated) == (kept, 8 - kept)
 
 
 # --- into a folder ----------------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ class _Stored:
 
 
 class StudySink:
-    """Images into a study: the content store, then one short transaction per image."""
+    """Images into a study: the content store, then one short transaction per batch of finished images."""
 
     def __init__(
         self,
