@@ -22,6 +22,17 @@ from imagearena.generators.errors import UnknownModelError  # noqa: E402
 from imagearena.types import CheckableGenerator, GenerationRequest  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The tiny pipeline's kernels are too small to split: one thread is faster, and fair to parallel runs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_pipeline import build_tiny_sd
@@ -63,6 +74,17 @@ def test_same_seed_same_image_whatever_the_batch(tiny_sd: Path) -> None:
     assert params["dtype"] == "float32" and params["device"] == "cpu"
     assert (params["width"], params["height"]) == png_size(first[0].data) == (16, 16)
     assert params["guidance"] == 7.5  # the pipeline's own default, recorded as used
+
+
+def test_concurrent_calls_take_turns_on_the_shared_pipeline(tiny_sd: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    generator = make(tiny_sd)
+    request = GenerationRequest("a red circle", seed=3, steps=3)
+    expected = generator.generate(request)[0].data
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: generator.generate(request)[0].data, range(3)))
+    assert results == [expected] * 3
 
 
 def test_size_steps_guidance_and_negative_prompt_reach_the_pipeline(tiny_sd: Path) -> None:

@@ -266,9 +266,19 @@ def test_imagen_on_the_gemini_api_is_an_input_error(make, stub):
 
 
 def test_malformed_answers_are_one_line_errors(make, stub):
-    stub.add("POST", GENERATE, Reply(200, {"candidates": []}))
+    stub.add(
+        "POST",
+        GENERATE,
+        Reply(200, {"candidates": []}),
+        Reply(200, body=b"<html>a proxy's page</html>", headers={"Content-Type": "text/html"}),
+        Reply(200, {"candidates": [{"content": {"parts": "not a list"}}]}),
+    )
     with pytest.raises(GeneratorError, match="without a candidate"):
         make().generate(GenerationRequest("a fox", seed=0))
+    for _ in range(2):
+        with pytest.raises(GeneratorError, match="in a shape the SDK cannot read") as caught:
+            make().generate(GenerationRequest("a fox", seed=0))
+        assert "\n" not in str(caught.value) and not isinstance(caught.value, InputError)
 
 
 def test_check_looks_the_model_up(make, stub):

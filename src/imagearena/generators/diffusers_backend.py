@@ -95,7 +95,9 @@ class _Loaded:
     call_defaults: Mapping[str, Any]  # the pipeline __call__'s own defaults, to record what was used
 
 
-_PIPELINES: dict[tuple[str, str, str, str | None], _Loaded] = {}
+Key = tuple[str, str, str, str | None]  # model, device, dtype, variant
+_PIPELINES: dict[Key, _Loaded] = {}
+_LOADING: dict[Key, threading.Lock] = {}  # one lock per key: loading one model never blocks another
 _PIPELINES_LOCK = threading.Lock()
 
 
@@ -106,30 +108,40 @@ def _load(model: str, device: str, dtype: str, variant: str | None) -> _Loaded:
         loaded = _PIPELINES.get(key)
         if loaded is not None:
             return loaded
-        torch = require_packages()
-        from diffusers import AutoPipelineForText2Image
-        from diffusers.utils import deprecation_utils
-
-        # diffusers 0.36 renamed from_pretrained's torch_dtype to dtype; older releases know only the first
-        dtype_key = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
-        kwargs: dict[str, Any] = {dtype_key: getattr(torch, dtype)}
-        if variant:
-            kwargs["variant"] = variant
-        try:
-            pipeline = AutoPipelineForText2Image.from_pretrained(model, **kwargs)  # type: ignore[no-untyped-call]
-        except (OSError, ValueError) as exc:  # no such folder or hub id, no model_index.json, no variant
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UnknownModelError(
-                f"diffusers cannot load a text-to-image pipeline from {model!r} ({reason}): name a folder "
-                "written by save_pretrained or a hub id that is in the local cache or reachable"
-            ) from None
-        pipeline = pipeline.to(device)
-        pipeline.set_progress_bar_config(disable=True)
-        parameters = inspect.signature(pipeline.__call__).parameters
-        defaults = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
-        loaded = _Loaded(pipeline, threading.Lock(), defaults)
-        _PIPELINES[key] = loaded
+        loading = _LOADING.setdefault(key, threading.Lock())
+    with loading:
+        with _PIPELINES_LOCK:
+            loaded = _PIPELINES.get(key)
+        if loaded is None:
+            loaded = _from_pretrained(model, device, dtype, variant)
+            with _PIPELINES_LOCK:
+                _PIPELINES[key] = loaded
         return loaded
+
+
+def _from_pretrained(model: str, device: str, dtype: str, variant: str | None) -> _Loaded:
+    torch = require_packages()
+    from diffusers import AutoPipelineForText2Image
+    from diffusers.utils import deprecation_utils
+
+    # diffusers 0.36 renamed from_pretrained's torch_dtype to dtype; older releases know only the first
+    dtype_key = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+    kwargs: dict[str, Any] = {dtype_key: getattr(torch, dtype)}
+    if variant:
+        kwargs["variant"] = variant
+    try:
+        pipeline = AutoPipelineForText2Image.from_pretrained(model, **kwargs)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as exc:  # no such folder or hub id, no model_index.json, no variant
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnknownModelError(
+            f"diffusers cannot load a text-to-image pipeline from {model!r} ({reason}): name a folder "
+            "written by save_pretrained or a hub id that is in the local cache or reachable"
+        ) from None
+    pipeline = pipeline.to(device)
+    pipeline.set_progress_bar_config(disable=True)
+    parameters = inspect.signature(pipeline.__call__).parameters
+    defaults = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    return _Loaded(pipeline, threading.Lock(), defaults)
 
 
 def model_index(model: str) -> Path | None:

@@ -24,6 +24,7 @@ errors: 401/403 and an invalid key GeneratorAuthError, 404 UnknownModelError, a 
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -216,10 +217,16 @@ class GoogleGenerator:
                 credentials=credentials,
                 http_options=http_options,
             )
+        except ValueError as exc:  # the SDK's own check of project, location and credentials
+            raise InputError(f"{self.where}: {self._redact(str(exc))}") from None
         except Exception as exc:
-            raise self._auth_failure(exc) from None
+            failure = self._auth_failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
 
-    def _auth_failure(self, exc: Exception) -> GeneratorError:
+    def _auth_failure(self, exc: Exception) -> GeneratorError | None:
+        """The one-line error for a google-auth failure, None for any other exception."""
         import google.auth.exceptions
 
         if isinstance(exc, google.auth.exceptions.DefaultCredentialsError):
@@ -232,7 +239,7 @@ class GoogleGenerator:
                 f"{self.where}: the Google Cloud credentials could not be used ({self._redact(str(exc))}): "
                 "run gcloud auth application-default login again"
             )
-        raise exc
+        return None
 
     def _redact(self, text: str) -> str:
         return one_line(text, self._secrets)
@@ -242,6 +249,7 @@ class GoogleGenerator:
     def _call(self, what: Callable[[Any], T]) -> T:
         """Run one SDK call with this module's retries, turning every failure into a generator error."""
         require_genai()
+        import pydantic
         from google.auth import exceptions as auth_exceptions
         from google.genai import errors
 
@@ -285,7 +293,14 @@ class GoogleGenerator:
                     "is the network up?"
                 ) from None
             except auth_exceptions.GoogleAuthError as exc:
-                raise self._auth_failure(exc) from None
+                failure = self._auth_failure(exc)
+                assert failure is not None
+                raise failure from None
+            except (errors.UnknownApiResponseError, json.JSONDecodeError, pydantic.ValidationError) as exc:
+                raise GeneratorError(
+                    f"{self.where}: {self.service} answered in a shape the SDK cannot read: "
+                    f"{self._redact(str(exc))}"
+                ) from None
             except ValueError as exc:  # the SDK refuses a call the chosen API does not offer
                 raise InputError(f"{self.where}: {self._redact(str(exc))}") from None
         raise AssertionError("unreachable")  # pragma: no cover
