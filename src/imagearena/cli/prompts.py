@@ -1,0 +1,190 @@
+"""CLI commands: `imagearena prompts search|sample` over a prompt file or a Hugging Face dataset.
+The embedding model, torch and the index load inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from imagearena.cli.app import app, console
+
+if TYPE_CHECKING:
+    from imagearena.prompts.retrieval import Match, PromptIndex
+
+prompts_app = typer.Typer(help="Prompt sets: find the prompts closest to a topic.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+
+PROGRESS_MIN_ITEMS = 256  # below this embedding takes a moment; no bar
+METADATA_COLUMNS = 3  # at most this many metadata columns in a table
+
+SET_OPTION = typer.Option(
+    ...,
+    "--set",
+    envvar="IMAGEARENA_PROMPT_SET",
+    help="Prompt file (.txt, .jsonl, .csv, .tsv, .json) or hf:OWNER/NAME.",
+)
+COLUMN_OPTION = typer.Option(None, "--column", help="Column holding the prompt (default: prompt, text...).")
+SPLIT_OPTION = typer.Option("train", "--split", help="Split of a Hugging Face dataset.")
+EMBEDDER_OPTION = typer.Option(
+    None, "--embedder", help="sentence-transformers model id or folder (default: bundled all-MiniLM-L6-v2)."
+)
+DEVICE_OPTION = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps.")
+DATA_DIR_OPTION = typer.Option(
+    None, "--data-dir", help="Where embeddings are cached (default: the data dir)."
+)
+
+
+class FormatChoice(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A transient bar on stderr while a set is embedded or indexed (long sets only)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+    bars: dict[str, tuple[Progress, TaskID]] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in bars:
+            for progress, _ in bars.values():
+                progress.stop()
+            progress = Progress(
+                TextColumn(f"[bold]{phase.capitalize()}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console(stderr=True),
+                transient=True,
+                disable=total < PROGRESS_MIN_ITEMS,
+            )
+            progress.start()
+            bars[phase] = progress, progress.add_task(phase, total=total)
+        progress, task = bars[phase]
+        progress.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        for progress, _ in bars.values():
+            progress.stop()
+
+
+def open_index(
+    source: str, column: str | None, split: str, embedder: str | None, device: str, data_dir: Path | None
+) -> PromptIndex:
+    from imagearena.cli.db import load_settings
+    from imagearena.prompts.embedding import Embedder
+    from imagearena.prompts.loaders import load_prompt_set
+    from imagearena.prompts.retrieval import PromptIndex
+
+    prompt_set = load_prompt_set(source, column=column, split=split)
+    model = Embedder(embedder, device=device)
+    cache_dir = load_settings(None, data_dir).data_dir
+    with progress_bar() as show:
+        index = PromptIndex.open(prompt_set, model, cache_dir, on_progress=show)
+    if index.embedded_now:
+        print(
+            f"Embedded {len(prompt_set)} prompts of {prompt_set.name} with {model.name}; "
+            f"cached under {cache_dir / 'prompt-embeddings'}.",
+            file=sys.stderr,
+        )
+    return index
+
+
+def match_row(m: Match) -> dict[str, Any]:
+    return {
+        "topic": m.topic,
+        "rank": m.rank,
+        "row": m.row,
+        "similarity": round(m.similarity, 6),
+        "prompt": m.prompt.text,
+        "metadata": dict(m.prompt.metadata),
+    }
+
+
+def print_table(matches: Sequence[Match], *, with_topic: bool) -> None:
+    from rich.table import Table
+
+    columns: list[str] = []
+    for m in matches:
+        for key, value in m.prompt.metadata.items():
+            if (
+                key not in columns
+                and isinstance(value, str | int | float)
+                and len(columns) < METADATA_COLUMNS
+            ):
+                columns.append(key)
+    table = Table()
+    if with_topic:
+        table.add_column("Topic")
+    table.add_column("Rank", justify="right")
+    table.add_column("Similarity", justify="right")
+    table.add_column("Prompt")
+    for key in columns:
+        table.add_column(key)
+    for m in matches:
+        cells = [m.topic] if with_topic else []
+        cells += [str(m.rank), f"{m.similarity:.4f}", m.prompt.text]
+        cells += [str(m.prompt.metadata.get(key, "")) for key in columns]
+        table.add_row(*cells)
+    console().print(table, highlight=False)
+
+
+@prompts_app.command("search")
+def search(
+    topic: str = typer.Argument(..., help="What the prompts should be about."),
+    k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many prompts to show."),
+    prompt_set: str = SET_OPTION,
+    column: str | None = COLUMN_OPTION,
+    split: str = SPLIT_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    device: str = DEVICE_OPTION,
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """The k prompts of a set closest to a topic, by sentence-embedding cosine similarity."""
+    index = open_index(prompt_set, column, split, embedder, device, data_dir)
+    [matches] = index.search([topic], k)
+    if fmt is FormatChoice.json:
+        print(json.dumps([match_row(m) for m in matches], indent=2, ensure_ascii=False))
+    else:
+        print_table(matches, with_topic=False)
+
+
+@prompts_app.command("sample")
+def sample(
+    topics: str = typer.Option(..., "--topics", help="Comma-separated topics: 'cats,space travel'."),
+    n: int = typer.Option(2, "--per-topic", "-n", min=1, help="Prompts to draw per topic."),
+    from_top: int = typer.Option(20, "--from-top", min=1, help="Draw from each topic's K closest prompts."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the draw (default: a new one, printed)."),
+    prompt_set: str = SET_OPTION,
+    column: str | None = COLUMN_OPTION,
+    split: str = SPLIT_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    device: str = DEVICE_OPTION,
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """Draw n prompts per topic from its K closest, seeded; no prompt is drawn for two topics."""
+    names = [t.strip() for t in topics.split(",")]
+    index = open_index(prompt_set, column, split, embedder, device, data_dir)
+    drawn = index.sample(names, n, from_top=from_top, seed=seed)
+    flat = [m for picks in drawn.picks for m in picks]
+    if fmt is FormatChoice.json:
+        print(
+            json.dumps(
+                {"seed": drawn.seed, "prompts": [match_row(m) for m in flat]}, indent=2, ensure_ascii=False
+            )
+        )
+    else:
+        print_table(flat, with_topic=True)
+        print(f"Seed {drawn.seed} (--seed {drawn.seed} draws these again).", file=sys.stderr)
