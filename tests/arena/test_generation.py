@@ -321,6 +321,17 @@ def test_a_folder_is_laid_out_for_import_folder_and_the_folder_ranker(tmp_path, 
     assert all(p.stat().st_mtime_ns == t for p, t in written.items())  # nothing rewritten
 
 
+def test_a_folder_file_is_named_for_the_format_the_service_sent(tmp_path, stub):
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(jpeg, "JPEG")
+    stub.add("POST", PATH, Reply(200, {"data": [{"b64_json": base64.b64encode(jpeg.getvalue()).decode()}]}))
+    out = tmp_path / "out"
+    assert generate_into_folder([openai(stub)], ["a cat"], out).generated == 1
+    stem = file_stem(plan(["hosted"], ["a cat"])[0])
+    assert sorted(p.name for p in (out / "hosted").iterdir()) == [f"{stem}.jpg", f"{stem}.txt"]
+    assert generate_into_folder([openai(stub)], ["a cat"], out).already == 1 and len(stub.requests) == 1
+
+
 def test_the_output_folder_must_be_a_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="is a file"):
