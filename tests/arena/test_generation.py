@@ -18,6 +18,7 @@ from stub_server import Recorded, Reply, StubServer
 from imagearena.arena.generation import (
     MAX_SEED,
     SOURCE_PREFIX,
+    Failure,
     FolderSink,
     StudySink,
     clean_prompts,
@@ -141,12 +142,15 @@ def test_a_failed_image_is_reported_and_the_run_goes_on(session, media_store, st
     configs = [openai(stub, max_concurrency=2), procedural("crisp", "crisp")]
     prompts = ["a red fox", "something forbidden", "a blue bird"]
     finished: list[tuple[str, bool]] = []
+    seen: list[Failure] = []
     report = run(
         configs,
         plan([c.name for c in configs], prompts, n=2),
         StudySink(session, media_store, "gen"),
         on_done=lambda unit, ok: finished.append((unit.generator, ok)),
+        on_failure=seen.append,
     )
+    assert seen == report.failures
     assert report.generated == 10 and report.failed == 2
     assert {(f.generator, f.prompt, f.seed) for f in report.failures} == {
         ("hosted", "something forbidden", 0),

@@ -361,12 +361,20 @@ def run(
     *,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
+    on_failure: Callable[[Failure], None] | None = None,
 ) -> GenerationReport:
-    """Make every unit ``sink`` does not have yet; ``on_start(total)`` tells how many will be tried and
-    ``on_done(unit, ok)`` follows each of them."""
+    """Make every unit ``sink`` does not have yet; ``on_start(total)`` tells how many will be tried,
+    ``on_done(unit, ok)`` follows each of them and ``on_failure(failure)`` each failure as it happens
+    (all three on the caller's thread)."""
     from imagearena.generators.config import create
 
     report = GenerationReport(target=sink.target, made={c.name: 0 for c in configs})
+
+    def failed(failure: Failure) -> None:
+        report.failures.append(failure)
+        if on_failure:
+            on_failure(failure)
+
     secrets = secrets_of(configs)
     lanes = {c.name: _Lane(c) for c in configs}
     todo: dict[str, list[Unit]] = {name: [] for name in lanes}
@@ -386,7 +394,7 @@ def run(
                 lane.generator = create(lane.config)
             except ImageArenaError as exc:
                 message = redact(str(exc), secrets)
-                report.failures.append(Failure(name, message, images=len(todo[name])))
+                failed(Failure(name, message, images=len(todo[name])))
                 for unit in todo[name]:
                     if on_done:
                         on_done(unit, False)
@@ -412,7 +420,7 @@ def run(
                     lanes[unit.generator].skipped += 1
                 elif outcome.error is not None:
                     message = redact(outcome.error, secrets)
-                    report.failures.append(Failure(unit.generator, message, unit.prompt, unit.seed))
+                    failed(Failure(unit.generator, message, unit.prompt, unit.seed))
                 if on_done:
                     on_done(unit, outcome.error is None and not outcome.skipped)
     except BaseException:  # Ctrl-C or a database error: units not started yet are dropped
@@ -429,7 +437,7 @@ def run(
     for lane in lanes.values():
         if lane.skipped:
             message = f"{lane.skipped} image(s) not tried after: {redact(lane.stopped or '', secrets)}"
-            report.failures.append(Failure(lane.config.name, message, images=lane.skipped))
+            failed(Failure(lane.config.name, message, images=lane.skipped))
     return report
 
 
@@ -470,6 +478,7 @@ def generate_into_study(
     prompt_source: str = "generate",
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
+    on_failure: Callable[[Failure], None] | None = None,
 ) -> GenerationReport:
     """`imagearena generate --study NAME`: the images into the study (created when missing) in the
     database and media store of ``settings``."""
@@ -486,7 +495,7 @@ def generate_into_study(
             secrets=secrets_of(configs),
             prompt_source=prompt_source,
         )
-        return run(configs, units, sink, on_start=on_start, on_done=on_done)
+        return run(configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure)
 
 
 def generate_into_folder(
@@ -499,8 +508,10 @@ def generate_into_folder(
     limits: Limits = Limits(),
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
+    on_failure: Callable[[Failure], None] | None = None,
 ) -> GenerationReport:
     """`imagearena generate --out DIR`: the images into ``DIR/<generator>/`` with prompt sidecars."""
     check_generator_names(configs)
     units = plan([c.name for c in configs], clean_prompts(prompts), n, seed)
-    return run(configs, units, FolderSink(out, limits=limits), on_start=on_start, on_done=on_done)
+    sink = FolderSink(out, limits=limits)
+    return run(configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure)

@@ -18,7 +18,7 @@ from imagearena.cli.generation import GENERATORS_OPTION
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from imagearena.arena.generation import GenerationReport
+    from imagearena.arena.generation import Failure, GenerationReport
     from imagearena.generators.config import GeneratorConfig
 
 #: Longest part of a prompt shown in a progress or failure line.
@@ -62,12 +62,14 @@ def shorten(text: str, limit: int = SHOWN_PROMPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def failure_line(failure: Failure) -> str:
+    what = failure.generator
+    if failure.prompt is not None:
+        what += f" seed {failure.seed} {shorten(failure.prompt)!r}"
+    return f"FAILED {what}: {failure.message}"
+
+
 def print_report(out: Console, report: GenerationReport, where: str) -> None:
-    for failure in report.failures:
-        what = failure.generator
-        if failure.prompt is not None:
-            what += f" seed {failure.seed} {shorten(failure.prompt)!r}"
-        out.print(f"FAILED {what}: {failure.message}", markup=False, highlight=False)
     made = ", ".join(f"{name} {count}" for name, count in report.made.items()) or "none"
     line = (
         f"{where}: generated {report.generated}, already present {report.already}, "
@@ -136,6 +138,9 @@ def generate_command(
     def start(total: int) -> None:
         progress.update(task, total=total)
 
+    def failed(failure: Failure) -> None:  # shown above the bar as it happens
+        progress.console.print(failure_line(failure), markup=False, highlight=False)
+
     with progress:
         if study is not None:
             report = generate_into_study(
@@ -148,6 +153,7 @@ def generate_command(
                 prompt_source=source,
                 on_start=start,
                 on_done=done,
+                on_failure=failed,
             )
             where = f"Study {report.target}"
         else:
@@ -161,6 +167,7 @@ def generate_command(
                 limits=Limits.from_settings(settings),
                 on_start=start,
                 on_done=done,
+                on_failure=failed,
             )
             where = f"Folder {report.target}"
     print_report(out, report, where)
