@@ -32,13 +32,24 @@ def _folder_kwargs(tmp_path: Path) -> dict[str, Any]:
 #: Generators that reach a service: built here (no I/O until used), exercised against stub servers in
 #: tests/generators.
 NETWORK_GENERATORS = ("openai", "a1111", "comfyui")
+#: Their model, where building needs one.
+NETWORK_MODELS = {
+    "google": "gemini-2.5-flash-image",
+    "vertex-endpoint": "projects/p/locations/us-central1/endpoints/1",
+}
+#: Generators that load a model into this process: built here (nothing loads until used), exercised on a
+#: tiny pipeline in tests/generators.
+MODEL_GENERATORS = {"diffusers": "some/pipeline"}
 
 
 def _network_kwargs(backend: str) -> Callable[[Path], dict[str, Any]]:
     from imagearena.generators.config import GeneratorConfig
 
+    model = NETWORK_MODELS.get(backend) or MODEL_GENERATORS.get(backend)
     return lambda _: {
-        "config": GeneratorConfig(name=f"test-{backend}", backend=backend, base_url="http://127.0.0.1:9")
+        "config": GeneratorConfig(
+            name=f"test-{backend}", backend=backend, model=model, base_url="http://127.0.0.1:9"
+        )
     }
 
 
@@ -49,7 +60,7 @@ BUILD: dict[str, dict[str, Callable[[Path], dict[str, Any]]]] = {
     "generator": {
         "procedural": lambda _: {},
         "folder": _folder_kwargs,
-        **{name: _network_kwargs(name) for name in NETWORK_GENERATORS},
+        **{name: _network_kwargs(name) for name in (*NETWORK_GENERATORS, *NETWORK_MODELS, *MODEL_GENERATORS)},
     },
 }
 REGISTRIES: dict[str, tuple[Registry[Any], type]] = {
@@ -68,6 +79,11 @@ def _battles() -> Battles:
     )
 
 
+def _entry_backend(generator: Any) -> str | None:
+    """The backend name of a generator built from a generators-file entry."""
+    return getattr(getattr(generator, "config", None), "backend", None)
+
+
 def _exercise(kind: str, backend: Any) -> None:
     """Use the backend once through its Protocol."""
     if kind == "sampler":
@@ -79,7 +95,7 @@ def _exercise(kind: str, backend: Any) -> None:
     elif kind == "rating method":
         rows = backend.fit(_battles(), FitOptions())
         assert sorted(r.model for r in rows) == sorted(MODELS) and rows[0].rank == 1
-    elif getattr(backend, "base_url", None) is None:
+    elif getattr(backend, "base_url", None) is None and _entry_backend(backend) not in MODEL_GENERATORS:
         from imagearena.media import inspect_image
         from imagearena.types import GenerationRequest
 

@@ -171,6 +171,15 @@ class GoogleGenerator:
         return f"generator {self.name!r}"
 
     @property
+    def base_url(self) -> str:
+        """Where the SDK sends requests: the entry's base_url, else the API's own endpoint."""
+        if self.config.base_url:
+            return self.config.base_url
+        if self.vertexai:
+            return f"https://{self.location}-aiplatform.googleapis.com"
+        return "https://generativelanguage.googleapis.com"
+
+    @property
     def service(self) -> str:
         if self.config.base_url:
             return self.config.base_url
