@@ -247,6 +247,7 @@ class Slow:
     running = 0
     peak = 0
     closed = 0
+    asked: list[tuple[str, int, int]] = []
     lock = threading.Lock()
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -256,10 +257,12 @@ class Slow:
         with Slow.lock:
             Slow.running += 1
             Slow.peak = max(Slow.peak, Slow.running)
+            Slow.asked.append((request.prompt, request.seed, request.n))
         time.sleep(0.03)
         with Slow.lock:
             Slow.running -= 1
-        return [GeneratedImage(png_for(f"{request.prompt}{request.seed}"), request.seed, {"backend": "slow"})]
+        seeds = range(request.seed, request.seed + request.n)
+        return [GeneratedImage(png_for(f"{request.prompt}{s}"), s, {"backend": "slow"}) for s in seeds]
 
     def close(self) -> None:
         Slow.closed += 1
@@ -269,6 +272,7 @@ class Slow:
 def slow_backend():
     generators.register("test-slow", Slow)
     Slow.running = Slow.peak = Slow.closed = 0
+    Slow.asked = []
     yield "test-slow"
     generators._factories.pop("test-slow", None)
 
@@ -277,6 +281,29 @@ def test_units_run_at_most_max_concurrency_at_once(tmp_path, slow_backend):
     config = parse_entry("slow", {"backend": slow_backend, "max_concurrency": 3})
     report = generate_into_folder([config], PROMPTS, tmp_path / "out", n=6)
     assert report.generated == 12 and Slow.peak == 3
+
+
+def test_a_batch_asks_for_consecutive_seeds_of_one_prompt_together(session, media_store, slow_backend):
+    config = parse_entry("slow", {"backend": slow_backend, "max_concurrency": 2})
+    run([config], plan(["slow"], ["a cat"], n=2), StudySink(session, media_store, "gen"))
+    Slow.asked.clear()
+    units = plan(["slow"], ["a cat", "a dog"], n=6)
+    report = run([config], units, StudySink(session, media_store, "gen"), batch=3)
+    assert (report.generated, report.already) == (10, 2)
+    assert sorted(Slow.asked) == [("a cat", 2, 3), ("a cat", 5, 1), ("a dog", 0, 3), ("a dog", 3, 3)]
+    for image in images_of(session, "gen"):  # image k of a request is bound to seed + k
+        assert image.sha256 == hashlib.sha256(png_for(f"{image.prompt.text}{image.seed}")).hexdigest()
+    with pytest.raises(InputError, match="--batch must be 1 to 64"):
+        run([config], units, StudySink(session, media_store, "gen"), batch=65)
+
+
+def test_an_image_missing_from_a_batched_answer_is_that_seed_failure(tmp_path, stub):
+    one = base64.b64encode(png_for("only one")).decode()
+    stub.add("POST", PATH, Reply(200, {"data": [{"b64_json": one}]}))
+    report = generate_into_folder([openai(stub)], ["a cat"], tmp_path / "out", n=2, batch=2)
+    assert report.generated == 1 and len(stub.requests) == 1 and stub.requests[0].json()["n"] == 2
+    [failure] = report.failures
+    assert (failure.seed, failure.message) == (1, "generator 'hosted' answered 1 image(s) of the 2 asked for")
 
 
 def test_an_interrupted_run_keeps_what_it_recorded_and_a_rerun_makes_the_rest(

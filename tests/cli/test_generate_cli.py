@@ -58,7 +58,7 @@ def test_into_a_study_from_a_prompts_file(tmp_path):
     gens, data = write_generators(tmp_path), tmp_path / "data"
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a red circle\nthree stars\n\n")
-    result = invoke("--generator", "crisp", "--prompts", prompts, "--n", 2, "--seed", 4, "--study", "gen", "--data-dir", data,
+    result = invoke("--generator", "crisp", "--prompts", prompts, "--n", 2, "--batch", 2, "--seed", 4, "--study", "gen", "--data-dir", data,
                     "--generators", gens)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Study gen: generated 4, already present 0, failed 0; made by generator: crisp 4" in result.output

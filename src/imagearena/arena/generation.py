@@ -2,7 +2,8 @@
 
 The work is split into units, one image each: (generator, prompt, seed), where image k of ``n`` for a
 prompt uses ``seed + k``. Each generator runs its units on its own threads, at most its entry's
-``max_concurrency`` at a time; the bytes it answers are checked by the one safe decoder
+``max_concurrency`` requests at a time (one image per request, or with ``batch`` up to that many
+consecutive seeds of one prompt); the bytes it answers are checked by the one safe decoder
 (imagearena.media) on those threads, then:
 
 - into a study, the image goes to the content store and is recorded bound to its model (the generator
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.folders.paths import check_name
-from imagearena.generators.errors import GeneratorAuthError, GeneratorError, UnknownModelError
+from imagearena.generators.errors import GeneratorAuthError, UnknownModelError
 from imagearena.media import IMAGE_SUFFIXES, ImageInfo, ImageRejected, Limits, MediaStore, inspect_image
 from imagearena.text import check_text
 from imagearena.types import GeneratedImage, GenerationRequest, Generator, StudyKind
@@ -362,12 +363,16 @@ def run(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
+    batch: int = 1,
 ) -> GenerationReport:
     """Make every unit ``sink`` does not have yet; ``on_start(total)`` tells how many will be tried,
     ``on_done(unit, ok)`` follows each of them and ``on_failure(failure)`` each failure as it happens
-    (all three on the caller's thread)."""
-    from imagearena.generators.config import create
+    (all three on the caller's thread). ``batch`` > 1 asks for up to that many consecutive seeds of one
+    prompt in one request (a GPU pipeline draws them together; an API makes fewer calls)."""
+    from imagearena.generators.config import MAX_IMAGES_PER_REQUEST, create
 
+    if not 1 <= batch <= MAX_IMAGES_PER_REQUEST:
+        raise InputError(f"--batch must be 1 to {MAX_IMAGES_PER_REQUEST} images per request, not {batch}")
     report = GenerationReport(target=sink.target, made={c.name: 0 for c in configs})
 
     def failed(failure: Failure) -> None:
@@ -385,7 +390,7 @@ def run(
             todo[unit.generator].append(unit)
     if on_start:
         on_start(sum(len(u) for u in todo.values()))
-    futures: list[Future[_Outcome]] = []
+    futures: list[Future[list[_Outcome]]] = []
     try:
         for name, lane in lanes.items():
             if not todo[name]:
@@ -400,15 +405,17 @@ def run(
                         on_done(unit, False)
                 continue
             lane.pool = ThreadPoolExecutor(lane.config.max_concurrency, thread_name_prefix=f"generate-{name}")
-            futures.extend(lane.pool.submit(_make, lane, unit, sink) for unit in todo[name])
-        pending: set[Future[_Outcome]] = set(futures)
+            futures.extend(
+                lane.pool.submit(_make, lane, request, sink) for request in requests(todo[name], batch)
+            )
+        pending: set[Future[list[_Outcome]]] = set(futures)
         while pending:  # what finished meanwhile is recorded together
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            outcomes = [f.result() for f in finished]
+            outcomes = [outcome for f in finished for outcome in f.result()]
             made = [o for o in outcomes if o.error is None and not o.skipped]
             for start in range(0, len(made), RECORD_BATCH):
-                batch = made[start : start + RECORD_BATCH]
-                for outcome, added in zip(batch, sink.record([o.prepared for o in batch]), strict=True):
+                chunk = made[start : start + RECORD_BATCH]
+                for outcome, added in zip(chunk, sink.record([o.prepared for o in chunk]), strict=True):
                     if added:
                         report.generated += 1
                         report.made[outcome.unit.generator] += 1
@@ -441,27 +448,56 @@ def run(
     return report
 
 
-def _make(lane: _Lane, unit: Unit, sink: Sink) -> _Outcome:
-    """One unit on a generator's thread: ask the backend, check and place its image."""
+def requests(units: Sequence[Unit], batch: int) -> list[list[Unit]]:
+    """``units`` (of one generator) cut into requests: runs of consecutive seeds of one prompt, at most
+    ``batch`` long, so image k of a request is the one with the request's seed + k."""
+    cut: list[list[Unit]] = []
+    for unit in units:
+        last = cut[-1] if cut else None
+        if (
+            last is not None
+            and len(last) < batch
+            and last[-1].prompt == unit.prompt
+            and last[-1].seed + 1 == unit.seed
+        ):
+            last.append(unit)
+        else:
+            cut.append([unit])
+    return cut
+
+
+def _make(lane: _Lane, units: Sequence[Unit], sink: Sink) -> list[_Outcome]:
+    """One request on a generator's thread: ask the backend for its units' images (consecutive seeds
+    of one prompt), check and place each; an image the answer lacks is that unit's failure."""
     if lane.stopped is not None:
-        return _Outcome(unit, skipped=True)
+        return [_Outcome(unit, skipped=True) for unit in units]
     assert lane.generator is not None
     name = lane.config.name
+    first = units[0]
     try:
-        images = lane.generator.generate(GenerationRequest(unit.prompt, unit.seed))
-        if not images:
-            raise GeneratorError(f"generator {name!r} answered no image")
-        return _Outcome(unit, prepared=sink.prepare(unit, images[0], lane.config))
+        images = lane.generator.generate(GenerationRequest(first.prompt, first.seed, n=len(units)))
     except (GeneratorAuthError, UnknownModelError) as exc:
         with lane.lock:  # the rest would be refused the same way: stop asking
             lane.stopped = lane.stopped or str(exc)
-        return _Outcome(unit, error=str(exc))
-    except ImageRejected as exc:
-        return _Outcome(unit, error=f"generator {name!r} sent an image that cannot be stored: {exc}")
+        return [_Outcome(unit, error=str(exc)) for unit in units]
     except ImageArenaError as exc:
-        return _Outcome(unit, error=str(exc))
-    except OSError as exc:
-        return _Outcome(unit, error=f"cannot write the image: {exc.strerror or exc}")
+        return [_Outcome(unit, error=str(exc)) for unit in units]
+    outcomes = []
+    for k, unit in enumerate(units):
+        if k >= len(images):
+            lacking = f"generator {name!r} answered {len(images)} image(s) of the {len(units)} asked for"
+            outcomes.append(_Outcome(unit, error=lacking))
+            continue
+        try:
+            outcomes.append(_Outcome(unit, prepared=sink.prepare(unit, images[k], lane.config)))
+        except ImageRejected as exc:
+            message = f"generator {name!r} sent an image that cannot be stored: {exc}"
+            outcomes.append(_Outcome(unit, error=message))
+        except ImageArenaError as exc:
+            outcomes.append(_Outcome(unit, error=str(exc)))
+        except OSError as exc:
+            outcomes.append(_Outcome(unit, error=f"cannot write the image: {exc.strerror or exc}"))
+    return outcomes
 
 
 # --- the command's use cases ------------------------------------------------------------------------------
@@ -479,6 +515,7 @@ def generate_into_study(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
+    batch: int = 1,
 ) -> GenerationReport:
     """`imagearena generate --study NAME`: the images into the study (created when missing) in the
     database and media store of ``settings``."""
@@ -495,7 +532,9 @@ def generate_into_study(
             secrets=secrets_of(configs),
             prompt_source=prompt_source,
         )
-        return run(configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure)
+        return run(
+            configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure, batch=batch
+        )
 
 
 def generate_into_folder(
@@ -509,9 +548,10 @@ def generate_into_folder(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
+    batch: int = 1,
 ) -> GenerationReport:
     """`imagearena generate --out DIR`: the images into ``DIR/<generator>/`` with prompt sidecars."""
     check_generator_names(configs)
     units = plan([c.name for c in configs], clean_prompts(prompts), n, seed)
     sink = FolderSink(out, limits=limits)
-    return run(configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure)
+    return run(configs, units, sink, on_start=on_start, on_done=on_done, on_failure=on_failure, batch=batch)

@@ -92,6 +92,9 @@ def generate_command(
     column: str | None = typer.Option(None, "--column", help="Column of --prompts holding the prompt."),
     n: int = typer.Option(1, "--n", help="Images per prompt and generator; image k uses seed S + k."),
     seed: int = typer.Option(0, "--seed", help="Seed S of the first image."),
+    batch: int = typer.Option(
+        1, "--batch", help="Ask for up to this many seeds of one prompt per request (default 1)."
+    ),
     study: str | None = typer.Option(
         None, "--study", help="Study to add the images to; created when missing."
     ),
@@ -154,6 +157,7 @@ def generate_command(
                 on_start=start,
                 on_done=done,
                 on_failure=failed,
+                batch=batch,
             )
             where = f"Study {report.target}"
         else:
@@ -168,6 +172,7 @@ def generate_command(
                 on_start=start,
                 on_done=done,
                 on_failure=failed,
+                batch=batch,
             )
             where = f"Folder {report.target}"
     print_report(out, report, where)
