@@ -8,9 +8,9 @@ consecutive seeds of one prompt); the bytes it answers are checked by the one sa
 
 - into a study, the image goes to the content store and is recorded bound to its model (the generator
   entry's name, a global model whose meta names the backend and model id), its prompt, its seed and the
-  parameters the backend reports (``image.source``: ``generate:`` and a JSON object), one short
-  transaction per image, so a running server's voters are not held up and an interrupted run keeps what
-  it made;
+  parameters the backend reports (``image.source``: ``generate:`` and a JSON object), in short
+  transactions of the images finished since the last one, so a running server's voters are not held up
+  and an interrupted run keeps what it made;
 - into a folder, it is written as ``DIR/<generator>/<slug>_<seed>.<ext>`` beside a ``.txt`` sidecar
   holding the prompt, the layout `imagearena import-folder` and `imagearena rank-folder` read.
 
