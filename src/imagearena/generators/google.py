@@ -2,7 +2,8 @@
 (an API key) or on Vertex AI (``vertexai = true`` with ``project`` and ``location``).
 
 - Imagen (a model named ``imagen-*``): ``models.generate_images``, the ``:predict`` call; the SDK serves
-  it on Vertex AI. Up to 4 images per call. Imagen takes a seed only without its watermark, so images
+  it on Vertex AI. Up to 4 images per call; images the service filtered out are left out of the answer,
+  and a call that returns none is a refusal. Imagen takes a seed only without its watermark, so images
   report seed None unless the entry sets ``add_watermark = false``; then each image is its own call with
   seed + k.
 - Gemini (any other model, such as ``gemini-2.5-flash-image``): ``models.generate_content`` asking for
@@ -311,7 +312,10 @@ class GoogleGenerator:
                     f"{self._redact(str(exc))}"
                 ) from None
             except ValueError as exc:  # the SDK refuses a call the chosen API does not offer
-                raise InputError(f"{self.where}: {self._redact(str(exc))}") from None
+                hint = (
+                    " (Imagen: set vertexai = true with project)" if self.imagen and not self.vertexai else ""
+                )
+                raise InputError(f"{self.where}: {self._redact(str(exc))}{hint}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
