@@ -78,7 +78,9 @@ def make(stub: StubServer, monkeypatch: pytest.MonkeyPatch):
     return build
 
 
-def test_gemini_sends_one_seeded_request_per_image_and_reads_inline_data(make, stub, png):
+def test_gemini_sends_one_seeded_request_per_image_and_reads_inline_data(make, stub, png, monkeypatch):
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):  # the SDK's own variables are not what is sent
+        monkeypatch.setenv(name, "AIzaSy-some-other-key")
     stub.add("POST", GENERATE, Reply(200, content(png, text="Here is your fox.")))
     out = make().generate(GenerationRequest("a red fox", seed=5, n=2, width=1024, height=576))
     assert [image.data for image in out] == [png, png]
