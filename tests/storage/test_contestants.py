@@ -4,9 +4,11 @@ pool's view of them; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from imagearena.errors import InputError
 from imagearena.storage import catalog, studies
 from imagearena.storage.catalog import FolderFile
 from imagearena.storage.models import Image, Model
@@ -69,3 +71,12 @@ def test_missing_images_leave_the_pool_and_come_back_without_deletes(session: Se
     catalog.add_contestant(session, study, prompt, _file("1.png"))  # seen again by a scan
     session.commit()
     assert [im.image_id for im in catalog.study_images(session, study.id)] == [ids[0], ids[1], ids[3]]
+
+
+def test_a_name_too_long_for_the_database_index_is_refused_before_it(session: Session) -> None:
+    study = studies.create_study(session, "f", kind="folder")
+    prompt = catalog.get_or_create_prompt(session, "p")
+    catalog.add_contestant(session, study, prompt, _file("é" * 996 + ".png"))  # 1000 characters, 1996 bytes
+    with pytest.raises(InputError, match="at most 2000 bytes"):
+        catalog.add_contestant(session, study, prompt, _file("€" * 700))  # 700 characters, 2100 bytes
+    session.commit()

@@ -281,12 +281,21 @@ def model_ids(session: Session, names: Sequence[str], study_id: int | None = Non
 # --- contestants owned by one study (a folder study's images) ----------------------------------------
 
 
+#: PostgreSQL's unique index holds at most about 2700 bytes of a key: a name's UTF-8 stays below this.
+CONTESTANT_NAME_BYTES = 2000
+
+
 def check_contestant_name(name: str) -> str:
     """A folder study's contestant is named by its file's path inside the folder ('/' separated)."""
-    if not _CONTESTANT_NAME.fullmatch(name or "") or name.strip() != name:
+    if (
+        not _CONTESTANT_NAME.fullmatch(name or "")
+        or name.strip() != name
+        or len(name.encode("utf-8", "surrogatepass")) > CONTESTANT_NAME_BYTES
+    ):
         raise InputError(
-            f"invalid contestant name {name[:100]!r}: use 1-{MODEL_NAME_LENGTH} printable characters, "
-            "no backslashes, no leading or trailing spaces"
+            f"invalid contestant name {name[:100]!r}: use 1-{MODEL_NAME_LENGTH} printable characters "
+            f"(at most {CONTESTANT_NAME_BYTES} bytes in UTF-8), no backslashes, no leading or trailing "
+            "spaces: rename the file or move it nearer the folder's top"
         )
     return name
 
