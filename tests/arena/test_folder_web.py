@@ -172,3 +172,14 @@ def test_round_images_carry_their_own_prompts(make_arena, make_client, tmp_path)
     assert (state["decisions"], state["unseen"]) == (1, 0)
     other = client.post(f"/api/v1/studies/{STUDY}/matches").json()
     assert all("prompt" not in image for image in other["images"])
+
+
+def test_the_files_left_out_at_start_are_listed(served):
+    arena, client, study, _, root = served
+    answer = client.get(f"/api/v1/folders/{study}/skipped").json()
+    assert answer["scanned"] is True
+    assert {(f["name"], f["reason"]) for f in answer["files"]} == {
+        ("link.png", "outside"),
+        ("pipe.png", "special-file"),
+    }
+    assert all(f["message"] for f in answer["files"])

@@ -185,3 +185,13 @@ def test_png_headers_read_as_pillow_reads_them(tmp_path):
         with pytest.raises(ImageRejected) as exc:
             read_header(tmp_path / "cut.png")
         assert exc.value.reason == "corrupt"
+
+
+def test_a_long_scan_reports_its_progress(tmp_path, monkeypatch):
+    import imagearena.folders.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "PROGRESS_EVERY", 4)
+    make_folder(tmp_path / "f", 10)
+    seen: list[int] = []
+    assert len(_scan(tmp_path / "f", on_progress=seen.append).images) == 10
+    assert seen == [4, 8]

@@ -92,9 +92,12 @@ def open_folder(
     *,
     round_type: RoundType | str = RoundType.PAIR,
     prompts_file: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> OpenedFolder:
     """Scan ``folder`` (headers only) and create or resume its study, noting every file added, changed
-    or gone since the last run. ``round_type`` is what this run serves."""
+    or gone since the last run. ``round_type`` is what this run serves; ``on_progress`` hears how many
+    files the scan has examined (see :func:`imagearena.folders.scan.scan_folder`). The files skipped
+    stay known to this Arena (:func:`skipped_files`)."""
     from imagearena.storage.catalog import FolderFile, get_or_create_prompt
     from imagearena.storage.folder_sync import folder_study, sync_contestants
 
@@ -104,7 +107,9 @@ def open_folder(
     if prompts_file is not None and not prompts_file.is_file():
         raise InputError(f"{prompts_file}: no such prompts file")
     started = time.perf_counter()
-    scan = scan_folder(root, Limits.from_settings(arena.settings), prompts_file=prompts_file)
+    scan = scan_folder(
+        root, Limits.from_settings(arena.settings), prompts_file=prompts_file, on_progress=on_progress
+    )
     scanned = time.perf_counter()
     files = [FolderFile(i.name, i.size_bytes, i.mtime_ns, i.format, i.width, i.height) for i in scan.images]
     prompts = {i.name: i.prompt for i in scan.images}
@@ -114,6 +119,7 @@ def open_folder(
         prompt = get_or_create_prompt(session, _shared_prompt(session, study, scan, root), "folder")
         counts = sync_contestants(session, study.id, prompt.id, files, prompts)
     arena.pools.invalidate(name)
+    _skipped.setdefault(arena, {})[name] = list(scan.skipped)
     return OpenedFolder(
         study=name,
         root=root,
@@ -126,6 +132,17 @@ def open_folder(
         scan_s=scanned - started,
         sync_s=time.perf_counter() - scanned,
     )
+
+
+#: Per Arena, per folder study: the files its last scan in this process skipped (not stored: a scan
+#: finds them again).
+_skipped: weakref.WeakKeyDictionary[Arena, dict[str, list[Skipped]]] = weakref.WeakKeyDictionary()
+
+
+def skipped_files(arena: Arena, study: str) -> list[Skipped] | None:
+    """The files the study's last scan in this process skipped, with why; None when this process has
+    not scanned its folder."""
+    return _skipped.get(arena, {}).get(study)
 
 
 def _round_type(value: RoundType | str) -> RoundType:

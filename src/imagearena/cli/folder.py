@@ -111,7 +111,14 @@ def rank_folder(
     prepare_server(settings)
     arena = Arena(settings)
     try:
-        opened = ranker.open_folder(arena, folder, round_type=mode.value, prompts_file=prompts)
+        with out.status(f"Scanning {folder} ...") as status:  # shown on a terminal only
+
+            def progress(count: int) -> None:
+                status.update(f"Scanning {folder}: {count:,} files examined ...")
+
+            opened = ranker.open_folder(
+                arena, folder, round_type=mode.value, prompts_file=prompts, on_progress=progress
+            )
         _report_open(opened)
         out.print(f"State: {shown_url(settings.database_url)}")
         if import_log is not None:

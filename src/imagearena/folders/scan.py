@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,16 +77,29 @@ class FolderScan:
     prompt_problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def scan_folder(root: Path, limits: Limits = Limits(), *, prompts_file: Path | None = None) -> FolderScan:
+#: Files between two calls of a scan's progress callback.
+PROGRESS_EVERY = 1000
+
+
+def scan_folder(
+    root: Path,
+    limits: Limits = Limits(),
+    *,
+    prompts_file: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> FolderScan:
     """Every image under the resolved folder ``root``, sorted by name, and every file skipped.
 
     ``prompts_file`` (a file anywhere) replaces the folder's own ``prompts.jsonl`` / ``prompts.csv``.
+    ``on_progress`` is called with the number of files examined so far, every :data:`PROGRESS_EVERY`.
     """
     scan = FolderScan(root=root)
     source = prompts_file or folder_prompts_file(root)
     table = read_prompts_file(source) if source is not None else PromptTable()
     scan.prompt_problems.extend(table.problems)
-    for name, path, entry, sidecars in _walk(root):
+    for count, (name, path, entry, sidecars) in enumerate(_walk(root), start=1):
+        if on_progress is not None and count % PROGRESS_EVERY == 0:
+            on_progress(count)
         item = _examine(root, name, path, entry, limits)
         if isinstance(item, Skipped):
             scan.skipped.append(item)

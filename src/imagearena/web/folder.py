@@ -14,8 +14,8 @@ The page, ``GET /rank/{study}``, renders ``ranker.html`` with this context (besi
 - ``progress``: ``{"images", "missing", "decisions", "unseen"}`` (images present, files gone since
   they were added, decisions made in the current epoch, images present that no decision showed yet);
 - ``urls``: ``{"match": POST next round, "vote": POST a decision, "undo": POST an undo, "rankings_csv",
-  "rankings_json", "log_csv", "log_jsonl", "image": prefix of an image by name, "thumb": prefix of a
-  thumbnail by name}``; names are appended percent-encoded per path segment.
+  "rankings_json", "skipped": the files left out at start (JSON), "log_csv", "log_jsonl", "image":
+  prefix of an image by name, "thumb": prefix of a thumbnail by name}``; names are appended percent-encoded per path segment.
 
 The page drives rounds through the JSON API (matches, votes, undo), as a script can.
 """
@@ -72,6 +72,7 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
             "undo": "/api/v1/undo",
             "rankings_csv": f"{base}/rankings.csv",
             "rankings_json": f"/api/v1/folders/{quote(state.study, safe='')}/rankings",
+            "skipped": f"/api/v1/folders/{quote(state.study, safe='')}/skipped",
             "log_csv": f"{api}/votes.csv",
             "log_jsonl": f"{api}/votes.jsonl",
             "image": f"{base}/image/",
@@ -178,3 +179,31 @@ def rankings_out(study: str, request: Request) -> dict[str, Any]:
 
     lines = ranker.ranking_lines(get_arena(request), study)
     return {"study": study, "images": [asdict(line) for line in lines]}
+
+
+class SkippedOut(BaseModel):
+    name: str = Field(description="The file's path inside the folder.")
+    reason: str = Field(
+        description="corrupt, oversized, too-many-pixels, not-an-image, special-file, outside, unreadable "
+        "or bad-name."
+    )
+    message: str
+
+
+class SkippedFilesOut(BaseModel):
+    study: str
+    scanned: bool = Field(description="Whether this server scanned the folder (it lists what it skipped).")
+    files: list[SkippedOut]
+
+
+@router.get("/api/v1/folders/{study}/skipped", response_model=SkippedFilesOut, responses=_READ)
+def skipped_out(study: str, request: Request) -> dict[str, Any]:
+    """The files of the folder the ranker left out at start, with the reason."""
+    arena = get_arena(request)
+    state = ranker.folder_state(arena, study)
+    skipped = ranker.skipped_files(arena, state.study)
+    return {
+        "study": state.study,
+        "scanned": skipped is not None,
+        "files": [{"name": s.name, "reason": s.reason, "message": s.message} for s in skipped or []],
+    }
