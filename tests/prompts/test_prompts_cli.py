@@ -106,5 +106,7 @@ def test_mistakes_are_input_errors(prompt_file: Path, tmp_path: Path, args: list
 
 
 def test_set_is_required(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["prompts", "search", "cats", "--data-dir", str(tmp_path)], env={"IMAGEARENA_PROMPT_SET": None})
+    result = CliRunner().invoke(
+        app, ["prompts", "search", "cats", "--data-dir", str(tmp_path)], env={"IMAGEARENA_PROMPT_SET": None}
+    )
     assert result.exit_code == 2 and "--set" in result.output
