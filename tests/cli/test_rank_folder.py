@@ -198,6 +198,7 @@ def test_export_and_image_ranker_import_from_the_command_line(folder, tmp_path):
     assert (data / "folders").is_dir()
 
 
+@pytest.mark.slow
 def test_user_errors_are_one_line_without_a_traceback(folder, tmp_path):
     result = imagearena(
         "rank-folder", str(tmp_path / "nope"), "--data-dir", str(tmp_path / "d"), cwd=tmp_path
@@ -208,3 +209,8 @@ def test_user_errors_are_one_line_without_a_traceback(folder, tmp_path):
     )
     assert result.returncode == 1 and "outside it" in result.stderr and "Traceback" not in result.stderr
     assert not (folder / "state").exists()
+    state = f"sqlite:///{folder / 'ranking.db'}"
+    result = imagearena(
+        "rank-folder", str(folder), "--data-dir", str(tmp_path / "d"), "--state", state, cwd=tmp_path
+    )
+    assert result.returncode == 1 and "outside it" in result.stderr and not (folder / "ranking.db").exists()

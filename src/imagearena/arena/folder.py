@@ -70,6 +70,14 @@ def check_outside(root: Path, *paths: Path) -> None:
             )
 
 
+def check_state_outside(root: Path, url: str) -> None:
+    """Refuse a SQLite state file inside the ranked folder (``--state sqlite:///DIR/x.db``)."""
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:":
+            check_outside(root, Path(path))
+
+
 @dataclass(frozen=True)
 class OpenedFolder:
     """A folder study as this run found it."""
@@ -104,6 +112,7 @@ def open_folder(
     root = resolve_folder(folder)
     rt = _round_type(round_type)
     check_outside(root, arena.settings.data_dir)
+    check_state_outside(root, arena.settings.database_url)
     if prompts_file is not None and not prompts_file.is_file():
         raise InputError(f"{prompts_file}: no such prompts file")
     started = time.perf_counter()

@@ -104,6 +104,7 @@ def rank_folder(
 
     settings = _settings(folder, data_dir, state, host, port)
     ranker.check_outside(resolve_folder(folder), settings.data_dir)
+    ranker.check_state_outside(resolve_folder(folder), settings.database_url)
     serving = not no_serve and all(p is None for p in (export, export_log, copy_to, sidecar))
     if serving:
         _check_port_free(settings.host, settings.port)  # before the scan, not after it
