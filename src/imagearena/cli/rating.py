@@ -173,15 +173,16 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
             cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
         body.append([*cells, str(r.votes), str(r.wins), str(r.losses), str(r.ties)])
     out = console()
-    table = Table(title=titles.get(method, method))
+    # Text, not str: rich then parses no markup and loads no emoji codes
+    table = Table(title=Text(titles.get(method, method), style="table.title"))
     for j, header in enumerate(headers):
         if header == "Model":
-            table.add_column(header)
+            table.add_column(Text(header))
         elif out.is_terminal:
-            table.add_column(header, justify="right")
+            table.add_column(Text(header), justify="right")
         else:
             width = max(cell_len(line[j]) for line in [headers, *body])
-            table.add_column(header, justify="right", no_wrap=True, width=width)
+            table.add_column(Text(header), justify="right", no_wrap=True, width=width)
     for line in body:
         table.add_row(*map(Text, line))
     out.print(table)
