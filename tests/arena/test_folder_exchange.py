@@ -192,3 +192,17 @@ def test_copy_in_rank_order_and_sidecar_only_on_request(arena, tmp_path):
     assert ranker.write_sidecar(arena, study, side) == 3
     payload = json.loads(side.read_text())
     assert payload["images"][0]["image"] == names[2] and payload["images"][0]["rank"] == 1
+
+
+def test_a_round_whose_battles_make_no_valid_result_is_skipped(arena, tmp_path):
+    root = tmp_path / "pics"
+    names = make_folder(root, 4)
+    study = ranker.open_folder(arena, root).study
+    rows = [  # a "best4" round of six battles that is a full order: not what a best4 round can say
+        {"model_a": a, "model_b": b, "winner": "model_a", "round_id": 9, "round_type": "best4"}
+        for a, b in [(names[i], names[j]) for i in range(4) for j in range(i + 1, 4)]
+    ]
+    log = tmp_path / "bad.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = ranker.import_log(arena, study, log)
+    assert result.decisions == 0 and result.skipped[0][0] == 1 and "best4" in result.skipped[0][1]

@@ -380,6 +380,7 @@ def import_log(arena: Arena, study: str, path: Path) -> ImportedLog:
 def _replay(arena: Arena, study: str, kind: str, decisions: Sequence[Decision]) -> ImportedLog:
     import secrets
 
+    from imagearena.ratings.rounds import validate_ranks
     from imagearena.storage.catalog import study_contestants
     from imagearena.storage.folder_sync import study_prompt
     from imagearena.storage.matches import MatchClaims, MatchVote, insert_match_votes
@@ -404,6 +405,12 @@ def _replay(arena: Arena, study: str, kind: str, decisions: Sequence[Decision]) 
             skipped.append((position, "names the same image twice"))
             continue
         four = decision.round_type is not RoundType.PAIR
+        if four:
+            try:
+                validate_ranks(decision.round_type, decision.ranks or ())
+            except InputError as exc:
+                skipped.append((position, str(exc)))
+                continue
         claims = MatchClaims(
             study_id=row.id,
             epoch=row.epoch,
