@@ -63,8 +63,10 @@ def test_rerunning_resumes_and_notices_added_changed_removed_and_returned_files(
 
     (root / "img00000.png").write_bytes(image_bytes(colour=(0, 0, 99)))  # back, but not the same file
     (root / "new.png").unlink()
-    back = ranker.open_folder(arena, root)
+    back = ranker.open_folder(arena, root)  # no mode given: the ranking keeps the one it had
     assert (back.sync.added, back.sync.changed, back.sync.missing) == (0, 1, 1)
+    assert back.round_type is RoundType.ORDER4
+    assert ranker.folder_state(arena, first.study).round_type is RoundType.ORDER4
 
 
 def test_a_file_put_back_unchanged_is_the_same_image_again(arena, tmp_path):

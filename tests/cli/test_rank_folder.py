@@ -148,13 +148,13 @@ def test_a_killed_ranker_resumes_where_it_was_with_its_decisions_in_order(folder
     finally:
         server.kill()  # SIGKILL: no shutdown handler runs
 
-    again = Server(folder, data, "--mode", "best4")
+    again = Server(folder, data)  # no --mode: the ranking keeps best4
     try:
         assert "Resumed" in "".join(again.lines) and again.study == server.study
         state = _call(f"{again.base}/api/v1/folders/{again.study}")[1]
         assert (state["images"], state["decisions"]) == (9, 11)
         status, match = _call(f"{again.base}/api/v1/studies/{again.study}/matches", {})
-        assert status == 200  # serving again
+        assert status == 200 and match["round_type"] == "best4"  # serving again, in its mode
     finally:
         again.kill()
 

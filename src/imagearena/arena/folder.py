@@ -98,19 +98,20 @@ def open_folder(
     arena: Arena,
     folder: str | Path,
     *,
-    round_type: RoundType | str = RoundType.PAIR,
+    round_type: RoundType | str | None = None,
     prompts_file: Path | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> OpenedFolder:
     """Scan ``folder`` (headers only) and create or resume its study, noting every file added, changed
-    or gone since the last run. ``round_type`` is what this run serves; ``on_progress`` hears how many
+    or gone since the last run. ``round_type`` is what this run serves (None: what the ranking served
+    last, pairs for a new one); ``on_progress`` hears how many
     files the scan has examined (see :func:`imagearena.folders.scan.scan_folder`). The files skipped
     stay known to this Arena (:func:`skipped_files`)."""
     from imagearena.storage.catalog import FolderFile, get_or_create_prompt
-    from imagearena.storage.folder_sync import folder_study, sync_contestants
+    from imagearena.storage.folder_sync import folder_study, study_source, sync_contestants
 
     root = resolve_folder(folder)
-    rt = _round_type(round_type)
+    rt = None if round_type is None else _round_type(round_type)
     check_outside(root, arena.settings.data_dir)
     check_state_outside(root, arena.settings.database_url)
     if prompts_file is not None and not prompts_file.is_file():
@@ -125,6 +126,7 @@ def open_folder(
     name = study_name_for(root)
     with arena.writing() as session, session.begin():
         study, created = folder_study(session, name, str(root), rt, title=f"Folder {root.name}")
+        served = RoundType(study_source(session, study.id)[1])
         prompt = get_or_create_prompt(session, _shared_prompt(session, study, scan, root), "folder")
         counts = sync_contestants(session, study.id, prompt.id, files, prompts)
     arena.pools.invalidate(name)
@@ -132,7 +134,7 @@ def open_folder(
     return OpenedFolder(
         study=name,
         root=root,
-        round_type=rt,
+        round_type=served,
         created=created,
         images=len(files),
         sync=counts,

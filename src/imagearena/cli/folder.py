@@ -51,10 +51,11 @@ def _settings(
 @app.command("rank-folder")
 def rank_folder(
     folder: Path = typer.Argument(..., help="The folder of images to rank (subfolders included)."),
-    mode: RoundType = typer.Option(
-        RoundType.PAIR,
+    mode: RoundType | None = typer.Option(
+        None,
         "--mode",
-        help="pair: two images; best4: pick the best of four; order4: order four.",
+        help="pair: two images; best4: pick the best of four; order4: order four "
+        "(default: what the ranking used last; pair for a new one).",
     ),
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
@@ -118,7 +119,7 @@ def rank_folder(
                 status.update(f"Scanning {folder}: {count:,} files examined ...")
 
             opened = ranker.open_folder(
-                arena, folder, round_type=mode.value, prompts_file=prompts, on_progress=progress
+                arena, folder, round_type=mode, prompts_file=prompts, on_progress=progress
             )
         _report_open(opened)
         out.print(f"State: {shown_url(settings.database_url)}")

@@ -45,11 +45,12 @@ class SyncCounts:
 
 
 def folder_study(
-    session: Session, name: str, source: str, round_type: RoundType, title: str = ""
+    session: Session, name: str, source: str, round_type: RoundType | None, title: str = ""
 ) -> tuple[StudyRow, bool]:
     """The folder study called ``name`` for the folder ``source``, created when missing; ``(study,
-    created)``. An existing study takes ``round_type`` (the mode of this run); its earlier decisions of
-    another type stay and count."""
+    created)``. A new study is a ``round_type`` (pairs when None) study; an existing one takes
+    ``round_type`` when it is given (the mode of this run), its earlier decisions of another type kept.
+    """
     check_study_name(name)
     found = session.scalar(select(Study).where(Study.name == name))
     if found is None:
@@ -60,16 +61,15 @@ def folder_study(
                 title=title or name,
                 description="",
                 epoch=0,
-                round_type=round_type.value,
+                round_type=(round_type or RoundType.PAIR).value,
                 source=source,
                 created_at=utcnow(),
             )
         )
         return get_study(session, name), True
-    if found.round_type != round_type.value or found.source != source:
-        session.execute(
-            update(Study).where(Study.id == found.id).values(round_type=round_type.value, source=source)
-        )
+    wanted = found.round_type if round_type is None else round_type.value
+    if found.round_type != wanted or found.source != source:
+        session.execute(update(Study).where(Study.id == found.id).values(round_type=wanted, source=source))
     return get_study(session, name), False
 
 
