@@ -128,6 +128,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             "votes": boards[method].votes,
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
+            "agreement": _stored_agreement(arena, study),
             "chart": rating_chart(
                 points,
                 title=f"{leaderboards.method_title(method)} rating over time",
@@ -135,6 +136,14 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             ),
         },
     )
+
+
+def _stored_agreement(arena: Any, study: str) -> dict[str, Any] | None:
+    """The judges-vs-humans table of a study whose images have stored scores, else None."""
+    from imagearena.arena.agreement import stored_agreement, stored_scorer_names
+
+    names = stored_scorer_names(arena, study)
+    return stored_agreement(arena, study, names).as_dict() if names else None
 
 
 @router.get("/history/{study}", response_class=HTMLResponse)
