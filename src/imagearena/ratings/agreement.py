@@ -298,17 +298,19 @@ def human_ceiling(
     chose_lo = (out == MODEL_A) == (x == lo)
     if not len(lo):
         return HumanCeiling(Accuracy(0, 0, None, None, None), 0, 0)
-    _, pair = np.unique(lo * (int(hi.max()) + 1) + hi, return_inverse=True)  # ids fit: 2**31 squared
-    pair = pair.reshape(-1)
-    order = np.lexsort((who, pair))  # stable: a voter's first vote on a pair comes first
-    p_sorted, w_sorted = pair[order], who[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = (p_sorted[1:] != p_sorted[:-1]) | (w_sorted[1:] != w_sorted[:-1])
-    first = order[new]
-    inv = pair[first]
-    pairs = np.zeros(int(pair.max()) + 1)
-    n = np.bincount(inv, minlength=len(pairs))
-    a = np.bincount(inv, weights=chose_lo[first], minlength=len(pairs)).astype(np.int64)
+    pair = lo * (int(hi.max()) + 1) + hi
+    voters = int(who.max()) + 1
+    if int(pair.max()) >= 2**62 // voters:  # ids too large to combine: number the pairs first
+        pair = np.unique(pair, return_inverse=True)[1].reshape(-1)
+    # one stable sort by (pair, voter): a voter's first vote on a pair of images comes first
+    order = np.argsort(pair * voters + who, kind="stable")
+    key = (pair * voters + who)[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    first = order[new]  # one vote per (pair, voter), grouped by pair
+    starts = np.flatnonzero(np.r_[True, pair[first][1:] != pair[first][:-1]])
+    n = np.diff(np.r_[starts, len(first)])
+    a = np.add.reduceat(chose_lo[first].astype(np.int64), starts)
     shared = n >= 2
     n, a = n[shared], a[shared]
     right = a * (a - 1) + (n - a) * (n - a - 1)
