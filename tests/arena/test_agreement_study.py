@@ -210,3 +210,23 @@ def test_no_stored_scores_no_table(client):
     assert 'id="agreement"' not in client.get(f"/leaderboard/{STUDY}").text
     body = client.get(f"/api/v1/studies/{STUDY}/agreement").json()
     assert body["scorers"] == [] and body["pairs"] == 0 and MODELS
+
+
+@sqlite_only
+def test_the_web_report_is_kept_until_votes_or_scores_change(voted):
+    first = stored_agreement(voted, STUDY, ["rank"])
+    assert stored_agreement(voted, STUDY, ["rank"]) is first
+    with voted.session() as s:  # the rank scorer rerun: beta now scores highest
+        store_scores(s, STUDY, "rank", {"alpha": 3.0, "beta": 4.0, "gamma": 1.0}.__getitem__)
+        s.commit()
+    rescored = stored_agreement(voted, STUDY, ["rank"])
+    assert rescored is not first and rescored.scorers[0].result.decisive.correct == 2
+    with voted.session() as s:
+        from imagearena.storage.matches import MatchVote, insert_match_votes
+
+        insert_match_votes(
+            s, [MatchVote(claims(s, STUDY, ("beta", "gamma"), PROMPTS[3], b"z" * 12), "model_a", "v4")]
+        )
+        s.commit()
+    voted_again = stored_agreement(voted, STUDY, ["rank"])
+    assert voted_again.pairs == 6 and voted_again.scorers[0].result.decisive.correct == 3

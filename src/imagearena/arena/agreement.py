@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -339,6 +341,15 @@ def study_agreement(
         )
 
 
+#: Agreement reports the web app computed, per Arena: {(study, scorers): (state, report)}.
+_CACHE: weakref.WeakKeyDictionary[
+    Arena, dict[tuple[str, tuple[str, ...] | None], tuple[object, AgreementReport]]
+]
+_CACHE = weakref.WeakKeyDictionary()
+_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
+
+
 def stored_agreement(
     arena: Arena,
     study: str,
@@ -348,9 +359,29 @@ def stored_agreement(
     seed: int = 0,
 ) -> AgreementReport:
     """Agreement from the scores already stored (no model runs): the named scorers, or every scorer
-    with scores in the study. For the web app."""
+    with scores in the study. For the web app: the report is kept until a decision, an undo or a
+    stored score of the study changes (two small queries per call), so a busy leaderboard page does
+    not re-read every vote."""
+    from imagearena.storage.agreement import score_state
+    from imagearena.storage.studies import get_study
+    from imagearena.storage.votes import decision_state
+
+    key = (study, None if scorers is None else tuple(scorers))
     with arena.read_session() as session:
-        return _study_report(
+        row = get_study(session, study)
+        state = (
+            row.id,
+            row.epoch,
+            decision_state(session, row.id, row.epoch),
+            score_state(session, row.id),
+            rounds,
+            seed,
+        )
+        with _CACHE_LOCK:
+            cached = _CACHE.get(arena, {}).get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        report = _study_report(
             session,
             study,
             scorers,
@@ -360,6 +391,13 @@ def stored_agreement(
             seed=seed,
             require_scores=False,
         )
+    with _CACHE_LOCK:
+        entries = _CACHE.setdefault(arena, {})
+        entries.pop(key, None)
+        entries[key] = (state, report)
+        while len(entries) > _CACHE_SIZE:
+            entries.pop(next(iter(entries)))
+    return report
 
 
 def stored_scorer_names(arena: Arena, study: str) -> list[str]:

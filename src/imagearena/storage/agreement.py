@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Score, Vote
@@ -148,3 +148,18 @@ def study_scores(session: Session, study_id: int, scorers: Sequence[str]) -> dic
     for scorer, image_id, value in session.execute(stmt.execution_options(yield_per=10000)):
         out[scorer][image_id] = value
     return out
+
+
+def score_state(session: Session, study_id: int) -> tuple[int, int, float]:
+    """(count, highest id, sum of values) of the study's stored scores: changes when a score is added
+    or a scorer's rerun replaces a value, so a cached agreement knows it is stale."""
+    count, top, total = session.execute(
+        select(
+            func.count(Score.id),
+            func.coalesce(func.max(Score.id), 0),
+            func.coalesce(func.sum(Score.value), 0.0),
+        )
+        .join(Image, Image.id == Score.image_id)
+        .where(Image.study_id == study_id)
+    ).one()
+    return int(count), int(top), float(total)
