@@ -117,3 +117,22 @@ def test_the_pool_sampler_forgets_an_undone_decision(arena):
     undo_decision(arena, tokens[1])
     serve_match(arena, STUDY)
     assert observed[-2:] == [3, 2]
+
+
+def test_concurrent_undos_of_one_decision_store_one(arena):
+    from concurrent.futures import ThreadPoolExecutor
+
+    served = serve_match(arena, STUDY)
+    record_vote(arena, served.token, "model_a")
+
+    def attempt(_: int) -> str:
+        try:
+            undo_decision(arena, served.token)
+        except ConflictError:
+            return "conflict"
+        return "undone"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(attempt, range(8)))
+    assert outcomes == ["conflict"] * 7 + ["undone"]
+    assert count(arena, Undo) == 1
