@@ -110,3 +110,42 @@ def test_set_is_required(tmp_path: Path) -> None:
         app, ["prompts", "search", "cats", "--data-dir", str(tmp_path)], env={"IMAGEARENA_PROMPT_SET": None}
     )
     assert result.exit_code == 2 and "--set" in result.output
+
+
+def test_import_list_show_and_search_a_stored_set(prompt_file: Path, tmp_path: Path) -> None:
+    where = ["--data-dir", str(tmp_path)]
+    out, _ = run("import", str(prompt_file), "--name", "mine", *where)
+    assert out.strip() == "Stored 10 prompts as the prompt set 'mine'."
+    [listed] = json.loads(run("list", "--format", "json", *where)[0])
+    assert (listed["name"], listed["prompts"], listed["source"]) == ("mine", 10, str(prompt_file))
+    shown = json.loads(run("show", "mine", "--limit", "2", "-f", "json", *where)[0])
+    assert shown["prompts"] == 10
+    assert shown["rows"] == [
+        {"row": i, "prompt": p, "metadata": {"Category": c}} for i, (p, c) in enumerate(ROWS[:2])
+    ]
+    table, _ = run("show", "mine", *where)
+    assert "mine: 10 prompts" in table and "Category" in table
+    # The stored set has the file's fingerprint: searching it reuses the file's cached embeddings.
+    run("search", "cats", "--set", str(prompt_file), *where)
+    by_name, err = run("search", "cats", "--set", "mine", "-f", "json", *where)
+    by_prefix, _ = run("search", "cats", "--set", "db:mine", "-f", "json", *where)
+    assert "Embedded" not in err and json.loads(by_name) == json.loads(by_prefix)
+    assert [r["prompt"] for r in json.loads(by_name)][:2] == [
+        r["prompt"]
+        for r in json.loads(run("search", "cats", "--set", str(prompt_file), "-f", "json", *where)[0])
+    ][:2]
+
+
+def test_import_twice_needs_replace(prompt_file: Path, tmp_path: Path) -> None:
+    from imagearena.errors import ConflictError, UnknownNameError
+
+    where = ["--data-dir", str(tmp_path)]
+    run("import", str(prompt_file), *where)  # named after the file: set
+    result = CliRunner().invoke(app, ["prompts", "import", str(prompt_file), *where])
+    assert isinstance(result.exception, ConflictError) and "--replace" in str(result.exception)
+    short = tmp_path / "short.txt"
+    short.write_text("only one prompt\n", encoding="utf-8")
+    out, _ = run("import", str(short), "--name", "set", "--replace", *where)
+    assert "Stored 1 prompts" in out
+    result = CliRunner().invoke(app, ["prompts", "search", "x", "--set", "unknown", *where])
+    assert isinstance(result.exception, UnknownNameError) and "stored sets: set" in str(result.exception)

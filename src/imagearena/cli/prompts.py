@@ -1,5 +1,6 @@
-"""CLI commands: `imagearena prompts search|sample` over a prompt file or a Hugging Face dataset.
-The embedding model, torch and the index load inside the commands."""
+"""CLI commands: `imagearena prompts search|sample` over a prompt file, a Hugging Face dataset or a
+stored set, and `imagearena prompts import|list|show` for sets stored in the database. The embedding
+model, torch and the index load inside the commands."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import typer
 from imagearena.cli.app import app, console
 
 if TYPE_CHECKING:
+    from imagearena.prompts.loaders import Prompt, PromptSet
     from imagearena.prompts.retrieval import Match, PromptIndex
+    from imagearena.settings import Settings
 
 prompts_app = typer.Typer(help="Prompt sets: find the prompts closest to a topic.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
@@ -28,7 +31,7 @@ SET_OPTION = typer.Option(
     ...,
     "--set",
     envvar="IMAGEARENA_PROMPT_SET",
-    help="Prompt file (.txt, .jsonl, .csv, .tsv, .json) or hf:OWNER/NAME.",
+    help="Prompt file (.txt, .jsonl, .csv, .tsv, .json), hf:OWNER/NAME, or a stored set's name.",
 )
 COLUMN_OPTION = typer.Option(None, "--column", help="Column holding the prompt (default: prompt, text...).")
 SPLIT_OPTION = typer.Option("train", "--split", help="Split of a Hugging Face dataset.")
@@ -39,6 +42,7 @@ DEVICE_OPTION = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, 
 DATA_DIR_OPTION = typer.Option(
     None, "--data-dir", help="Where embeddings are cached (default: the data dir)."
 )
+DB_OPTION = typer.Option(None, "--db", help="Database URL of stored sets; default: SQLite in the data dir.")
 
 
 class FormatChoice(StrEnum):
@@ -78,17 +82,37 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
             progress.stop()
 
 
+def load_set(source: str, column: str | None, split: str, settings: Settings) -> PromptSet:
+    """``db:NAME`` or a bare NAME (no such file, no extension, no slash) is a stored set; anything
+    else is a prompt file or an hf: dataset."""
+    from imagearena.arena.prompt_sets import STORED_PREFIX, stored_prompt_set
+    from imagearena.prompts.loaders import HF_PREFIX, load_prompt_set
+
+    if source.startswith(STORED_PREFIX):
+        return stored_prompt_set(settings, source[len(STORED_PREFIX) :])
+    path = Path(source).expanduser()
+    if source.startswith(HF_PREFIX) or path.exists() or path.suffix or "/" in source or "\\" in source:
+        return load_prompt_set(source, column=column, split=split)
+    return stored_prompt_set(settings, source)
+
+
 def open_index(
-    source: str, column: str | None, split: str, embedder: str | None, device: str, data_dir: Path | None
+    source: str,
+    column: str | None,
+    split: str,
+    embedder: str | None,
+    device: str,
+    db: str | None,
+    data_dir: Path | None,
 ) -> PromptIndex:
     from imagearena.cli.db import load_settings
     from imagearena.prompts.embedding import Embedder
-    from imagearena.prompts.loaders import load_prompt_set
     from imagearena.prompts.retrieval import PromptIndex
 
-    prompt_set = load_prompt_set(source, column=column, split=split)
+    settings = load_settings(db, data_dir)
+    prompt_set = load_set(source, column, split, settings)
     model = Embedder(embedder, device=device)
-    cache_dir = load_settings(None, data_dir).data_dir
+    cache_dir = settings.data_dir
     with progress_bar() as show:
         index = PromptIndex.open(prompt_set, model, cache_dir, on_progress=show)
     if index.embedded_now:
@@ -109,6 +133,20 @@ def match_row(m: Match) -> dict[str, Any]:
         "prompt": m.prompt.text,
         "metadata": dict(m.prompt.metadata),
     }
+
+
+def metadata_columns(prompts: Sequence[Prompt]) -> list[str]:
+    """The first METADATA_COLUMNS metadata keys with plain values, in first-seen order."""
+    columns: list[str] = []
+    for p in prompts:
+        for key, value in p.metadata.items():
+            if (
+                key not in columns
+                and isinstance(value, str | int | float)
+                and len(columns) < METADATA_COLUMNS
+            ):
+                columns.append(key)
+    return columns
 
 
 def print_table(matches: Sequence[Match], *, with_topic: bool) -> None:
@@ -149,10 +187,11 @@ def search(
     embedder: str | None = EMBEDDER_OPTION,
     device: str = DEVICE_OPTION,
     fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """The k prompts of a set closest to a topic, by sentence-embedding cosine similarity."""
-    index = open_index(prompt_set, column, split, embedder, device, data_dir)
+    index = open_index(prompt_set, column, split, embedder, device, db, data_dir)
     [matches] = index.search([topic], k)
     if fmt is FormatChoice.json:
         print(json.dumps([match_row(m) for m in matches], indent=2, ensure_ascii=False))
@@ -172,11 +211,12 @@ def sample(
     embedder: str | None = EMBEDDER_OPTION,
     device: str = DEVICE_OPTION,
     fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """Draw n prompts per topic from its K closest, seeded; no prompt is drawn for two topics."""
     names = [t.strip() for t in topics.split(",")]
-    index = open_index(prompt_set, column, split, embedder, device, data_dir)
+    index = open_index(prompt_set, column, split, embedder, device, db, data_dir)
     drawn = index.sample(names, n, from_top=from_top, seed=seed)
     flat = [m for picks in drawn.picks for m in picks]
     if fmt is FormatChoice.json:
@@ -188,3 +228,92 @@ def sample(
     else:
         print_table(flat, with_topic=True)
         print(f"Seed {drawn.seed} (--seed {drawn.seed} draws these again).", file=sys.stderr)
+
+
+@prompts_app.command("import")
+def import_set(
+    source: str = typer.Argument(..., help="Prompt file (.txt, .jsonl, .csv, .tsv, .json) or hf:OWNER/NAME."),
+    name: str | None = typer.Option(
+        None, "--name", help="Name of the stored set (default: the file's name)."
+    ),
+    column: str | None = COLUMN_OPTION,
+    split: str = SPLIT_OPTION,
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the prompts of a stored set of that name."
+    ),
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """Store a prompt set in the database, its other columns kept as metadata."""
+    from imagearena.arena.prompt_sets import import_prompt_set
+    from imagearena.cli.db import load_settings
+    from imagearena.prompts.loaders import load_prompt_set
+
+    prompt_set = load_prompt_set(source, column=column, split=split)
+    row = import_prompt_set(load_settings(db, data_dir), prompt_set, name or prompt_set.name, replace=replace)
+    print(f"Stored {row.prompts} prompts as the prompt set {row.name!r}.")
+
+
+@prompts_app.command("list")
+def list_sets(
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """The prompt sets stored in the database."""
+    from imagearena.arena.prompt_sets import list_prompt_sets
+    from imagearena.cli.db import load_settings
+
+    rows = list_prompt_sets(load_settings(db, data_dir))
+    if fmt is FormatChoice.json:
+        shown = [
+            {"name": r.name, "prompts": r.prompts, "source": r.source, "created_at": r.created_at.isoformat()}
+            for r in rows
+        ]
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column, justify in (("Name", "left"), ("Prompts", "right"), ("Source", "left"), ("Imported", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(r.name, str(r.prompts), r.source, f"{r.created_at:%Y-%m-%d %H:%M}")
+    console().print(table, highlight=False)
+
+
+@prompts_app.command("show")
+def show_set(
+    name: str = typer.Argument(..., help="A stored set's name."),
+    limit: int = typer.Option(20, "--limit", min=0, help="Show the first N prompts (0: all)."),
+    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """The prompts of a stored set, in order, with their metadata."""
+    from imagearena.arena.prompt_sets import stored_prompt_set
+    from imagearena.cli.db import load_settings
+
+    prompt_set = stored_prompt_set(load_settings(db, data_dir), name)
+    prompts = prompt_set.prompts[:limit] if limit else prompt_set.prompts
+    if fmt is FormatChoice.json:
+        rows = [{"row": i, "prompt": p.text, "metadata": dict(p.metadata)} for i, p in enumerate(prompts)]
+        print(
+            json.dumps(
+                {"name": prompt_set.name, "prompts": len(prompt_set), "rows": rows},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    from rich.table import Table
+
+    columns = metadata_columns(prompts)
+    table = Table(title=f"{prompt_set.name}: {len(prompt_set)} prompts")
+    table.add_column("Row", justify="right")
+    table.add_column("Prompt")
+    for key in columns:
+        table.add_column(key)
+    for i, p in enumerate(prompts):
+        table.add_row(str(i), p.text, *[str(p.metadata.get(key, "")) for key in columns])
+    console().print(table, highlight=False)

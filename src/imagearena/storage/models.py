@@ -111,6 +111,30 @@ class Prompt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PromptSet(Base):
+    """A named, ordered list of prompts imported from a file or a dataset. ``fingerprint`` hashes the
+    prompt texts in order (imagearena.prompts.loaders.fingerprint): the key of its cached embeddings."""
+
+    __tablename__ = "prompt_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptSetItem(Base):
+    """One prompt of a set, at its position, with its row's other columns (category, challenge...)."""
+
+    __tablename__ = "prompt_set_item"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("prompt_set.id"), primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompt.id"))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Image(Base):
     """An image bound to its model and prompt when it is created or imported, never by display order."""
 

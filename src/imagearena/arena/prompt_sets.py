@@ -1,0 +1,54 @@
+"""Prompt sets in the database: import one from a file or a dataset, list them, and read one back as
+the same PromptSet a file gives (so search and sampling take either, and share cached embeddings:
+the cache is keyed by the prompt texts, not by where they came from)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from imagearena.errors import InputError
+from imagearena.prompts.loaders import Prompt, PromptSet
+from imagearena.text import check_text
+
+if TYPE_CHECKING:
+    from imagearena.settings import Settings
+    from imagearena.storage.prompt_sets import PromptSetRow
+
+NAME_MAX_LENGTH = 100  # the width of prompt_set.name
+STORED_PREFIX = "db:"  # PromptSet.source of a set read from the database
+
+
+def import_prompt_set(
+    settings: Settings, prompt_set: PromptSet, name: str, *, replace: bool = False
+) -> PromptSetRow:
+    """Store ``prompt_set`` as ``name`` in one transaction (an empty database gets the schema first)."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import add_prompt_set
+
+    check_text(name, "the prompt set name", max_length=NAME_MAX_LENGTH)
+    if not name.strip():
+        raise InputError("the prompt set name is empty: pass --name NAME")
+    items = [(p.text, p.metadata) for p in prompt_set.prompts]
+    with database_session(settings.database_url) as session, session.begin():
+        return add_prompt_set(
+            session, name, prompt_set.source, prompt_set.fingerprint, items, replace=replace
+        )
+
+
+def list_prompt_sets(settings: Settings) -> list[PromptSetRow]:
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import list_prompt_sets as rows
+
+    with database_session(settings.database_url) as session:
+        return rows(session)
+
+
+def stored_prompt_set(settings: Settings, name: str) -> PromptSet:
+    """The stored set ``name`` as a PromptSet (source ``db:NAME``); UnknownNameError when none."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import get_prompt_set
+
+    with database_session(settings.database_url) as session:
+        row, items = get_prompt_set(session, name)
+    prompts = tuple(Prompt(text, meta) for text, meta in items)
+    return PromptSet(row.name, f"{STORED_PREFIX}{row.name}", prompts, row.fingerprint)
