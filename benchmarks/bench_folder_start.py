@@ -7,11 +7,13 @@ images, and its peak memory, on a new ranking and on a resumed one.
 What it does: writes N distinct 8x6 PNGs into a temporary folder (10 subfolders; reused with --keep),
 then for a new ranking (an empty state database) and for a resumed one (the same state, run again)
 starts `imagearena rank-folder DIR --no-browser` as a subprocess and polls `GET /api/v1/folders/{study}`
-until it answers 200, then asks for one round (`POST .../matches`). It prints the wall time from the
-process start to that first answer against the 5 s anchor (as a ratio), the time of the first round,
-the CPU time the server process had used by then (what the wall time would be on an idle core: the
-development machine is shared), the scan and sync times the command reports, and the server's peak
-resident memory (VmHWM) after the first round. With --small M > 0 it also starts a new ranking of M images, so the memory per image
+until it answers 200 with `loading` false (the folder is read and rounds can be served), then asks for
+one round (`POST .../matches`). It prints the wall time from the process start to that answer against
+the 5 s anchor (as a ratio), the CPU time the server process had used by then (what the wall time
+would be on an idle core: the development machine is shared), the time of the first answer (the
+server answers, with a loading page, while the folder is still read), the time of the first round,
+the scan and sync times the command reports, and the server's peak resident memory (VmHWM) after the
+first round. With --small M > 0 it also starts a new ranking of M images, so the memory per image
 ((peak at N - peak at M) / (N - M)) shows that memory grows linearly, not by a constant per run.
 """
 
@@ -96,6 +98,7 @@ def run(folder: Path, data: Path, timeout_s: float = 120.0) -> dict[str, float |
     try:
         study = None
         ready = None
+        first_answer = None
         while time.perf_counter() - started < timeout_s:
             found = re.search(r"study: (\S+)", "".join(out))
             study = found.group(1) if found else None
@@ -106,8 +109,10 @@ def run(folder: Path, data: Path, timeout_s: float = 120.0) -> dict[str, float |
                     with urllib.request.urlopen(
                         f"http://127.0.0.1:{port}/api/v1/folders/{study}", timeout=5
                     ) as r:
-                        if r.status == 200:
-                            state = json.load(r)
+                        state = json.load(r)
+                        if r.status == 200 and first_answer is None:
+                            first_answer = time.perf_counter() - started
+                        if r.status == 200 and not state.get("loading"):
                             ready = time.perf_counter() - started
                             ready_cpu = cpu_s(proc.pid)
                             break
@@ -126,6 +131,7 @@ def run(folder: Path, data: Path, timeout_s: float = 120.0) -> dict[str, float |
         scan = re.search(r"scan ([\d.]+) s, sync ([\d.]+) s", text)
         return {
             "ready_s": ready,
+            "first_answer_s": first_answer if first_answer is not None else ready,
             "ready_cpu_s": ready_cpu,
             "first_round_s": first_round,
             "scan_s": float(scan.group(1)) if scan else float("nan"),
@@ -163,7 +169,8 @@ def main() -> None:
             print(
                 f"{label:12s} {r['images']} images: serving after {r['ready_s']:.2f} s "
                 f"(ratio to the {ANCHOR_S:.0f} s anchor {r['ready_s'] / ANCHOR_S:.2f}; server CPU by then "
-                f"{r['ready_cpu_s']:.2f} s), first round at "
+                f"{r['ready_cpu_s']:.2f} s; first answer, a loading page, at {r['first_answer_s']:.2f} s), "
+                f"first round at "
                 f"{r['first_round_s']:.2f} s; scan {r['scan_s']:.1f} s, sync {r['sync_s']:.1f} s; "
                 f"peak memory {r['peak_mb']:.0f} MB"
             )

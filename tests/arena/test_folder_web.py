@@ -9,6 +9,7 @@ import pytest
 from folder_files import image_bytes, make_folder
 
 from imagearena.arena import folder as ranker
+from imagearena.errors import InputError
 
 SECRET = b"\x89PNG secret bytes outside the folder"
 
@@ -128,6 +129,9 @@ def test_rankings_state_and_downloads(served, client):
         "missing": 0,
         "decisions": 0,
         "unseen": 3,
+        "loading": False,
+        "examined": None,
+        "error": None,
     }
     lines = client.get(f"/api/v1/folders/{study}/rankings").json()["images"]
     assert [line["image"] for line in lines] == names
@@ -183,3 +187,44 @@ def test_the_files_left_out_at_start_are_listed(served):
         ("pipe.png", "special-file"),
     }
     assert all(f["message"] for f in answer["files"])
+
+
+def test_while_the_folder_is_read_the_page_says_so_and_reloads(make_arena, make_client, tmp_path):
+    arena = make_arena()
+    client = make_client(arena)
+    root = tmp_path / "pics"
+    make_folder(root, 3)
+    study = ranker.begin_loading(arena, root, "order4")
+    page = client.get(f"/rank/{study}")
+    assert page.status_code == 200 and "Reading the folder" in page.text and page.headers["refresh"] == "1"
+    state = client.get(f"/api/v1/folders/{study}").json()
+    assert (state["loading"], state["examined"], state["images"], state["round_type"]) == (
+        True,
+        0,
+        0,
+        "order4",
+    )
+
+    ranker.load_folder(arena, root)
+    page = client.get(f"/rank/{study}")
+    assert page.status_code == 200 and "refresh" not in page.headers and 'id="ranker"' in page.text
+    state = client.get(f"/api/v1/folders/{study}").json()
+    assert (state["loading"], state["images"], state["round_type"]) == (False, 3, "order4")
+
+
+def test_a_failed_read_is_shown_on_the_loading_page(make_arena, make_client, tmp_path):
+    arena = make_arena()
+    client = make_client(arena)
+    root = tmp_path / "pics"
+    make_folder(root, 2)
+    study = ranker.begin_loading(arena, root)
+
+    def broken_import(opened):
+        raise InputError("the log is not a decision log")
+
+    with pytest.raises(InputError):
+        ranker.load_folder(arena, root, then=broken_import)
+    page = client.get(f"/rank/{study}")
+    assert "the log is not a decision log" in page.text and "refresh" not in page.headers
+    state = client.get(f"/api/v1/folders/{study}").json()
+    assert (state["loading"], state["error"]) == (False, "the log is not a decision log")

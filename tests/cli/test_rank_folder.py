@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -56,7 +57,8 @@ def _call(url: str, body: dict | None = None) -> tuple[int, dict]:
 
 
 class Server:
-    """`imagearena rank-folder` in its own process group, ready once its folder state answers."""
+    """`imagearena rank-folder` in its own process group, ready once its folder is read (its state
+    answers with loading false); ``lines`` collects what it prints."""
 
     def __init__(self, folder: Path, data: Path, *extra: str) -> None:
         self.port = _port()
@@ -82,26 +84,26 @@ class Server:
             start_new_session=True,
         )
         self.lines: list[str] = []
-        assert self.proc.stdout is not None
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
         deadline = time.monotonic() + 90
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            self.lines.append(line)
-            found = re.search(r"study: (\S+)", line)
-            if found:
-                self.study = found.group(1)
-                break
-        else:
-            raise AssertionError(
-                "rank-folder did not start:\n" + "".join(self.lines) + (self.proc.stdout.read() or "")
-            )
+        self.study = ""
+        while not self.study and self.proc.poll() is None and time.monotonic() < deadline:
+            found = re.search(r"study: (\S+)", "".join(self.lines))
+            self.study = found.group(1) if found else ""
+            time.sleep(0.02)
+        assert self.study, "rank-folder did not start:\n" + "".join(self.lines)
+        self.states: list[dict] = []
         while time.monotonic() < deadline:
             try:
-                if _call(f"{self.base}/api/v1/folders/{self.study}")[0] == 200:
-                    return
+                status, state = _call(f"{self.base}/api/v1/folders/{self.study}")
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.05)
-        raise AssertionError("rank-folder did not answer")
+                continue
+            self.states.append(state)
+            if status == 200 and not state["loading"] and re.search(r"images, mode", "".join(self.lines)):
+                return
+            time.sleep(0.05)
+        raise AssertionError("rank-folder did not read its folder:\n" + "".join(self.lines))
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)

@@ -12,6 +12,8 @@ undos), served and recorded by the arena's match and vote use cases like any oth
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagearena.arena.runtime import Arena
-from imagearena.errors import ConflictError, InputError, UnknownNameError
+from imagearena.errors import ConflictError, ImageArenaError, InputError, UnknownNameError
 from imagearena.folders.formats import Decision, RankingLine, match_names, read_decision_log
 from imagearena.folders.paths import is_within, resolve_folder, resolve_inside
 from imagearena.folders.scan import FolderScan, Skipped, scan_folder
@@ -154,6 +156,79 @@ def skipped_files(arena: Arena, study: str) -> list[Skipped] | None:
     """The files the study's last scan in this process skipped, with why; None when this process has
     not scanned its folder."""
     return _skipped.get(arena, {}).get(study)
+
+
+@dataclass
+class Loading:
+    """A folder being read while the server already answers: files examined so far, or the error that
+    stopped it."""
+
+    examined: int = 0
+    error: str | None = None
+    created: bool = False  # the study was created for this run (by begin_loading)
+
+
+#: Per Arena, per folder study: the scan in progress (see :func:`begin_loading`).
+_loading: weakref.WeakKeyDictionary[Arena, dict[str, Loading]] = weakref.WeakKeyDictionary()
+
+
+def begin_loading(arena: Arena, folder: str | Path, round_type: RoundType | str | None = None) -> str:
+    """Create (or find) the folder's study and mark it as being read, before the scan: a server can
+    answer at once, with a loading page, while :func:`load_folder` reads the folder. Returns the study
+    name."""
+    from imagearena.storage.folder_sync import folder_study
+
+    root = resolve_folder(folder)
+    rt = None if round_type is None else _round_type(round_type)
+    check_outside(root, arena.settings.data_dir)
+    check_state_outside(root, arena.settings.database_url)
+    name = study_name_for(root)
+    with arena.writing() as session, session.begin():
+        _, created = folder_study(session, name, str(root), rt, title=f"Folder {root.name}")
+    _loading.setdefault(arena, {})[name] = Loading(created=created)
+    return name
+
+
+def load_folder(
+    arena: Arena,
+    folder: str | Path,
+    *,
+    round_type: RoundType | str | None = None,
+    prompts_file: Path | None = None,
+    then: Callable[[OpenedFolder], None] | None = None,
+) -> OpenedFolder:
+    """:func:`open_folder`, counting the files examined for the loading page, then ``then`` (an import,
+    a pre-rank), then the study's match pool; the study stops loading when all are done. An error is kept for the loading page to
+    show, and raised."""
+    name = study_name_for(resolve_folder(folder))
+    state = _loading.setdefault(arena, {}).setdefault(name, Loading())
+
+    def progress(count: int) -> None:
+        state.examined = count
+
+    try:
+        opened = open_folder(
+            arena, folder, round_type=round_type, prompts_file=prompts_file, on_progress=progress
+        )
+        state.examined = opened.images + len(opened.skipped)
+        if state.created and not opened.created:  # begin_loading made the study moments ago
+            opened = dataclasses.replace(opened, created=True)
+        if then is not None:
+            then(opened)
+        # the match pool too, so the first round does not wait for it; a study with fewer images than
+        # a round shows is not playable yet, and the page says so
+        with contextlib.suppress(ImageArenaError):
+            arena.pools.get(name)
+    except Exception as exc:
+        state.error = str(exc) if isinstance(exc, ImageArenaError) else f"{type(exc).__name__}: {exc}"
+        raise
+    _loading.get(arena, {}).pop(name, None)
+    return opened
+
+
+def loading_state(arena: Arena, study: str) -> Loading | None:
+    """The study's folder scan in progress in this process, or None when it is not being read."""
+    return _loading.get(arena, {}).get(study)
 
 
 def _round_type(value: RoundType | str) -> RoundType:

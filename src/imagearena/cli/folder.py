@@ -9,6 +9,8 @@ command again on the same folder resumes it.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,15 +114,9 @@ def rank_folder(
     out = console()
     prepare_server(settings)
     arena = Arena(settings)
-    try:
-        with out.status(f"Scanning {folder} ...") as status:  # shown on a terminal only
 
-            def progress(count: int) -> None:
-                status.update(f"Scanning {folder}: {count:,} files examined ...")
-
-            opened = ranker.open_folder(
-                arena, folder, round_type=mode, prompts_file=prompts, on_progress=progress
-            )
+    def after_open(opened: OpenedFolder) -> None:
+        """What follows the scan: the report, then --import and --prerank."""
         _report_open(opened)
         out.print(f"State: {shown_url(settings.database_url)}")
         if import_log is not None:
@@ -136,11 +132,52 @@ def rank_folder(
                 f"Pre-ranked by {scored.scorer}: {scored.scored} scored now, {scored.already_scored} before, "
                 f"{len(scored.failed)} failed"
             )
+
+    try:
+        if serving:  # answer at once (a loading page) while the folder is read in the background
+            study = ranker.begin_loading(arena, folder, mode)
+            reader = threading.Thread(
+                target=_load_in_background,
+                args=(arena, folder, mode, prompts, after_open),
+                name="folder-scan",
+                daemon=True,
+            )
+            reader.start()
+            _serve(settings, arena, study, open_browser=not no_browser)
+            return
+        with out.status(f"Scanning {folder} ...") as status:  # shown on a terminal only
+
+            def progress(count: int) -> None:
+                status.update(f"Scanning {folder}: {count:,} files examined ...")
+
+            opened = ranker.open_folder(
+                arena, folder, round_type=mode, prompts_file=prompts, on_progress=progress
+            )
+        after_open(opened)
         _write_files(arena, opened.study, export, export_log, copy_to, sidecar)
-        if serving:
-            _serve(settings, arena, opened, open_browser=not no_browser)
     finally:
         arena.close()  # after the server stops: what the vote writer holds is written
+
+
+def _load_in_background(
+    arena: Arena,
+    folder: Path,
+    mode: RoundType | None,
+    prompts: Path | None,
+    then: Callable[[OpenedFolder], None],
+) -> None:
+    """Read the folder while the server answers; a failure is printed and shown on the loading page."""
+    from imagearena.arena import folder as ranker
+    from imagearena.errors import ImageArenaError
+
+    try:
+        ranker.load_folder(arena, folder, round_type=mode, prompts_file=prompts, then=then)
+    except ImageArenaError as exc:
+        console(stderr=True).print(f"Error: {exc}", markup=False, highlight=False)
+    except Exception:
+        import logging
+
+        logging.getLogger("imagearena.folder").exception("reading %s failed", folder)
 
 
 def _report_open(opened: OpenedFolder) -> None:
@@ -187,8 +224,7 @@ def _write_files(
         out.print(f"Wrote {ranker.write_sidecar(arena, study, sidecar)} images' rankings to {sidecar}")
 
 
-def _serve(settings: Settings, arena: Arena, opened: OpenedFolder, *, open_browser: bool) -> None:
-    import threading
+def _serve(settings: Settings, arena: Arena, study: str, *, open_browser: bool) -> None:
     import webbrowser
 
     import uvicorn
@@ -197,9 +233,9 @@ def _serve(settings: Settings, arena: Arena, opened: OpenedFolder, *, open_brows
     from imagearena.web.folder import ranker_path
 
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    url = f"http://{host}:{settings.port}{ranker_path(opened.study)}"
+    url = f"http://{host}:{settings.port}{ranker_path(study)}"
     out = console()
-    out.print(f"Ranker at [link={url}]{url}[/link]   study: [bold]{opened.study}[/]")
+    out.print(f"Ranker at [link={url}]{url}[/link]   study: [bold]{study}[/]")
     out.print(
         f"From another machine: ssh -L {settings.port}:127.0.0.1:{settings.port} <this host>, then open the URL"
     )

@@ -81,11 +81,32 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
     }
 
 
+#: Seconds between two reloads of the loading page.
+LOADING_REFRESH_S = 1
+
+
 @router.get(RANKER + "{study}", response_class=HTMLResponse, include_in_schema=False)
 def ranker_page(study: str, request: Request) -> HTMLResponse:
+    """The ranker; while the folder is still being read, ``ranker_loading.html`` (``study``, ``folder``,
+    ``examined``, ``error``), which reloads itself until the folder is read."""
+    from pathlib import Path
+
     from imagearena.web.pages import render
 
-    return render(request, "ranker.html", ranker_context(request, study))
+    loading = ranker.loading_state(get_arena(request), study)
+    if loading is None:
+        return render(request, "ranker.html", ranker_context(request, study))
+    state = ranker.folder_state(get_arena(request), study)
+    context = {
+        "study": state.study,
+        "folder": Path(state.source).name,
+        "examined": loading.examined,
+        "error": loading.error,
+    }
+    response = render(request, "ranker_loading.html", context)
+    if loading.error is None:
+        response.headers["Refresh"] = str(LOADING_REFRESH_S)
+    return response
 
 
 @router.get(RANKER + "{study}/image/{name:path}", include_in_schema=False)
@@ -126,6 +147,11 @@ class FolderOut(BaseModel):
     missing: int = Field(description="Images gone from the folder since they were added.")
     decisions: int
     unseen: int = Field(description="Images present that no decision has shown yet.")
+    loading: bool = Field(
+        default=False, description="The folder is still being read at start: rounds come when it is done."
+    )
+    examined: int | None = Field(default=None, description="While loading: files examined so far.")
+    error: str | None = Field(default=None, description="Why reading the folder failed, if it did.")
 
 
 class RankingOut(BaseModel):
@@ -169,7 +195,15 @@ def folder_out(study: str, request: Request) -> dict[str, Any]:
         "missing": state.missing,
         "decisions": state.decisions,
         "unseen": state.unseen,
+        **_loading_fields(request, state.study),
     }
+
+
+def _loading_fields(request: Request, study: str) -> dict[str, Any]:
+    loading = ranker.loading_state(get_arena(request), study)
+    if loading is None:
+        return {"loading": False}
+    return {"loading": loading.error is None, "examined": loading.examined, "error": loading.error}
 
 
 @router.get("/api/v1/folders/{study}/rankings", response_model=RankingsOut, responses=_READ)
