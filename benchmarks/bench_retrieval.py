@@ -114,7 +114,9 @@ def main() -> None:
     args = parser.parse_args()
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load}")
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load}"
+    )
     texts = real_prompts()
     base, emb = bench_embedding(texts)
     print(
