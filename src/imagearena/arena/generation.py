@@ -364,12 +364,17 @@ def run(
     on_done: Callable[[Unit, bool], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
     batch: int = 1,
+    make: Callable[[GeneratorConfig], Generator] | None = None,
 ) -> GenerationReport:
     """Make every unit ``sink`` does not have yet; ``on_start(total)`` tells how many will be tried,
     ``on_done(unit, ok)`` follows each of them and ``on_failure(failure)`` each failure as it happens
     (all three on the caller's thread). ``batch`` > 1 asks for up to that many consecutive seeds of one
-    prompt in one request (a GPU pipeline draws them together; an API makes fewer calls)."""
+    prompt in one request (a GPU pipeline draws them together; an API makes fewer calls). ``make``
+    builds each entry's generator (default: the backend in this process; a bulk run on a cluster
+    passes one that answers from remote workers)."""
     from imagearena.generators.config import MAX_IMAGES_PER_REQUEST, create
+
+    make = make or create
 
     if not 1 <= batch <= MAX_IMAGES_PER_REQUEST:
         raise InputError(f"--batch must be 1 to {MAX_IMAGES_PER_REQUEST} images per request, not {batch}")
@@ -396,7 +401,7 @@ def run(
             if not todo[name]:
                 continue
             try:
-                lane.generator = create(lane.config)
+                lane.generator = make(lane.config)
             except ImageArenaError as exc:
                 message = redact(str(exc), secrets)
                 failed(Failure(name, message, images=len(todo[name])))
