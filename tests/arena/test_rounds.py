@@ -223,3 +223,24 @@ def test_pairs_and_rounds_share_a_group_commit_and_a_replay_fails_alone(arena):
         assert sorted(s.scalars(select(Vote.id))) == sorted([results[0], results[3]])
         rounds = sorted(s.scalars(select(RoundResult.id)))
     assert rounds == sorted([results[1], results[4], first_id])
+
+
+def test_windows_and_snapshots_read_rounds_too(arena):
+    from datetime import UTC, datetime, timedelta
+
+    study = four_image_study(arena, round_type="order4")
+    for _ in range(3):
+        record_vote(arena, serve_match(arena, study).token, ranks=[1, 2, 3, 4])
+    now = datetime.now(UTC)
+    window = leaderboards.leaderboard(
+        arena, study, "bt", since=now - timedelta(hours=1), until=now + timedelta(hours=1)
+    )
+    assert window.votes == 18
+    empty = leaderboards.leaderboard(arena, study, "bt", until=now - timedelta(hours=1))
+    assert empty.votes == 0 and empty.rows == []
+    assert leaderboards.win_rates(arena, study).battles  # the win-rate matrix counts round battles
+    assert sorted(leaderboards.snapshot_if_due(arena, study, min_interval_s=0)) == sorted(
+        leaderboards.METHODS
+    )
+    points = leaderboards.rating_history(arena, study, "trueskill")
+    assert {p.model for p in points} <= set(FIVE) and points[-1].votes > 0
