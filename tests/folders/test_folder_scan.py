@@ -195,3 +195,13 @@ def test_a_long_scan_reports_its_progress(tmp_path, monkeypatch):
     seen: list[int] = []
     assert len(_scan(tmp_path / "f", on_progress=seen.append).images) == 10
     assert seen == [4, 8]
+
+
+def test_candidates_are_counted_without_opening_them(tmp_path):
+    from imagearena.folders.scan import count_candidates
+
+    make_folder(tmp_path / "f", 7, subfolders=2)
+    (tmp_path / "f" / "notes.txt").write_text("not counted")
+    (tmp_path / "f" / "bad.png").write_bytes(b"not even an image: counted, skipped later by the scan")
+    assert count_candidates(tmp_path / "f") == 8
+    assert count_candidates(tmp_path / "f", stop_at=3) == 3

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from imagearena.settings import Settings
 
 
+#: Folders with at least this many image files are read while the server already answers (a loading
+#: page); smaller ones before it starts, which serves their first round sooner.
+BACKGROUND_SCAN_FILES = 20_000
+
+
 def data_home() -> Path:
     """Where rankings live without ``--data-dir`` or IMAGEARENA_DATA_DIR: the user's data folder, the
     same whatever directory the command runs from (so a rerun finds the ranking again)."""
@@ -104,6 +109,7 @@ def rank_folder(
     from imagearena.arena.runtime import Arena
     from imagearena.cli.arena import _check_port_free
     from imagearena.folders.paths import resolve_folder
+    from imagearena.folders.scan import count_candidates
 
     settings = _settings(folder, data_dir, state, host, port)
     ranker.check_outside(resolve_folder(folder), settings.data_dir)
@@ -134,7 +140,11 @@ def rank_folder(
             )
 
     try:
-        if serving:  # answer at once (a loading page) while the folder is read in the background
+        if (
+            serving
+            and count_candidates(resolve_folder(folder), BACKGROUND_SCAN_FILES) >= BACKGROUND_SCAN_FILES
+        ):
+            # a large folder: answer at once (a loading page) while the folder is read in the background
             study = ranker.begin_loading(arena, folder, mode)
             reader = threading.Thread(
                 target=_load_in_background,
@@ -145,6 +155,8 @@ def rank_folder(
             reader.start()
             _serve(settings, arena, study, open_browser=not no_browser)
             return
+        # a smaller folder is read first: its rounds are ready sooner without a scan competing with the
+        # server's start for the interpreter
         with out.status(f"Scanning {folder} ...") as status:  # shown on a terminal only
 
             def progress(count: int) -> None:
@@ -155,6 +167,8 @@ def rank_folder(
             )
         after_open(opened)
         _write_files(arena, opened.study, export, export_log, copy_to, sidecar)
+        if serving:
+            _serve(settings, arena, opened.study, open_browser=not no_browser)
     finally:
         arena.close()  # after the server stops: what the vote writer holds is written
 

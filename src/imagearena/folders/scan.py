@@ -127,6 +127,17 @@ def scan_folder(
     return scan
 
 
+def count_candidates(root: Path, stop_at: int | None = None) -> int:
+    """How many files under ``root`` a scan would examine (names only, nothing opened or stat'ed);
+    counting stops at ``stop_at``. Cheap: it tells a large folder from a small one before the scan."""
+    count = 0
+    for _ in _walk(root):
+        count += 1
+        if stop_at is not None and count >= stop_at:
+            break
+    return count
+
+
 def _walk(root: Path) -> Iterator[tuple[str, str, os.DirEntry[str], frozenset[str]]]:
     """(name, path, entry, sidecar names of its folder) for each file with an image-like suffix,
     folders in sorted order, depth first."""
