@@ -12,21 +12,30 @@ the same count of pairs made of 700,000 pair votes and 50,000 order4 rounds (ran
 by round); the human ceiling over a million votes on 200,000 pairs of images by 5,000 voters.
 Peak memory is what tracemalloc saw numpy and Python allocate during the call.
 
+End to end (``--study-votes N``, 0 to skip): a SQLite study with 20 models x 50 prompts, N pair votes
+on served matches and one stored score per image, through arena.agreement.stored_agreement (what
+the API and the leaderboard page call: the read of the votes with their images and the scores, then
+the arithmetic), its cache cleared before each call.
+
 Usage:  .venv/bin/python benchmarks/bench_agreement.py [--votes 1000000] [--rounds 1000] [--repeat 3]
+            [--study-votes 100000]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from machine import cpu_model
 
 from imagearena.ratings.agreement import agreement, human_ceiling
+from imagearena.settings import Settings
 
 ANCHOR_S = 1.0
 
@@ -77,6 +86,105 @@ def plain_bootstrap_s(right: np.ndarray, rounds: int, sample: int = 5) -> float:
     return (time.perf_counter() - t) / sample * rounds
 
 
+def build_study(folder: Path, votes: int, models: int = 20, prompts: int = 50) -> Settings:
+    """A SQLite database holding one study with ``votes`` human pair votes and a score per image."""
+    import hashlib
+    from dataclasses import dataclass
+
+    from imagearena.storage import catalog, studies
+    from imagearena.storage.engine import make_engine, make_sessionmaker, upgrade_database
+    from imagearena.storage.matches import MatchClaims, MatchVote, insert_match_votes
+    from imagearena.storage.scores import set_score
+
+    @dataclass(frozen=True)
+    class Info:
+        sha256: str
+        format: str = "png"
+        width: int = 8
+        height: int = 8
+        size_bytes: int = 100
+
+    settings = Settings(data_dir=folder, db_url=f"sqlite:///{folder / 'bench.db'}")
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    rng = np.random.default_rng(5)
+    with make_sessionmaker(engine)() as s:
+        study = studies.get_or_create_study(s, "bench")
+        ms = [catalog.get_or_create_model(s, f"model-{i:02d}") for i in range(models)]
+        ps = [catalog.get_or_create_prompt(s, f"prompt {j}") for j in range(prompts)]
+        images = [
+            [
+                catalog.add_image(s, study, m, p, Info(hashlib.sha256(f"{i} {j}".encode()).hexdigest()))[0]
+                for j, p in enumerate(ps)
+            ]
+            for i, m in enumerate(ms)
+        ]
+        for row in images:
+            for image in row:
+                set_score(s, image, "bench", float(rng.normal()))
+        s.commit()
+        ids = [[(im.id, im.model_id, im.prompt_id) for im in row] for row in images]
+        a = rng.integers(0, models, votes)
+        b = (a + rng.integers(1, models, votes)) % models
+        j = rng.integers(0, prompts, votes)
+        winners = np.array(["model_a", "model_b", "tie", "both_bad"])[
+            rng.choice(4, votes, p=[0.4, 0.4, 0.1, 0.1])
+        ]
+        for start in range(0, votes, 5000):
+            batch = []
+            for k in range(start, min(votes, start + 5000)):
+                left, right = ids[a[k]][j[k]], ids[b[k]][j[k]]
+                claims = MatchClaims(
+                    study.id,
+                    0,
+                    left[2],
+                    left[0],
+                    right[0],
+                    left[1],
+                    right[1],
+                    1_700_000_000 + k,
+                    k.to_bytes(12, "big"),
+                )
+                batch.append(MatchVote(claims, str(winners[k]), f"voter-{k % 997}"))
+            insert_match_votes(s, batch)
+            s.commit()
+    engine.dispose()
+    return settings
+
+
+def study_case(votes: int, rounds: int, repeat: int) -> None:
+    from imagearena.arena import agreement as use_case
+    from imagearena.arena.runtime import Arena
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        settings = build_study(Path(tmp), votes)
+        print(f"\nend to end: a SQLite study with {votes:,} votes (built in {time.perf_counter() - t:.0f} s)")
+        arena = Arena(settings)
+        try:
+
+            def call() -> object:
+                use_case._CACHE.clear()
+                return use_case.stored_agreement(arena, "bench", ["bench"], rounds=rounds)
+
+            seconds, peak, report = measure(call, repeat)
+            t = time.perf_counter()
+            use_case.stored_agreement(arena, "bench", ["bench"], rounds=rounds)
+            cached = time.perf_counter() - t
+        finally:
+            arena.close()
+    per_million = seconds / votes * 1e6
+    print(
+        f"{'stored_agreement (read + arithmetic)':<44} {seconds:8.3f} {votes / seconds:12,.0f} {'':>6} {peak:9.1f}"
+    )
+    print(
+        f"  {per_million:.1f} s per million votes at this rate; a repeated call answers from the cache in {1000 * cached:.1f} ms"
+    )
+    print(
+        f"  check: {report.pairs:,} decisive pairs, accuracy {report.scorers[0].result.decisive.accuracy:.4f}"
+    )  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -84,6 +192,7 @@ def main() -> None:
     parser.add_argument("--votes", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--study-votes", type=int, default=100_000)
     args = parser.parse_args()
     n, rounds = args.votes, args.rounds
     print(f"machine: {cpu_model()}, Python {platform.python_version()}, numpy {np.__version__}")
@@ -122,6 +231,8 @@ def main() -> None:
         f"check: accuracy {acc.accuracy:.4f} [{acc.lower:.4f}, {acc.upper:.4f}] on {acc.n:,} decisive votes"
     )
     print(f"check: ceiling {ceiling.agreement.accuracy:.4f} over {ceiling.image_pairs:,} image pairs")  # type: ignore[attr-defined]
+    if args.study_votes:
+        study_case(args.study_votes, rounds, args.repeat)
 
 
 if __name__ == "__main__":

@@ -228,5 +228,7 @@ def test_the_web_report_is_kept_until_votes_or_scores_change(voted):
             s, [MatchVote(claims(s, STUDY, ("beta", "gamma"), PROMPTS[3], b"z" * 12), "model_a", "v4")]
         )
         s.commit()
+    # a page may take a report up to max_age_s old without asking; the API asks every time
+    assert stored_agreement(voted, STUDY, ["rank"], max_age_s=60) is rescored
     voted_again = stored_agreement(voted, STUDY, ["rank"])
     assert voted_again.pairs == 6 and voted_again.scorers[0].result.decisive.correct == 3

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from imagearena.arena.runtime import Arena
-    from imagearena.storage.agreement import ShownRound, ShownVote
+    from imagearena.storage.agreement import ShownRounds, ShownVotes
 
 #: The names of the two protocols, as reports and the JSON output give them.
 STUDY = "study"
@@ -156,57 +157,66 @@ def _codes(labels: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
 @dataclass(frozen=True)
 class StudyPairs:
     """A study's human pairs as columns: the two images, the outcome for the first as model_a, the
-    decision each came from (rounds' pairs share theirs), their model pair, prompt and voter."""
+    decision each came from (a round's pairs share theirs), the two models' ids, the prompt id (-1:
+    none) and the voter (empty: unknown)."""
 
     left: np.ndarray
     right: np.ndarray
     outcome: np.ndarray
     cluster: np.ndarray
-    model_pair: list[str]
-    prompt: list[str | None]
+    model_a: np.ndarray
+    model_b: np.ndarray
+    prompt: np.ndarray
     voter: list[str]
 
+    def model_pairs(self, names: Mapping[int, str]) -> tuple[np.ndarray, list[str]]:
+        """Per pair, a code for its two models in either order, and the codes' labels ("a vs b",
+        names sorted)."""
+        lo, hi = np.minimum(self.model_a, self.model_b), np.maximum(self.model_a, self.model_b)
+        width = int(hi.max()) + 1 if len(hi) else 1
+        uniq, codes = np.unique(lo * width + hi, return_inverse=True)
+        labels = [" vs ".join(sorted((names[int(k // width)], names[int(k % width)]))) for k in uniq]
+        return codes.reshape(-1), labels
 
-def study_pairs(votes: Sequence[ShownVote], rounds: Sequence[ShownRound]) -> StudyPairs:
+
+def study_pairs(votes: ShownVotes, rounds: ShownRounds) -> StudyPairs:
     """Pair votes as they are and four-image rounds rank-broken into pairs."""
 
-    def pair_label(a: str, b: str) -> str:
-        return " vs ".join(sorted((a, b)))
+    def ints(values: Sequence[int | None]) -> np.ndarray:
+        return np.array([-1 if v is None else v for v in values], dtype=np.int64)
 
-    left = [v.left for v in votes]
-    right = [v.right for v in votes]
-    outcome = [OUTCOME_CODES[v.winner] for v in votes]
-    cluster = [2 * v.id for v in votes]
-    model_pair = [pair_label(v.model_a, v.model_b) for v in votes]
-    prompt = [v.prompt for v in votes]
-    voter = [v.voter for v in votes]
-    if rounds:
-        n = len(rounds)
-        images = np.array([r.images for r in rounds], dtype=np.int64).reshape(-1)
-        models = [m for r in rounds for m in r.models]
+    left = [np.array(votes.left, dtype=np.int64)]
+    right = [np.array(votes.right, dtype=np.int64)]
+    outcome = [np.array([OUTCOME_CODES[w] for w in votes.winner], dtype=np.int8)]
+    cluster = [2 * np.array(votes.id, dtype=np.int64)]
+    model_a = [np.array(votes.model_a, dtype=np.int64)]
+    model_b = [np.array(votes.model_b, dtype=np.int64)]
+    prompt = [ints(votes.prompt)]
+    voter = list(votes.voter)
+    if rounds.id:
+        n = len(rounds.id)
+        images = np.array(rounds.images, dtype=np.int64).reshape(-1)
+        models = np.array(rounds.models, dtype=np.int64).reshape(-1)
         battles = rounds_to_battles(
-            [""] * (4 * n),
-            np.arange(4 * n).reshape(n, 4),
-            [r.ranks for r in rounds],
-            [r.round_type for r in rounds],
-            np.arange(n),
+            [""] * (4 * n), np.arange(4 * n).reshape(n, 4), rounds.ranks, rounds.round_type, np.arange(n)
         )
         group = battles.group if battles.group is not None else np.zeros(0, np.int64)
-        left += images[battles.a].tolist()
-        right += images[battles.b].tolist()
-        outcome += battles.outcome.tolist()
-        cluster += (2 * np.array([r.id for r in rounds], dtype=np.int64)[group] + 1).tolist()
-        model_pair += [pair_label(models[i], models[j]) for i, j in zip(battles.a, battles.b, strict=True)]
-        which = group.tolist()
-        prompt += [rounds[g].prompt for g in which]
-        voter += [rounds[g].voter for g in which]
+        left.append(images[battles.a])
+        right.append(images[battles.b])
+        outcome.append(battles.outcome)
+        cluster.append(2 * np.array(rounds.id, dtype=np.int64)[group] + 1)
+        model_a.append(models[battles.a])
+        model_b.append(models[battles.b])
+        prompt.append(ints(rounds.prompt)[group])
+        voter += [rounds.voter[g] for g in group.tolist()]
     return StudyPairs(
-        np.array(left, dtype=np.int64),
-        np.array(right, dtype=np.int64),
-        np.array(outcome, dtype=np.int8),
-        np.array(cluster, dtype=np.int64),
-        model_pair,
-        prompt,
+        np.concatenate(left),
+        np.concatenate(right),
+        np.concatenate(outcome).astype(np.int8),
+        np.concatenate(cluster),
+        np.concatenate(model_a),
+        np.concatenate(model_b),
+        np.concatenate(prompt),
         voter,
     )
 
@@ -244,7 +254,14 @@ def _study_report(
     seed: int,
     require_scores: bool,
 ) -> AgreementReport:
-    from imagearena.storage.agreement import human_rounds, human_votes, stored_scorers, study_scores
+    from imagearena.storage.agreement import (
+        human_rounds,
+        human_votes,
+        model_names,
+        prompt_texts,
+        stored_scorers,
+        study_scores,
+    )
     from imagearena.storage.studies import get_study
 
     row = get_study(session, study)
@@ -252,9 +269,6 @@ def _study_report(
     unknown = sorted(set(margins) - set(names))
     if unknown:
         raise InputError(f"a tie margin for {', '.join(unknown)}, which is not among the scorers")
-    votes, blind_votes = human_votes(session, row.id, row.epoch)
-    rounds_, blind_rounds = human_rounds(session, row.id, row.epoch)
-    pairs = study_pairs(votes, rounds_)
     values = study_scores(session, row.id, names)
     if require_scores:
         empty = [n for n in names if not values[n]]
@@ -263,11 +277,23 @@ def _study_report(
                 f"no stored scores by {', '.join(empty)} in study {study!r}: run "
                 f"`imagearena score --study {study} --scorer {empty[0]}` first, or add --score-missing"
             )
-    breakdowns = {BY_PAIR: _codes(pairs.model_pair)}
+    votes, blind_votes = human_votes(session, row.id, row.epoch)
+    rounds_, blind_rounds = human_rounds(session, row.id, row.epoch)
+    pairs = study_pairs(votes, rounds_)
+    breakdowns = {
+        BY_PAIR: pairs.model_pairs(model_names(session, [*pairs.model_a.tolist(), *pairs.model_b.tolist()]))
+    }
+    uncategorised = 0
     if categories is not None:
-        breakdowns[BY_CATEGORY] = _codes(
-            [None if p is None else categories.get(p.strip()) for p in pairs.prompt]
-        )
+        prompt_ids = np.unique(pairs.prompt)
+        texts = prompt_texts(session, [int(p) for p in prompt_ids if p >= 0])
+        labels = sorted({categories[t.strip()] for t in texts.values() if t.strip() in categories})
+        label_code = {c: k for k, c in enumerate(labels)}
+        code_of = {pid: label_code.get(categories.get(t.strip(), ""), -1) for pid, t in texts.items()}
+        per_prompt = np.array([code_of.get(int(p), -1) for p in prompt_ids], dtype=np.int64)
+        category = per_prompt[np.searchsorted(prompt_ids, pairs.prompt)] if len(prompt_ids) else pairs.prompt
+        breakdowns[BY_CATEGORY] = (category, labels)
+        uncategorised = int((category < 0).sum())
     results = []
     for name in names:
         result = agreement(
@@ -289,10 +315,8 @@ def _study_report(
             f"{blind_votes + blind_rounds} human decisions without a served match (imported) name no "
             "images and are left out"
         )
-    if categories is not None:
-        uncategorised = sum(1 for p in pairs.prompt if p is None or p.strip() not in categories)
-        if uncategorised:
-            notes.append(f"{uncategorised} pairs have a prompt the categories file does not list")
+    if uncategorised:
+        notes.append(f"{uncategorised} pairs have a prompt the categories file does not list")
     decisive = int((pairs.outcome <= OUTCOME_CODES["model_b"]).sum())
     return AgreementReport(STUDY, study, decisive, results, ceiling, notes)
 
@@ -342,12 +366,19 @@ def study_agreement(
 
 
 #: Agreement reports the web app computed, per Arena: {(study, scorers): (state, report)}.
-_CACHE: weakref.WeakKeyDictionary[
-    Arena, dict[tuple[str, tuple[str, ...] | None], tuple[object, AgreementReport]]
-]
+#: Agreement reports the web app computed, per Arena: {(study, scorers, rounds, seed): entry}.
+_CacheKey = tuple[str, tuple[str, ...] | None, int, int]
+_CACHE: weakref.WeakKeyDictionary[Arena, dict[_CacheKey, _Cached]]
 _CACHE = weakref.WeakKeyDictionary()
 _CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    state: object
+    report: AgreementReport
+    at: float  # time.monotonic() when computed
 
 
 def stored_agreement(
@@ -357,30 +388,28 @@ def stored_agreement(
     *,
     rounds: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
+    max_age_s: float | None = None,
 ) -> AgreementReport:
     """Agreement from the scores already stored (no model runs): the named scorers, or every scorer
     with scores in the study. For the web app: the report is kept until a decision, an undo or a
-    stored score of the study changes (two small queries per call), so a busy leaderboard page does
-    not re-read every vote."""
+    stored score of the study changes (two small queries per call tell), so views do not re-read
+    every vote; with ``max_age_s`` a report computed less than that long ago is answered as it is,
+    without asking (a page on a study that takes votes all the time would otherwise recompute on
+    every view)."""
     from imagearena.storage.agreement import score_state
     from imagearena.storage.studies import get_study
     from imagearena.storage.votes import decision_state
 
-    key = (study, None if scorers is None else tuple(scorers))
+    key = (study, None if scorers is None else tuple(scorers), rounds, seed)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(arena, {}).get(key)
+    if cached is not None and max_age_s is not None and time.monotonic() - cached.at < max_age_s:
+        return cached.report
     with arena.read_session() as session:
         row = get_study(session, study)
-        state = (
-            row.id,
-            row.epoch,
-            decision_state(session, row.id, row.epoch),
-            score_state(session, row.id),
-            rounds,
-            seed,
-        )
-        with _CACHE_LOCK:
-            cached = _CACHE.get(arena, {}).get(key)
-        if cached is not None and cached[0] == state:
-            return cached[1]
+        state = (row.id, row.epoch, decision_state(session, row.id, row.epoch), score_state(session, row.id))
+        if cached is not None and cached.state == state:
+            return cached.report
         report = _study_report(
             session,
             study,
@@ -394,7 +423,7 @@ def stored_agreement(
     with _CACHE_LOCK:
         entries = _CACHE.setdefault(arena, {})
         entries.pop(key, None)
-        entries[key] = (state, report)
+        entries[key] = _Cached(state, report, time.monotonic())
         while len(entries) > _CACHE_SIZE:
             entries.pop(next(iter(entries)))
     return report

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Score, Vote
 from imagearena.storage.votes import round_kept, vote_kept
@@ -20,71 +21,65 @@ HUMAN = "human"
 
 
 @dataclass(frozen=True, slots=True)
-class ShownVote:
-    """A pair vote with its images in display order (left is model_a's)."""
+class ShownVotes:
+    """Pair votes as columns, oldest first: the images in display order (left is model_a's), the
+    winner, the two models' and the prompt's ids, the voter; ``models`` and ``prompts`` name the ids."""
 
-    id: int
-    left: int
-    right: int
-    winner: str
-    model_a: str
-    model_b: str
-    prompt: str | None
-    voter: str
+    id: list[int]
+    left: list[int]
+    right: list[int]
+    winner: list[str]
+    model_a: list[int]
+    model_b: list[int]
+    prompt: list[int | None]
+    voter: list[str]
 
 
 @dataclass(frozen=True, slots=True)
-class ShownRound:
-    """A four-image round's result with its images, models and ranks in display order."""
+class ShownRounds:
+    """Four-image round results as columns, oldest first: images, models and ranks in display order
+    (one 4-tuple per round)."""
 
-    id: int
-    round_type: str
-    images: tuple[int, int, int, int]
-    models: tuple[str, str, str, str]
-    ranks: tuple[int, int, int, int]
-    prompt: str | None
-    voter: str
+    id: list[int]
+    round_type: list[str]
+    images: list[tuple[int, int, int, int]]
+    models: list[tuple[int, int, int, int]]
+    ranks: list[tuple[int, int, int, int]]
+    prompt: list[int | None]
+    voter: list[str]
 
 
-def human_votes(session: Session, study_id: int, epoch: int) -> tuple[list[ShownVote], int]:
+def human_votes(session: Session, study_id: int, epoch: int) -> tuple[ShownVotes, int]:
     """The epoch's human pair votes that were cast on a served match, oldest first, undone ones left
-    out; and how many human votes had no match (no images to score)."""
-    a, b = aliased(Model), aliased(Model)
+    out; and how many human votes had no match (no images to score). Read as plain rows (no ORM
+    objects): a study may hold millions."""
     stmt = (
         select(
             Vote.id,
             Match.left_image_id,
             Match.right_image_id,
             Vote.winner,
-            a.name,
-            b.name,
-            Prompt.text,
+            Vote.model_a_id,
+            Vote.model_b_id,
+            Vote.prompt_id,
             Vote.voter,
         )
-        .join(a, a.id == Vote.model_a_id)
-        .join(b, b.id == Vote.model_b_id)
         .outerjoin(Match, Match.id == Vote.match_id)
-        .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
         .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
         .order_by(Vote.tstamp, Vote.id)
     )
-    votes: list[ShownVote] = []
-    blind = 0
-    for vid, left, right, winner, model_a, model_b, prompt, voter in session.execute(
-        stmt.execution_options(yield_per=5000)
-    ):
-        if left is None or right is None:
-            blind += 1
-            continue
-        votes.append(ShownVote(vid, left, right, winner, model_a, model_b, prompt, voter))
-    return votes, blind
+    rows = session.connection().execute(stmt).all()
+    shown = [r for r in rows if r[1] is not None and r[2] is not None]
+    columns: list[list[Any]] = (
+        [list(c) for c in zip(*shown, strict=True)] if shown else [[] for _ in range(8)]
+    )
+    return ShownVotes(*columns), len(rows) - len(shown)
 
 
-def human_rounds(session: Session, study_id: int, epoch: int) -> tuple[list[ShownRound], int]:
+def human_rounds(session: Session, study_id: int, epoch: int) -> tuple[ShownRounds, int]:
     """The epoch's human four-image round results cast on a served match, oldest first, undone ones
     left out; and how many had no match."""
     r = RoundResult
-    m = [aliased(Model) for _ in range(4)]
     stmt = (
         select(
             r.id,
@@ -93,34 +88,62 @@ def human_rounds(session: Session, study_id: int, epoch: int) -> tuple[list[Show
             Match.right_image_id,
             Match.image_3_id,
             Match.image_4_id,
-            *(x.name for x in m),
+            r.model_1_id,
+            r.model_2_id,
+            r.model_3_id,
+            r.model_4_id,
             r.rank_1,
             r.rank_2,
             r.rank_3,
             r.rank_4,
-            Prompt.text,
+            r.prompt_id,
             r.voter,
         )
-        .join(m[0], m[0].id == r.model_1_id)
-        .join(m[1], m[1].id == r.model_2_id)
-        .join(m[2], m[2].id == r.model_3_id)
-        .join(m[3], m[3].id == r.model_4_id)
         .outerjoin(Match, Match.id == r.match_id)
-        .outerjoin(Prompt, Prompt.id == r.prompt_id)
         .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
         .order_by(r.tstamp, r.id)
     )
-    rounds: list[ShownRound] = []
-    blind = 0
-    for row in session.execute(stmt.execution_options(yield_per=5000)):
-        rid, rtype, i1, i2, i3, i4, m1, m2, m3, m4, r1, r2, r3, r4, prompt, voter = row
-        if i1 is None or i2 is None or i3 is None or i4 is None:
-            blind += 1
-            continue
-        rounds.append(
-            ShownRound(rid, rtype, (i1, i2, i3, i4), (m1, m2, m3, m4), (r1, r2, r3, r4), prompt, voter)
+    rows = session.connection().execute(stmt).all()
+    shown = [row for row in rows if None not in tuple(row[2:6])]
+    return (
+        ShownRounds(
+            [row[0] for row in shown],
+            [row[1] for row in shown],
+            [tuple(row[2:6]) for row in shown],  # type: ignore[misc]
+            [tuple(row[6:10]) for row in shown],  # type: ignore[misc]
+            [tuple(row[10:14]) for row in shown],  # type: ignore[misc]
+            [row[14] for row in shown],
+            [row[15] for row in shown],
+        ),
+        len(rows) - len(shown),
+    )
+
+
+def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Model id -> name for the given ids."""
+    wanted = sorted(set(ids))
+    out: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        out.update(
+            {i: name for i, name in session.execute(select(Model.id, Model.name).where(Model.id.in_(chunk)))}
         )
-    return rounds, blind
+    return out
+
+
+def prompt_texts(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
+    """Prompt id -> text for the given ids (None skipped)."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        out.update(
+            {
+                i: text
+                for i, text in session.execute(select(Prompt.id, Prompt.text).where(Prompt.id.in_(chunk)))
+            }
+        )
+    return out
 
 
 def stored_scorers(session: Session, study_id: int) -> list[str]:

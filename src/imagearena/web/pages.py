@@ -138,12 +138,18 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
     )
 
 
+#: How stale the leaderboard page's agreement table may be while votes arrive: recomputing it reads
+#: every vote of the study.
+AGREEMENT_MAX_AGE_S = 60.0
+
+
 def _stored_agreement(arena: Any, study: str) -> dict[str, Any] | None:
-    """The judges-vs-humans table of a study whose images have stored scores, else None."""
+    """The judges-vs-humans table of a study whose images have stored scores, else None; up to
+    AGREEMENT_MAX_AGE_S old while votes arrive (the API answers fresh)."""
     from imagearena.arena.agreement import stored_agreement, stored_scorer_names
 
     names = stored_scorer_names(arena, study)
-    return stored_agreement(arena, study, names).as_dict() if names else None
+    return stored_agreement(arena, study, names, max_age_s=AGREEMENT_MAX_AGE_S).as_dict() if names else None
 
 
 @router.get("/history/{study}", response_class=HTMLResponse)
