@@ -265,20 +265,21 @@ DecisionState = tuple[int, int, int, int, int]
 
 
 def decision_state(session: Session, study_id: int, epoch: int) -> DecisionState:
-    """The epoch's :data:`DecisionState`: a cheap key for caching derived leaderboards (any new
-    decision or undo changes it)."""
-    votes, vote_top = session.execute(
-        select(func.count(Vote.id), func.coalesce(func.max(Vote.id), 0)).where(
-            Vote.study_id == study_id, Vote.epoch == epoch
+    """The epoch's :data:`DecisionState`, in one statement: a cheap key for caching derived
+    leaderboards (any new decision or undo changes it)."""
+    votes = (Vote.study_id == study_id) & (Vote.epoch == epoch)
+    rounds = (RoundResult.study_id == study_id) & (RoundResult.epoch == epoch)
+    row = session.execute(
+        select(
+            select(func.count(Vote.id)).where(votes).scalar_subquery(),
+            select(func.coalesce(func.max(Vote.id), 0)).where(votes).scalar_subquery(),
+            select(func.count(RoundResult.id)).where(rounds).scalar_subquery(),
+            select(func.coalesce(func.max(RoundResult.id), 0)).where(rounds).scalar_subquery(),
+            select(func.count(Undo.id)).where(Undo.study_id == study_id).scalar_subquery(),
         )
     ).one()
-    rounds, round_top = session.execute(
-        select(func.count(RoundResult.id), func.coalesce(func.max(RoundResult.id), 0)).where(
-            RoundResult.study_id == study_id, RoundResult.epoch == epoch
-        )
-    ).one()
-    undos = session.scalar(select(func.count(Undo.id)).where(Undo.study_id == study_id)) or 0
-    return int(votes), int(vote_top), int(rounds), int(round_top), int(undos)
+    vote_rows, vote_top, round_rows, round_top, undos = (int(v or 0) for v in row)
+    return vote_rows, vote_top, round_rows, round_top, undos
 
 
 def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int = 50) -> list[HistoryItem]:
