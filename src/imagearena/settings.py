@@ -51,6 +51,16 @@ class Settings(BaseSettings):
         description="TOML file of named generator entries (backend, model, ...); default: generators.toml in data_dir.",
     )
 
+    prompt_filter: str = Field(
+        default="deny-list",
+        description="Filter a live round's prompt passes before any generator runs: deny-list (built in) "
+        "or one a package registers (entry points imagearena.prompt_filters).",
+    )
+    prompt_deny_terms: str = Field(
+        default="",
+        description="Words or phrases the deny-list filter refuses in live prompts, separated by commas.",
+    )
+
     @property
     def generators_path(self) -> Path:
         return self.generators_file or self.data_dir / "generators.toml"

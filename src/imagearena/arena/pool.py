@@ -113,6 +113,19 @@ class StudyPool:
             for i, j, outcome in rank_break(round_type, ranks):
                 self.sampler.observe(models[i], models[j], outcome.value)
 
+    def choose(self, names: Sequence[str], size: int) -> tuple[str, ...] | None:
+        """``size`` of ``names`` as the sampler picks them (a live study's generators), or None when
+        it cannot: it knows too few of them, or keeps picking others."""
+        allowed = set(names)
+        if self.sampler is None or len(allowed & self.playable_models) < size:
+            return None
+        with self._lock:
+            for _ in range(8):
+                group = self.sampler.next_pair() if size == 2 else self.sampler.next_group(size)
+                if len(set(group)) == size and allowed.issuperset(group):
+                    return tuple(group)
+        return None
+
     def observe_battles(self, battles: Battles) -> None:
         if self.sampler is not None and len(battles):
             with self._lock:

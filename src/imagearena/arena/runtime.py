@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
+    from imagearena.arena.live import LiveRounds
     from imagearena.ratings.battles import Battles
     from imagearena.storage.matches import MatchVote
 
@@ -67,6 +68,18 @@ class Arena:
         self.vote_writer = VoteWriter(self._write_votes, threads=1 if self.is_sqlite else 4)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self.boards = LeaderboardCache()
+        self._live: LiveRounds | None = None
+        self._live_lock = threading.Lock()
+
+    @property
+    def live(self) -> LiveRounds:
+        """The live rounds being generated in this process (arena.live), made on first use."""
+        with self._live_lock:
+            if self._live is None:
+                from imagearena.arena.live import LiveRounds
+
+                self._live = LiveRounds(self)
+            return self._live
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -137,6 +150,8 @@ class Arena:
             return catalog_version(session, study_id)
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
         self.vote_writer.close()
         if self._owns_engine:
             self.engine.dispose()

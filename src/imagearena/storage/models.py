@@ -307,3 +307,19 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     installation_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveSettings(Base):
+    """A live study's admin settings: the generator entries its rounds are made by (names in the
+    generators file), the live rounds one voter may start per hour (0: no limit), each generator's daily
+    budget in images (a missing name: no limit) and the prompts a voter may draw instead of typing one.
+    Settings, not facts: one row per study, changed in place."""
+
+    __tablename__ = "live_settings"
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), primary_key=True, autoincrement=False)
+    generators: Mapped[list[str]] = mapped_column(JSON, default=list)
+    voter_limit_per_hour: Mapped[int] = mapped_column(Integer, default=0)
+    daily_budget: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,7 +49,7 @@ def create_app(
     """Build the web app. ``snapshot_interval_s`` is the least time between two rating snapshots of a
     study (the points of its rating-over-time chart); a background thread takes them while votes arrive.
     ``hot_path`` answers next-match and vote in plain ASGI (web.hotpath) ahead of the FastAPI routes."""
-    from imagearena.web import agreement, api, folder, media, pages
+    from imagearena.web import agreement, api, folder, live, media, pages
 
     owns_arena = arena is None
     arena = arena or Arena(settings)
@@ -90,6 +90,8 @@ def create_app(
     app.include_router(agreement.router)
     app.include_router(media.router)
     app.include_router(folder.router)
+    app.include_router(live.router)
+    app.include_router(live.forms)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)

@@ -94,8 +94,11 @@ def home(request: Request) -> RedirectResponse:
 
 @router.get("/arena/{study}", response_class=HTMLResponse)
 def arena_page(study: str, request: Request) -> HTMLResponse:
+    from imagearena.web.live import live_page_settings
+
     detail = studies.study_detail(get_arena(request), study)
-    return render(request, "arena.html", {"study": detail.summary})
+    live = live_page_settings(request, detail.summary.name, admin=False)
+    return render(request, "arena.html", {"study": detail.summary, **live})
 
 
 @router.get("/leaderboard/{study}", response_class=HTMLResponse)
@@ -167,8 +170,11 @@ def studies_page(request: Request) -> HTMLResponse:
 
 @router.get("/studies/{study}", response_class=HTMLResponse)
 def study_page(study: str, request: Request) -> HTMLResponse:
+    from imagearena.web.live import live_page_settings
+
     detail = studies.study_detail(get_arena(request), study)
-    return render(request, "study.html", {"study": detail.summary, "detail": detail})
+    live = live_page_settings(request, detail.summary.name, admin=is_admin(request))
+    return render(request, "study.html", {"study": detail.summary, "detail": detail, **live})
 
 
 # --- admin forms (the admin token arrives once through the login form, then as a cookie) ------------

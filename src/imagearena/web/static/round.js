@@ -68,7 +68,8 @@ function shown(el) {
  * (what choosing an image does: "winner" sends the image's outcome, "best" sends it as the best of four,
  * "order" adds it to the order best to worst); outcomes (a JSON map of outcome -> label); state
  * ("empty" when there is nothing to vote on).
- * hooks.decided(answer, +1 | -1) is called after each recorded vote (+1) and undo (-1).
+ * hooks.decided(answer, +1 | -1) is called after each recorded vote (+1) and undo (-1); hooks.fetchMatch(),
+ * when given, is how the next match is got (a Promise of a match answer; a live study generates it).
  */
 export function startRound(root, hooks = {}) {
   const study = root.getAttribute("data-study");
@@ -192,7 +193,7 @@ export function startRound(root, hooks = {}) {
     clearRound();
     setState("loading");
     setStatus("");
-    request(urls.match, { method: "POST" }, "could not load a match")
+    (hooks.fetchMatch ? hooks.fetchMatch() : request(urls.match, { method: "POST" }, "could not load a match"))
       .then(show)
       .catch(failed);
   }
