@@ -87,6 +87,22 @@ def test_table3_from_score_files(rankings, tmp_path):
     table = ok("--rankings", rankings, "--scores", as_json)
     assert "6399 pairs" in table and f"{100 * right / total:.2f}" in table
 
+    # images without a score leave their pairs out, counted, and a note says so
+    dropped = {items[0]["generations"][0], items[5]["generations"][1]}
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps([r for r in rows if r["image"][len("/data/ir/") :] not in dropped]))
+    left_out = sum(
+        1
+        for it in items
+        for i, j in itertools.combinations(range(len(it["ranking"])), 2)
+        if it["ranking"][i] != it["ranking"][j] and {it["generations"][i], it["generations"][j]} & dropped
+    )
+    result = invoke("--rankings", rankings, "--scores", partial, "-f", "json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)["scorers"][0]
+    assert left_out > 0 and (got["n"], got["unscored"]) == (total - left_out, left_out)
+    assert f"partial: {left_out} pairs left out" in result.stderr
+
 
 def test_table3_with_a_scorer_on_image_files(tmp_path, monkeypatch):
     """A scorer from the registry scores the files under --images: here the red channel, with the
