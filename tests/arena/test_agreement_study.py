@@ -158,6 +158,8 @@ def test_tie_margin_and_categories_from_the_cli_use_case(voted, seeded):
     cats = {g.group: (g.accuracy.correct, g.accuracy.n) for g in rank.breakdowns["category"]}
     assert cats == {"shapes": (3, 5)}  # the other category has no decisive vote
     assert report.notes == []
+    fewer = study_agreement(seeded, STUDY, ["rank"], categories={PROMPTS[0]: "shapes"}, rounds=0)
+    assert fewer.notes == ["2 decisive pairs have a prompt the categories file does not list"]
 
 
 @sqlite_only

@@ -293,7 +293,7 @@ def _study_report(
         per_prompt = np.array([code_of.get(int(p), -1) for p in prompt_ids], dtype=np.int64)
         category = per_prompt[np.searchsorted(prompt_ids, pairs.prompt)] if len(prompt_ids) else pairs.prompt
         breakdowns[BY_CATEGORY] = (category, labels)
-        uncategorised = int((category < 0).sum())
+        uncategorised = int(((category < 0) & (pairs.outcome <= OUTCOME_CODES["model_b"])).sum())
     results = []
     for name in names:
         result = agreement(
@@ -316,7 +316,7 @@ def _study_report(
             "images and are left out"
         )
     if uncategorised:
-        notes.append(f"{uncategorised} pairs have a prompt the categories file does not list")
+        notes.append(f"{uncategorised} decisive pairs have a prompt the categories file does not list")
     decisive = int((pairs.outcome <= OUTCOME_CODES["model_b"]).sum())
     return AgreementReport(STUDY, study, decisive, results, ceiling, notes)
 
