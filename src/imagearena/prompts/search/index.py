@@ -1,7 +1,7 @@
 """Exact and approximate top-k search over unit-length embeddings (cosine similarity = dot product).
 
-Below :data:`EXACT_LIMIT` rows a query is one matrix-vector product over all of them: exact, and at
-that size faster than any index. Above it, an HNSW graph (usearch) with int8-quantised vectors finds
+Below :data:`EXACT_LIMIT` rows a query is one matrix-vector product over all of them: exact, with
+nothing to build or store. Above it, an HNSW graph (usearch) with int8-quantised vectors finds
 :attr:`IndexParams.candidates` times k candidates, which are then re-ranked with the float32 vectors:
 the similarities returned are exact either way, and the re-ranking wins back most of what the
 quantisation loses in recall (``benchmarks/bench_retrieval.py`` measures both).
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 #: Sets with fewer prompts are searched exactly; larger ones through the approximate index.
-EXACT_LIMIT = 100_000
+EXACT_LIMIT = 50_000
 EXACT_CHUNK_ROWS = 131_072  # rows per matrix product: bounds the temporary similarity block
 
 Hits = tuple["NDArray[np.int64]", "NDArray[np.float32]"]
