@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from imagearena.cli.coercion import Group
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 UNWRAPPED_WIDTH = 100_000
 
 app = typer.Typer(
+    cls=Group,  # option values of the plain types converted without pydantic: cli/coercion.py
     name="imagearena",
     help="Evaluate text-to-image models: arena, leaderboards, folder ranker, reward scorers.",
     no_args_is_help=True,
