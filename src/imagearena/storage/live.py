@@ -15,8 +15,13 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from imagearena.storage.catalog import get_or_create_model, get_or_create_prompt
-from imagearena.storage.models import Image, LiveSettings, Model, utcnow
+from imagearena.storage.catalog import (
+    get_or_create_model,
+    get_or_create_prompt,
+    normalize_prompt,
+    prompt_digest,
+)
+from imagearena.storage.models import Image, LiveSettings, Model, Prompt, utcnow
 from imagearena.storage.studies import StudyRow
 
 #: What ``image.source`` of an image made for a live round starts with (a JSON object follows).
@@ -107,13 +112,43 @@ def generator_models(session: Session, generators: Mapping[str, Mapping[str, Any
     return {str(k): int(v) for k, v in found.items()}
 
 
+def live_prompt(session: Session, text: str) -> int:
+    """The id of the prompt row of ``text``, made when missing with one INSERT ... ON CONFLICT DO
+    NOTHING (a savepoint, as catalog.get_or_create_prompt takes, costs three more statements)."""
+    text = normalize_prompt(text)
+    digest = prompt_digest(text)
+    found = session.scalar(select(Prompt.id).where(Prompt.text_sha256 == digest))
+    if found is not None:
+        return int(found)
+    table = cast(Table, Prompt.__table__)
+    row = {"text": text, "text_sha256": digest, "source": "live", "created_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        upsert: Any = (
+            postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=["text_sha256"])
+        )
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        upsert = sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=["text_sha256"])
+    else:
+        return get_or_create_prompt(session, text, source="live").id
+    inserted = session.connection().execute(upsert.returning(table.c.id)).scalar()
+    if inserted is None:  # a concurrent writer made it first
+        inserted = session.scalar(select(Prompt.id).where(Prompt.text_sha256 == digest))
+    assert inserted is not None
+    return int(inserted)
+
+
 def record_live_images(
     session: Session, study: StudyRow, prompt: str, images: Sequence[LiveImage], model_ids: Mapping[str, int]
 ) -> tuple[int, list[RecordedImage]]:
     """The prompt's id and each image's (image id, model id), recorded in the caller's transaction with
     few statements (they run while the round's voter waits): one read of the images already stored and
     one insert of the others; the same bytes of the same model and prompt are the image already stored."""
-    prompt_id = get_or_create_prompt(session, prompt, source="live").id
+    prompt_id = live_prompt(session, prompt)
     keys = [(model_ids[item.generator], item.stored.sha256) for item in images]
     existing = {
         (int(model_id), str(sha)): int(image_id)
