@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from imagearena.arena import generation
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.media import Limits, MediaStore
-from imagearena.ratings.bulk_stats import ImageScore, ScorerBoard, scorer_board
+from imagearena.ratings.bulk_stats import ImageScore, ScorerBoard, generator_means, prompt_means, scorer_board
 from imagearena.types import Generator, StudyKind
 
 if TYPE_CHECKING:
@@ -562,3 +562,71 @@ def stored_bulk_leaderboard(read_session: Callable[[], Any], study: str) -> list
 
     with read_session() as session:
         return _boards(session, get_study(session, study).id, None)
+
+
+# --- the validator flow --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorRow:
+    """A generator's mean reward (the ensemble's combined score) and each member's mean score, both the
+    mean over prompts of the mean over that prompt's images, on ``images`` images scored by every member."""
+
+    generator: str
+    reward: float
+    components: dict[str, float]
+    images: int
+
+
+def validator_rewards(
+    settings: Settings,
+    plan: BulkPlan,
+    spec: str,
+    *,
+    normalize: str = "auto",
+    reference_stats: str | None = None,
+) -> list[ValidatorRow]:
+    """The reward of each of the plan's generators on the plan's prompts: the members of ``spec``
+    (``a,b`` or ``a=0.7,b=0.3``) read from the stored scores and combined as `imagearena score` combines
+    an ensemble (normalised over this run's images), best first."""
+    from imagearena.arena.database import database_session
+    from imagearena.scorers.ensemble import Ensemble, load_reference_stats, parse_spec
+    from imagearena.storage.bulk import study_scores
+    from imagearena.storage.studies import get_study
+
+    members = parse_spec(spec)
+    names = [name for name, _ in members]
+    wanted_generators = {g.name for g in plan.generators}
+    wanted_prompts = {p.text for p in plan.prompts}
+    with database_session(settings.database_url, create=False) as session:
+        rows = study_scores(session, get_study(session, plan.study).id, names)
+    values: dict[int, dict[str, float]] = {}
+    owner: dict[int, tuple[str, str]] = {}
+    for r in rows:
+        if r.generator in wanted_generators and r.prompt in wanted_prompts:
+            values.setdefault(r.image_id, {})[r.scorer] = r.value
+            owner[r.image_id] = (r.generator, r.prompt)
+    complete = [i for i in sorted(values) if len(values[i]) == len(names)]
+    if not complete:
+        return []
+    combined: list[float] = [values[i][names[0]] for i in complete]
+    if len(members) > 1 or "=" in spec:
+        ensemble = Ensemble(
+            dict.fromkeys(names),
+            [w for _, w in members],
+            normalize=normalize,
+            stats=load_reference_stats(reference_stats),
+        )
+        combined = ensemble.combine({n: [values[i][n] for i in complete] for n in names})
+
+    def means(of: Sequence[float]) -> dict[str, Any]:
+        scores = [ImageScore(owner[i][0], owner[i][1], v) for i, v in zip(complete, of, strict=True)]
+        return dict(generator_means(prompt_means(scores)))
+
+    reward = means(combined)
+    parts = {n: means([values[i][n] for i in complete]) for n in names}
+    out = [
+        ValidatorRow(g, reward[g].mean, {n: parts[n][g].mean for n in names}, reward[g].images)
+        for g in reward
+    ]
+    return sorted(out, key=lambda row: (-row.reward, row.generator))

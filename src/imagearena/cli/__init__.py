@@ -6,6 +6,7 @@ import sys
 
 from imagearena.cli import agreement as _agreement  # noqa: F401  (registers commands)
 from imagearena.cli import arena as _arena  # noqa: F401
+from imagearena.cli import bench as _bench  # noqa: F401
 from imagearena.cli import db as _db  # noqa: F401
 from imagearena.cli import folder as _folder  # noqa: F401
 from imagearena.cli import generate as _generate  # noqa: F401

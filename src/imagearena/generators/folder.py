@@ -5,6 +5,10 @@ Prompts come, in order of precedence, from a sidecar ``<image stem>.txt`` next t
 ``prompts.jsonl`` / ``prompts.csv`` in the folder's root mapping a file name to its prompt. A name in
 a prompt file is either a bare file name (``cat.png``: the same prompt for that file in every model's
 folder) or ``<model>/<file>``. Names that climb out of the folder (``../x``, absolute paths) are refused.
+
+The generator also reads the ImageReward benchmark's layout, ``benchmark/generations/<model>/<id>_<k>.png``
+beside ``benchmark/benchmark-prompts.json`` (a list of ``{"id": ..., "prompt": ...}``): image ``k`` of a
+prompt is the answer for seed ``k``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from imagearena.media import Limits
 
 PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
+#: The ImageReward benchmark's prompt list: images are named ``<id>_<k>.<ext>``.
+BENCHMARK_PROMPTS = "benchmark-prompts.json"
 FILE_KEYS = ("file", "image", "filename", "path")
 PROMPT_KEYS = ("prompt", "text", "caption")
 MAX_PROMPT_FILE_BYTES = 64 * 1024 * 1024
@@ -182,6 +188,32 @@ def _sidecar_prompt(image: Path, root: Path) -> str | None:
     return None
 
 
+def benchmark_prompts(folder: Path) -> dict[str, str]:
+    """Prompt id -> prompt from the first ``benchmark-prompts.json`` in ``folder``, its parent or its
+    grandparent (``benchmark/generations/<model>``); {} when there is none or it cannot be read."""
+    resolved = folder.resolve()
+    for root in (resolved, resolved.parent, resolved.parent.parent):
+        path = root / BENCHMARK_PROMPTS
+        if not path.is_file() or path.stat().st_size > MAX_PROMPT_FILE_BYTES:
+            continue
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        out: dict[str, str] = {}
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and isinstance(row.get("prompt"), str) and row.get("id") is not None:
+                text = row["prompt"].strip()
+                try:
+                    check_text(text, "a benchmark prompt")
+                except InputError:
+                    continue
+                if text:
+                    out[str(row["id"])] = text
+        return out
+    return {}
+
+
 class FolderGenerator:
     """Serves existing images of one folder (one model's outputs) as a generator.
 
@@ -220,6 +252,7 @@ class FolderGenerator:
         self.name = name or f"folder-{self.path.resolve().name}"
         self.limits = limits or Limits()
         self._index: dict[str, list[Path]] | None = None
+        self._numbered: dict[str, dict[int, Path]] = {}  # prompt -> k -> <id>_<k> image
 
     def __repr__(self) -> str:
         return f"FolderGenerator(name={self.name!r}, path={str(self.path)!r})"
@@ -230,11 +263,17 @@ class FolderGenerator:
         parent = self.path.resolve().parent
         tables = [read_prompt_table(self.path), read_prompt_table(parent)]
         model = self.path.resolve().name
+        by_id = benchmark_prompts(self.path)
         index: dict[str, list[Path]] = {}
         for image in sorted(self.path.iterdir()):
             if image.name.startswith(".") or image.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             if not image.is_file() or not is_inside(image, self.path):
+                continue
+            prompt_id, _, k = image.stem.rpartition("_")
+            if by_id and prompt_id in by_id and k.isdigit() and not image.with_suffix(".txt").is_file():
+                index.setdefault(by_id[prompt_id], []).append(image)
+                self._numbered.setdefault(by_id[prompt_id], {})[int(k)] = image
                 continue
             for table, root in ((tables[0], self.path), (tables[1], parent)):
                 try:
@@ -268,6 +307,14 @@ class FolderGenerator:
                 f"folder {self.path} has no image for the prompt {prompt!r}: add a sidecar .txt or a "
                 "prompts.jsonl line for it"
             )
+        numbered = self._numbered.get(prompt.strip())
+        if numbered:
+            if seed not in numbered:
+                raise UnknownNameError(
+                    f"folder {self.path} has no image {seed} for the prompt {prompt!r} (it has "
+                    f"{', '.join(map(str, sorted(numbered)))}): ask for seeds it holds"
+                )
+            return numbered[seed]
         return candidates[seed % len(candidates)]
 
     def image(self, prompt: str, seed: int = 0) -> Image:

@@ -29,6 +29,7 @@ class ScoreRow:
     generator: str
     prompt: str
     value: float
+    image_id: int
 
 
 def set_manifest(session: Session, study_id: int, text: str) -> None:
@@ -61,7 +62,7 @@ def scored_ids(session: Session, study_id: int, scorer: str) -> set[int]:
 def study_scores(session: Session, study_id: int, scorers: Sequence[str] | None = None) -> list[ScoreRow]:
     """The study's scores with each image's generator and prompt (every scorer when ``scorers`` is None)."""
     stmt = (
-        select(Score.scorer, Model.name, Prompt.text, Score.value)
+        select(Score.scorer, Model.name, Prompt.text, Score.value, Score.image_id)
         .join(Image, Image.id == Score.image_id)
         .join(Model, Model.id == Image.model_id)
         .join(Prompt, Prompt.id == Image.prompt_id)
