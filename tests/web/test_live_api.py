@@ -3,10 +3,11 @@ study page's form); errors in the shared shape, and no API key in any answer or 
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
-from live_helpers import KEY, STYLES, counts, media_files, write_generators
+from live_helpers import KEY, STYLES, counts, media_files, png, write_generators
 from stub_server import Reply, StubServer
 
 PROCS = [f"proc-{s}" for s in STYLES]
@@ -139,3 +140,24 @@ def test_pages_the_admin_form_and_the_arena_prompt_box(live_client):
     assert settings["prompts"] == ["one star", "two moons"]
     page = client.get("/arena/live1")
     assert 'id="live-form"' in page.text and 'data-live-url="/api/v1/studies/live1/live"' in page.text
+
+
+def test_progress_answers_as_soon_as_the_round_changes(live_client, stub):
+    """A progress request waits for news, not for its whole wait: a round of a 0.6 s backend is followed
+    to its match well before one 10 s wait would have passed."""
+    client = live_client
+    png_reply = Reply(200, {"data": [{"b64_json": base64.b64encode(png()).decode()}]}, delay=0.6)
+    stub.add("POST", "/v1/images/generations", png_reply)
+    new_live_study(client, generators=["proc-crisp", "remote"])
+    started = time.monotonic()
+    job = client.post("/api/v1/studies/live1/live", json={"prompt": "a slow fox"}).json()
+    seen = []
+    while job["state"] == "running":
+        answer = client.get(f"/api/v1/live/{job['job']}", params={"wait": 10, "seen": job["version"]})
+        assert answer.json()["version"] > job["version"] or answer.json()["state"] != "running"
+        job = answer.json()
+        seen.append([im["state"] for im in job["images"]])
+    assert job["state"] == "ready" and time.monotonic() - started < 6
+    assert any("generating" in states for states in seen)  # the page saw the images being made
+    finished = client.get(f"/api/v1/live/{job['job']}", params={"wait": 10, "seen": job["version"]})
+    assert finished.json()["state"] == "ready"  # a finished round never waits

@@ -22,6 +22,7 @@ the study's live rounds stored today (UTC) per generator, plus those of rounds s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -67,6 +68,8 @@ MAX_PROMPTS = 10_000
 MAX_SEED = 2**31 - 1
 #: How long a finished job can still be read.
 JOB_TTL_S = 600.0
+#: Most finished rounds one process keeps readable (the newest), however many were made lately.
+MAX_FINISHED = 10_000
 #: Most live rounds one process generates at a time.
 MAX_RUNNING = 64
 #: How long a study's live settings are reused before they are read again (another process may change them).
@@ -250,7 +253,8 @@ class LiveJob:
             self._changed.notify_all()
             waiters = list(self._waiters)
         for loop, event in waiters:
-            loop.call_soon_threadsafe(event.set)
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits there any more
+                loop.call_soon_threadsafe(event.set)
 
     def set_image(self, index: int, state: str) -> None:
         with self._changed:
@@ -515,6 +519,11 @@ class LiveRounds:
                 del self._jobs[job_id]
             for key in [k for k, v in self._starts.items() if not v or now - v[-1] >= 3600]:
                 del self._starts[key]
+            finished = [j for j in self._jobs.values() if j.finished is not None]
+            if len(finished) > MAX_FINISHED:  # a flood of rounds: keep the newest
+                finished.sort(key=lambda j: j.finished or 0.0)
+                for job in finished[: len(finished) - MAX_FINISHED]:
+                    del self._jobs[job.id]
 
     def job(self, job_id: str) -> LiveJob:
         job = self._jobs.get(job_id)
