@@ -149,25 +149,28 @@ _LOG_TRIES = 4
 
 
 def _votes_after(arena: Arena, key: RoundKey, state: VoteState) -> tuple[VoteColumns, VoteLog | None]:
-    """The decisions after the cached top ids; or, when the state read afterwards shows more than them
-    (a decision committed below a cached top: several writers on PostgreSQL commit out of id order; or
-    an undo, which withdraws a decision from the middle of the log), the whole round read again as a
-    new log."""
+    """The decisions after the cached top ids; or the whole round read again as a new log when the
+    round's state shows what a tail cannot add: an undo (it withdraws a decision from the middle of the
+    log), or a decision committed below a cached top (several writers on PostgreSQL commit out of id
+    order), seen as a tail that does not bring the log to the state read."""
     from imagearena.arena.decisions import tail_columns
     from imagearena.storage.votes import decision_state, decisions_after
 
     with arena.read_session() as session:
-        tail = decisions_after(session, key[0], key[1], state[1], state[3])
-        reached = (
-            state[0] + tail.vote_rows,
-            tail.vote_top,
-            state[2] + tail.round_rows,
-            tail.round_top,
-            state[4],
-        )
-        if decision_state(session, key[0], key[1]) == reached:
-            return tail_columns(tail, reached), None
-    return tail_columns(tail, reached), _read_log(arena, key)
+        now = decision_state(session, key[0], key[1])
+        if now[4] == state[4]:
+            new_rounds = now[2] != state[2] or now[3] != state[3]
+            tail = decisions_after(session, key[0], key[1], state[1], state[3], rounds=new_rounds)
+            reached = (
+                state[0] + tail.vote_rows,
+                tail.vote_top,
+                state[2] + tail.round_rows,
+                tail.round_top,
+                state[4],
+            )
+            if reached == now:
+                return tail_columns(tail, reached), None
+    return VoteColumns([], [], [], [], state), _read_log(arena, key)
 
 
 def _read_log(arena: Arena, key: RoundKey) -> VoteLog:

@@ -14,11 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Undo, Vote
 from imagearena.storage.rows import as_utc
+
+#: The judge of a person's decision. Leaderboards, samplers and exports read these only: an automatic
+#: judge's decisions (arena.judging) are read apart, with ``judge=`` its name.
+HUMAN = "human"
 
 
 def vote_kept() -> ColumnElement[bool]:
@@ -77,12 +91,13 @@ def _named_votes(study_id: int) -> Select[int, str, str, str, datetime]:
 
 
 def _vote_query(
-    study_id: int, epoch: int | None, since: datetime | None, until: datetime | None
+    study_id: int, epoch: int | None, since: datetime | None, until: datetime | None, judge: str = HUMAN
 ) -> Select[int, str, str, str, datetime, str, str, int, str]:
     stmt = (
         _named_votes(study_id)
         .add_columns(Vote.judge, Vote.voter, Vote.epoch, Prompt.text)
         .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
+        .where(Vote.judge == judge)
     )
     if epoch is not None:
         stmt = stmt.where(Vote.epoch == epoch)
@@ -99,9 +114,12 @@ def iter_votes(
     epoch: int | None,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    judge: str = HUMAN,
 ) -> Iterator[VoteRecord]:
-    """Votes in the order they were cast (TrueSkill and online Elo depend on it); epoch None = all epochs."""
-    stmt = _vote_query(study_id, epoch, since, until).order_by(Vote.tstamp, Vote.id)
+    """Votes in the order they were cast (TrueSkill and online Elo depend on it); epoch None = all epochs;
+    ``judge``'s only: people's unless it names an automatic judge."""
+    stmt = _vote_query(study_id, epoch, since, until, judge).order_by(Vote.tstamp, Vote.id)
     for vote_id, model_a, model_b, winner, tstamp, judge, voter, epoch_, prompt in session.execute(
         stmt.execution_options(yield_per=2000)
     ):
@@ -127,8 +145,8 @@ _M = tuple(aliased(Model) for _ in range(4))
 
 
 def _round_query(
-    study_id: int,
-    epoch: int | None,
+    study_id: int | BindParameter[int],
+    epoch: int | BindParameter[int] | None,
     since: datetime | None = None,
     until: datetime | None = None,
     *,
@@ -189,9 +207,16 @@ def iter_rounds(
     epoch: int | None,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    judge: str = HUMAN,
 ) -> Iterator[RoundRecord]:
-    """Four-image round results in the order they were cast, undone ones left out; epoch None = all."""
-    stmt = _round_query(study_id, epoch, since, until).order_by(RoundResult.tstamp, RoundResult.id)
+    """Four-image round results in the order they were cast, undone ones left out; epoch None = all;
+    ``judge``'s only: people's unless it names an automatic judge."""
+    stmt = (
+        _round_query(study_id, epoch, since, until)
+        .where(RoundResult.judge == judge)
+        .order_by(RoundResult.tstamp, RoundResult.id)
+    )
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield _round_record(tuple(row))
 
@@ -199,8 +224,8 @@ def iter_rounds(
 @dataclass(frozen=True, slots=True)
 class DecisionTail:
     """Decisions of an epoch after given ids, oldest first, undone ones left out: pair votes as battle
-    columns (model_a, model_b, winner, tstamp in seconds) and round results. ``vote_rows`` and
-    ``round_rows`` count the rows read, undone ones included, and the tops are the highest ids read:
+    columns (model_a, model_b, winner, tstamp in seconds) and round results, people's decisions only.
+    ``vote_rows`` and ``round_rows`` count the rows read, undone and automatic judges' ones included, and the tops are the highest ids read:
     decisions are append-only, so a cached battle log only ever needs the next tail."""
 
     model_a: list[str]
@@ -214,25 +239,57 @@ class DecisionTail:
     round_top: int
 
 
-def decisions_after(
-    session: Session, study_id: int, epoch: int, after_vote: int = 0, after_round: int = 0
-) -> DecisionTail:
-    """The epoch's decisions with ids above ``after_vote`` (votes) and ``after_round`` (rounds)."""
-    undone_vote = exists().where(Undo.vote_id == Vote.id)
-    stmt = (
-        select(Vote.id, _A.name, _B.name, Vote.winner, Vote.tstamp, undone_vote)
+def _tails() -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """The two tail reads, built once with bound parameters (study, epoch, after): a leaderboard view
+    runs them every time, and building a statement costs more than running it on a short tail."""
+    study: BindParameter[int] = bindparam("study")
+    epoch: BindParameter[int] = bindparam("epoch")
+    after: BindParameter[int] = bindparam("after")
+    votes = (
+        select(
+            Vote.id,
+            _A.name,
+            _B.name,
+            Vote.winner,
+            Vote.tstamp,
+            exists().where(Undo.vote_id == Vote.id) | (Vote.judge != HUMAN),
+        )
         .join(_A, _A.id == Vote.model_a_id)
         .join(_B, _B.id == Vote.model_b_id)
-        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.id > after_vote)
+        .where(Vote.study_id == study, Vote.epoch == epoch, Vote.id > after)
         .order_by(Vote.tstamp, Vote.id)
     )
+    rounds = (
+        _round_query(study, epoch, kept=False)
+        .add_columns(exists().where(Undo.round_id == RoundResult.id))
+        .where(RoundResult.id > after)
+        .order_by(RoundResult.tstamp, RoundResult.id)
+    )
+    return votes, rounds
+
+
+_VOTE_TAIL, _ROUND_TAIL = _tails()
+
+
+def decisions_after(
+    session: Session,
+    study_id: int,
+    epoch: int,
+    after_vote: int = 0,
+    after_round: int = 0,
+    *,
+    rounds: bool = True,
+) -> DecisionTail:
+    """The epoch's decisions with ids above ``after_vote`` (votes) and ``after_round`` (rounds);
+    ``rounds=False`` skips the round results (the caller knows none arrived)."""
     a: list[str] = []
     b: list[str] = []
     w: list[str] = []
     t: list[float] = []
     vote_rows, vote_top = 0, after_vote
+    params = {"study": study_id, "epoch": epoch}
     for vote_id, model_a, model_b, winner, tstamp, undone in session.execute(
-        stmt.execution_options(yield_per=5000)
+        _VOTE_TAIL.execution_options(yield_per=5000), {**params, "after": after_vote}
     ):
         vote_rows += 1
         vote_top = max(vote_top, vote_id)
@@ -241,22 +298,17 @@ def decisions_after(
             b.append(model_b)
             w.append(winner)
             t.append(as_utc(tstamp).timestamp())
-    rounds: list[RoundRecord] = []
+    found: list[RoundRecord] = []
     round_rows, round_top = 0, after_round
-    round_stmt = (
-        _round_query(study_id, epoch, kept=False)
-        .add_columns(exists().where(Undo.round_id == RoundResult.id))
-        .where(RoundResult.id > after_round)
-        .order_by(RoundResult.tstamp, RoundResult.id)
-    )
-    for row in session.execute(round_stmt):
-        *fields, undone = tuple(row)
-        record = _round_record(tuple(fields))
-        round_rows += 1
-        round_top = max(round_top, record.id)
-        if not undone:
-            rounds.append(record)
-    return DecisionTail(a, b, w, t, rounds, vote_rows, vote_top, round_rows, round_top)
+    if rounds:
+        for row in session.execute(_ROUND_TAIL, {**params, "after": after_round}):
+            *fields, undone = tuple(row)
+            record = _round_record(tuple(fields))
+            round_rows += 1
+            round_top = max(round_top, record.id)
+            if not undone and record.judge == HUMAN:
+                found.append(record)
+    return DecisionTail(a, b, w, t, found, vote_rows, vote_top, round_rows, round_top)
 
 
 #: (vote rows, highest vote id, round result rows, highest round id, undo rows): undone decisions
@@ -265,20 +317,19 @@ DecisionState = tuple[int, int, int, int, int]
 
 
 def decision_state(session: Session, study_id: int, epoch: int) -> DecisionState:
-    """The epoch's :data:`DecisionState`, in one statement: a cheap key for caching derived
-    leaderboards (any new decision or undo changes it)."""
-    votes = (Vote.study_id == study_id) & (Vote.epoch == epoch)
-    rounds = (RoundResult.study_id == study_id) & (RoundResult.epoch == epoch)
-    row = session.execute(
-        select(
-            select(func.count(Vote.id)).where(votes).scalar_subquery(),
-            select(func.coalesce(func.max(Vote.id), 0)).where(votes).scalar_subquery(),
-            select(func.count(RoundResult.id)).where(rounds).scalar_subquery(),
-            select(func.coalesce(func.max(RoundResult.id), 0)).where(rounds).scalar_subquery(),
-            select(func.count(Undo.id)).where(Undo.study_id == study_id).scalar_subquery(),
-        )
-    ).one()
-    vote_rows, vote_top, round_rows, round_top, undos = (int(v or 0) for v in row)
+    """The epoch's :data:`DecisionState`, in one statement that reads each table's index once: a cheap
+    key for caching derived leaderboards (any new decision or undo changes it)."""
+    parts = union_all(
+        select(literal(0), func.count(Vote.id), func.coalesce(func.max(Vote.id), 0)).where(
+            Vote.study_id == study_id, Vote.epoch == epoch
+        ),
+        select(literal(1), func.count(RoundResult.id), func.coalesce(func.max(RoundResult.id), 0)).where(
+            RoundResult.study_id == study_id, RoundResult.epoch == epoch
+        ),
+        select(literal(2), func.count(Undo.id), literal(0)).where(Undo.study_id == study_id),
+    )
+    found = {int(kind): (int(rows or 0), int(top or 0)) for kind, rows, top in session.execute(parts)}
+    (vote_rows, vote_top), (round_rows, round_top), (undos, _) = found[0], found[1], found[2]
     return vote_rows, vote_top, round_rows, round_top, undos
 
 
