@@ -109,6 +109,7 @@ class CountingGenerator(ProceduralGenerator):
     tries: Counter[tuple[str, str, int]] = Counter()
     fail_first: set[str] = set()
     fail_always: set[str] = set()
+    crash: set[str] = set()
     interrupt_after: int | None = None
 
     def generate(self, request):
@@ -124,6 +125,8 @@ class CountingGenerator(ProceduralGenerator):
             raise KeyboardInterrupt
         if request.prompt in cls.fail_always or (first and request.prompt in cls.fail_first):
             raise GeneratorUnavailable(f"generator {self.name!r}: the service answered 503")
+        if request.prompt in cls.crash:
+            raise ValueError("low >= high")  # a backend's own bug, not one of its errors
         images = super().generate(request)
         with _lock:
             for k in range(request.n):
@@ -138,6 +141,7 @@ class CountingGenerator(ProceduralGenerator):
         cls.tries = Counter()
         cls.fail_first = set()
         cls.fail_always = set()
+        cls.crash = set()
         cls.interrupt_after = None
 
 

@@ -214,3 +214,12 @@ def test_a_bulk_run_refuses_a_study_of_another_kind(settings):
         session.commit()
     with pytest.raises(InputError, match="is a live study"):
         run_bulk(settings, bulk_plan(study="human"))
+
+
+def test_a_generators_unexpected_error_fails_its_units_not_the_run(settings):
+    CountingGenerator.crash = {PROMPTS[0].text}
+    failures = []
+    report = run_bulk(settings, bulk_plan(scorers=(Brightness.name,)), retries=1, on_failure=failures.append)
+    assert report.generated == 8 and report.scored == 8
+    assert len(failures) == 4 and all("failed: ValueError: low >= high" in f.message for f in failures)
+    assert {CountingGenerator.tries[("crisp", PROMPTS[0].text, s)] for s in (7, 8)} == {2}

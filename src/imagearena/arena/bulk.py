@@ -29,7 +29,7 @@ from imagearena.arena import generation
 from imagearena.errors import ImageArenaError, InputError
 from imagearena.media import Limits, MediaStore
 from imagearena.ratings.bulk_stats import ImageScore, ScorerBoard, generator_means, prompt_means, scorer_board
-from imagearena.types import Generator, StudyKind
+from imagearena.types import GeneratedImage, GenerationRequest, Generator, StudyKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -101,7 +101,8 @@ class BulkPlan:
             f"{self.images_per_prompt} per prompt = {self.images} (seeds {self.seed} to "
             f"{self.seed + self.images_per_prompt - 1})",
             f"Scorers ({len(self.scorers)}): {', '.join(self.scorers)}",
-            f"Scorer calls: {self.images} images x {len(self.scorers)} scorers = {self.scorer_calls}",
+            f"Scorer calls: {self.images} images x {len(self.scorers)} "
+            f"{'scorer' if len(self.scorers) == 1 else 'scorers'} = {self.scorer_calls}",
         ]
         return lines
 
@@ -407,13 +408,43 @@ def _generate(
 
     last: list[generation.Failure] = []
     for _ in range(retries + 1):
-        result = generation.run(list(plan.generators), units, sink, on_done=step, make=backend.make_generator)
+        result = generation.run(
+            list(plan.generators),
+            units,
+            sink,
+            on_done=step,
+            make=lambda c: _Guarded(backend.make_generator(c)),
+        )
         report.generated += result.generated
         last = result.failures
         if not last:
             break
     for f in last:
         failed(UnitFailure(GENERATE, f.generator, f.message, f.prompt, f.seed, units=f.images))
+
+
+class _Guarded:
+    """A generator whose unexpected errors (a backend's bug, a worker that died) are that request's
+    failure, as a generator's own errors are, instead of the end of the run."""
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+        self.name = generator.name
+
+    def generate(self, request: GenerationRequest) -> list[GeneratedImage]:
+        from imagearena.generators.errors import GeneratorError
+
+        try:
+            return self.generator.generate(request)
+        except ImageArenaError:
+            raise
+        except Exception as exc:
+            raise GeneratorError(f"generator {self.name!r} failed: {_message(exc)}") from None
+
+    def close(self) -> None:
+        close = getattr(self.generator, "close", None)
+        if callable(close):
+            close()
 
 
 def _score(

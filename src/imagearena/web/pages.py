@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from imagearena.arena import leaderboards, studies
 from imagearena.arena.tokens import check_admin
 from imagearena.types import Outcome, RatingMethod, RoundType, StudyKind
+from imagearena.web.bulk import bulk_boards
 from imagearena.web.deps import ADMIN_COOKIE, AdminFirstRoute, get_arena, is_admin, require_admin
 from imagearena.web.media import image_url
 
@@ -132,6 +133,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
             "agreement": _stored_agreement(arena, study),
+            "bulk": bulk_boards(arena, summary),
             "chart": rating_chart(
                 points,
                 title=f"{leaderboards.method_title(method)} rating over time",
@@ -174,7 +176,8 @@ def study_page(study: str, request: Request) -> HTMLResponse:
 
     detail = studies.study_detail(get_arena(request), study)
     live = live_page_settings(request, detail.summary.name, admin=is_admin(request))
-    return render(request, "study.html", {"study": detail.summary, "detail": detail, **live})
+    bulk = bulk_boards(get_arena(request), detail.summary)
+    return render(request, "study.html", {"study": detail.summary, "detail": detail, "bulk": bulk, **live})
 
 
 # --- admin forms (the admin token arrives once through the login form, then as a cookie) ------------

@@ -1,0 +1,50 @@
+"""The study and leaderboard pages of a bulk study show its automatic leaderboard (per scorer, each
+generator's mean with its 95% interval and Bradley-Terry, and the per-category means) from the stored
+scores; other studies' pages do not."""
+
+from __future__ import annotations
+
+import re
+
+import bulk_helpers
+from bulk_helpers import COUNTING_BACKEND, Brightness, Redness
+from seeding import STUDY
+
+from imagearena.arena.bulk import BulkPrompt, make_plan, run_bulk
+from imagearena.generators.config import parse_entry
+
+HTML = {"accept": "text/html"}
+
+
+def test_a_bulk_studys_pages_show_its_automatic_leaderboard(make_arena, make_client):
+    bulk_helpers.register()
+    bulk_helpers.reset()
+    arena = make_arena()
+    generators = [
+        parse_entry(name, {"backend": COUNTING_BACKEND, "style": name, "size": "24x24"})
+        for name in ("crisp", "glitchy")
+    ]
+    prompts = [BulkPrompt("a red circle", "shapes"), BulkPrompt("a blue sea", "scenes")]
+    plan = make_plan("auto", prompts, generators, [Brightness.name, Redness.name], images_per_prompt=2)
+    report = run_bulk(arena.settings, plan)
+    client = make_client(arena)
+
+    for url in ("/studies/auto", "/leaderboard/auto"):
+        page = client.get(url, headers=HTML).text
+        assert 'id="bulk-leaderboard"' in page, url
+        for board in report.boards:
+            table = re.search(
+                rf'<table class="board bulk-board" data-scorer="{board.scorer}">(.*?)</table>', page, re.S
+            )
+            assert table is not None, (url, board.scorer)
+            shown = re.findall(
+                r'data-model="([^"]+)">\s*<td class="model">[^<]*</td>\s*<td class="num">([^<]+)</td>',
+                table.group(1),
+            )
+            assert shown == [(g, f"{m.mean:.4f}") for g, m in board.ranked]
+            assert f"[{board.means['crisp'].lower:.4f}, {board.means['crisp'].upper:.4f}]" in table.group(1)
+        assert 'class="board bulk-categories"' in page and "<td>scenes</td>" in page
+
+    human = client.get(f"/studies/{STUDY}", headers=HTML).text
+    assert "bulk-leaderboard" not in human
+    bulk_helpers.reset()
