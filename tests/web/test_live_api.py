@@ -75,6 +75,10 @@ def test_start_follow_and_vote(live_client):
     assert set(vote.json()["models"]) <= set(PROCS)
     board = client.get("/api/v1/studies/live1/leaderboard").json()
     assert board["votes"] == 1 and {r["model"] for r in board["rows"]} == set(vote.json()["models"])
+    undone = client.post("/api/v1/undo", json={"token": match["token"], "voter": "v1"})
+    assert undone.status_code == 201, undone.text  # the same images again, under a fresh token
+    assert undone.json()["match"]["prompt"] == "a red circle" and len(undone.json()["match"]["images"]) == 2
+    assert client.get("/api/v1/studies/live1/leaderboard").json()["votes"] == 0
 
 
 def test_a_failing_backend_is_told_and_nothing_is_kept(live_client, stub, caplog):
