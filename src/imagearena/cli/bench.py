@@ -521,5 +521,5 @@ def print_validator(rows: Sequence[ValidatorRow], fmt: FormatChoice, seed: int) 
     width = max([len(r.generator) for r in rows] + [9])
     for r in rows:
         parts = json.dumps({k: round(v, 4) for k, v in r.components.items()}, ensure_ascii=False)
-        print(f"{r.generator:<{width}}  mean reward {r.reward:.4f}  {parts}")
+        print(f"{r.generator:<{width}}  mean reward {r.reward:7.4f}  {parts}")
     print(f"Seed {seed} (--seed {seed} draws these prompts again).", file=sys.stderr)
