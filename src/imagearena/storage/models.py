@@ -323,3 +323,26 @@ class LiveSettings(Base):
     daily_budget: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Judgement(Base):
+    """An automatic judge's decision on a match people decided: the vote or round result it was stored
+    as (``judge`` = the judge's name, ``match_id`` NULL there, as a match's own decision is the human
+    one) and the judge's rationale. One per match and judge, so judging a study again judges only the
+    matches that are new."""
+
+    __tablename__ = "judgement"
+    __table_args__ = (
+        UniqueConstraint("match_id", "judge", name="uq_judgement_match_judge"),
+        CheckConstraint("(vote_id IS NULL) <> (round_id IS NULL)", name="ck_judgement_one_decision"),
+        Index("ix_judgement_study_judge", "study_id", "judge"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
+    match_id: Mapped[int] = mapped_column(ForeignKey("match.id"))
+    judge: Mapped[str] = mapped_column(String(100))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id"), unique=True, nullable=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round_result.id"), unique=True, nullable=True)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

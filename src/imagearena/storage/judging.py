@@ -1,0 +1,253 @@
+"""Reads and writes of automatic arenas: the matches people decided that a judge has not yet, the
+judge's decisions stored beside theirs (``judge`` = its name, linked to the match by a ``judgement``
+row), and both decisions of each match a judge decided. Plain functions that take a Session and never
+commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from imagearena.storage.models import Image, Judgement, Match, Model, Prompt, RoundResult, Score, Vote
+from imagearena.storage.votes import HUMAN, round_kept, vote_kept
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedMatch:
+    """A served match people decided: its images and their models in display order, and the human
+    decision (``winner`` for a pair, ``ranks`` for a four-image round)."""
+
+    match_id: int
+    epoch: int
+    round_type: str
+    prompt_id: int | None
+    prompt: str
+    images: tuple[int, ...]
+    models: tuple[int, ...]
+    winner: str | None
+    ranks: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFile:
+    sha256: str
+    format: str
+    source: str
+
+
+def decided_matches(
+    session: Session, study_id: int, epoch: int, judge: str | None = None, limit: int | None = None
+) -> list[DecidedMatch]:
+    """The epoch's matches with a kept human decision, oldest first; with ``judge``, those it has not
+    judged yet only."""
+    votes = (
+        select(
+            Match.id,
+            Vote.epoch,
+            Vote.prompt_id,
+            Prompt.text,
+            Match.left_image_id,
+            Match.right_image_id,
+            Vote.model_a_id,
+            Vote.model_b_id,
+            Vote.winner,
+        )
+        .join(Vote, Vote.match_id == Match.id)
+        .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
+        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
+        .order_by(Match.id)
+    )
+    r = RoundResult
+    rounds = (
+        select(
+            Match.id,
+            r.epoch,
+            r.prompt_id,
+            Prompt.text,
+            r.round_type,
+            Match.left_image_id,
+            Match.right_image_id,
+            Match.image_3_id,
+            Match.image_4_id,
+            r.model_1_id,
+            r.model_2_id,
+            r.model_3_id,
+            r.model_4_id,
+            r.rank_1,
+            r.rank_2,
+            r.rank_3,
+            r.rank_4,
+        )
+        .join(r, r.match_id == Match.id)
+        .outerjoin(Prompt, Prompt.id == r.prompt_id)
+        .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
+        .order_by(Match.id)
+    )
+    if judge is not None:
+        unjudged = ~exists().where(Judgement.match_id == Match.id, Judgement.judge == judge)
+        votes, rounds = votes.where(unjudged), rounds.where(unjudged)
+    found = [
+        DecidedMatch(mid, ep, "pair", pid, text or "", (left, right), (a, b), winner, ())
+        for mid, ep, pid, text, left, right, a, b, winner in session.execute(votes)
+    ]
+    for row in session.execute(rounds):
+        mid, ep, pid, text, rtype, *rest = tuple(row)
+        found.append(
+            DecidedMatch(
+                mid, ep, rtype, pid, text or "", tuple(rest[0:4]), tuple(rest[4:8]), None, tuple(rest[8:12])
+            )
+        )
+    found.sort(key=lambda m: m.match_id)
+    return found[:limit] if limit is not None else found
+
+
+def image_files(session: Session, image_ids: Sequence[int]) -> dict[int, ImageFile]:
+    rows = session.execute(
+        select(Image.id, Image.sha256, Image.format, Image.source).where(Image.id.in_(list(set(image_ids))))
+    )
+    return {i: ImageFile(sha, fmt, source or "") for i, sha, fmt, source in rows}
+
+
+def stored_scores(
+    session: Session, image_ids: Sequence[int], scorers: Sequence[str]
+) -> dict[int, dict[str, float]]:
+    """``{image_id: {scorer: value}}`` for the given scorers' stored scores of the images."""
+    found: dict[int, dict[str, float]] = {}
+    if not image_ids or not scorers:
+        return found
+    rows = session.execute(
+        select(Score.image_id, Score.scorer, Score.value).where(
+            Score.image_id.in_(list(set(image_ids))), Score.scorer.in_(list(scorers))
+        )
+    )
+    for image_id, scorer, value in rows:
+        found.setdefault(image_id, {})[scorer] = float(value)
+    return found
+
+
+def insert_judgement(
+    session: Session,
+    study_id: int,
+    match: DecidedMatch,
+    judge: str,
+    ranks: Sequence[int],
+    rationale: str,
+    winner: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Store a judge's decision on ``match`` (a vote with ``winner`` for a pair, a round result with
+    ``ranks`` otherwise) and its judgement row; returns the judgement's id."""
+    at = at or datetime.now(UTC)
+    vote_id = round_id = None
+    if match.round_type == "pair":
+        vote = Vote(
+            study_id=study_id,
+            epoch=match.epoch,
+            model_a_id=match.models[0],
+            model_b_id=match.models[1],
+            prompt_id=match.prompt_id,
+            winner=winner,
+            judge=judge,
+            voter="",
+            tstamp=at,
+        )
+        session.add(vote)
+        session.flush()
+        vote_id = vote.id
+    else:
+        row = RoundResult(
+            study_id=study_id,
+            epoch=match.epoch,
+            round_type=match.round_type,
+            prompt_id=match.prompt_id,
+            judge=judge,
+            voter="",
+            tstamp=at,
+            **{f"model_{k}_id": m for k, m in enumerate(match.models, start=1)},
+            **{f"rank_{k}": int(r) for k, r in enumerate(ranks, start=1)},
+        )
+        session.add(row)
+        session.flush()
+        round_id = row.id
+    judgement = Judgement(
+        study_id=study_id,
+        match_id=match.match_id,
+        judge=judge,
+        vote_id=vote_id,
+        round_id=round_id,
+        rationale=rationale,
+        created_at=at,
+    )
+    session.add(judgement)
+    session.flush()
+    return judgement.id
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedMatch:
+    """A match both people and the judge decided, both decisions as ranks in display order."""
+
+    match_id: int
+    prompt: str
+    images: tuple[int, ...]
+    models: tuple[int, ...]
+    human: tuple[int, ...]
+    judge: tuple[int, ...]
+    rationale: str
+
+
+def judged_matches(session: Session, study_id: int, epoch: int, judge: str) -> list[JudgedMatch]:
+    """Every match of the epoch that people and ``judge`` decided, oldest first."""
+    decided = {m.match_id: m for m in decided_matches(session, study_id, epoch)}
+    rows = session.execute(
+        select(
+            Judgement.match_id,
+            Judgement.rationale,
+            Vote.winner,
+            RoundResult.rank_1,
+            RoundResult.rank_2,
+            RoundResult.rank_3,
+            RoundResult.rank_4,
+        )
+        .outerjoin(Vote, Vote.id == Judgement.vote_id)
+        .outerjoin(RoundResult, RoundResult.id == Judgement.round_id)
+        .where(Judgement.study_id == study_id, Judgement.judge == judge)
+        .order_by(Judgement.match_id)
+    )
+    found = []
+    for match_id, rationale, winner, *ranks in rows:
+        human = decided.get(match_id)
+        if human is None:
+            continue
+        theirs = pair_ranks(winner) if winner is not None else tuple(int(r) for r in ranks)
+        ours = pair_ranks(human.winner) if human.winner is not None else human.ranks
+        found.append(
+            JudgedMatch(match_id, human.prompt, human.images, human.models, ours, theirs, rationale or "")
+        )
+    return found
+
+
+def pair_ranks(winner: str | None) -> tuple[int, ...]:
+    """A pair outcome as ranks: model_a (1, 2), model_b (2, 1), tie and both_bad (1, 1)."""
+    return {"model_a": (1, 2), "model_b": (2, 1)}.get(winner or "", (1, 1))
+
+
+def study_judges(session: Session, study_id: int) -> list[str]:
+    """The judges that decided matches of the study, by name."""
+    return list(
+        session.scalars(
+            select(Judgement.judge).where(Judgement.study_id == study_id).distinct().order_by(Judgement.judge)
+        )
+    )
+
+
+def model_names(session: Session, model_ids: Sequence[int]) -> dict[int, str]:
+    if not model_ids:
+        return {}
+    rows = session.execute(select(Model.id, Model.name).where(Model.id.in_(list(set(model_ids)))))
+    return {int(i): str(n) for i, n in rows}
