@@ -16,6 +16,7 @@ from imagearena.scorers.preprocess import (
     CLIP_STD,
     center_crop,
     clip_preprocess,
+    hf_preprocess,
     load_image,
     normalize,
     resize_short_side,
@@ -53,14 +54,15 @@ def test_normalize_is_float32_to_tensor_then_normalize():
     assert arr[0, 1, 1] == pytest.approx((1 - CLIP_MEAN[0]) / CLIP_STD[0], rel=1e-6)
 
 
-def test_convert_order_matters_for_rgba_and_is_selectable():
-    """The reference pipelines convert to RGB after resizing; the alpha-weighted resize then differs."""
+def test_convert_order_matters_for_rgba():
+    """The torchvision pipelines convert to RGB after resizing (alpha dropped, the colour under it kept);
+    transformers' processors composite onto white first."""
     rgba = np.zeros((200, 300, 4), np.uint8)
     rgba[..., 0] = 255
     rgba[:, ::2, 3] = 255  # alternate transparent columns
     img = Image.fromarray(rgba, "RGBA")
     after = clip_preprocess(img)
-    first = clip_preprocess(img, convert_first=True)
+    first = hf_preprocess(img)
     assert after.shape == first.shape == (3, 224, 224)
     assert not np.allclose(after, first)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from imagearena.errors import InputError
 from imagearena.scorers.base import TorchScorer
 from imagearena.scorers.preprocess import ImageInput, load_image
-from imagearena.scorers.pretrained import ImageSpec
+from imagearena.scorers.pretrained import TRANSFORMERS, ImageSpec
 from imagearena.scorers.sources import resolve_source
 
 if TYPE_CHECKING:
@@ -22,22 +22,35 @@ if TYPE_CHECKING:
 
 
 def read_image_spec(source: str, default: ImageSpec) -> ImageSpec:
-    """``default`` with the size and normalisation of the ``preprocessor_config.json`` that travels
-    with a transformers checkpoint (local folder or hub cache), when there is one."""
+    """``default`` with the sizes, filter, rescale and normalisation of the ``preprocessor_config.json``
+    that travels with a transformers checkpoint (local folder or hub cache), when there is one.
+
+    With a crop, the input side is the crop size and the short side is resized to ``size`` first,
+    which may be larger (a processor's 256 then 224). A torchvision reference resizes to the crop
+    size whatever the config says, as ``Resize(n)`` + ``CenterCrop(n)`` does."""
     config = _read_preprocessor_config(source)
     if not config:
         return default
-    size = config.get("crop_size") if default.crop else config.get("size")
-    if size is None:
-        size = config.get("size", default.size)
-    if isinstance(size, dict):
-        size = size.get("shortest_edge") or size.get("height") or default.size
+    resize_side = _side(config.get("size"))
+    side = _side(config.get("crop_size")) if default.crop else resize_side
+    side = side or resize_side or default.size
+    hf = default.reference == TRANSFORMERS
     return replace(
         default,
-        size=int(size),
+        size=side,
+        resize=resize_side if hf and default.crop and resize_side not in (None, side) else None,
+        resample=int(config.get("resample", default.resample)),
+        rescale=float(config.get("rescale_factor", default.rescale)),
         mean=tuple(float(v) for v in config.get("image_mean", default.mean)),
         std=tuple(float(v) for v in config.get("image_std", default.std)),
     )
+
+
+def _side(size: Any) -> int | None:
+    """A processor config's ``size`` or ``crop_size`` (an int, or a dict of shortest_edge or height)."""
+    if isinstance(size, dict):
+        size = size.get("shortest_edge") or size.get("height")
+    return int(size) if isinstance(size, int | float) else None
 
 
 def _read_preprocessor_config(source: str) -> dict[str, Any]:
@@ -53,17 +66,27 @@ def _read_preprocessor_config(source: str) -> dict[str, Any]:
 
 
 def pil_pixels(image: Image, spec: ImageSpec) -> np.ndarray:
-    """One image as a normalised float32 CHW array, resizing the PIL image (CLIP, BLIP)."""
-    from PIL import Image as PILImage
+    """One image as a normalised float32 CHW array, resizing the PIL image the way ``spec.reference``
+    does (transformers' processor for CLIP score, PickScore and BLIP; torchvision for ImageReward and
+    the aesthetic predictor)."""
+    from imagearena.scorers.preprocess import clip_preprocess, hf_preprocess, normalize
 
-    from imagearena.scorers.preprocess import clip_preprocess, normalize
-
+    if spec.reference == TRANSFORMERS:
+        return hf_preprocess(
+            image,
+            spec.size,
+            spec.mean,
+            spec.std,
+            crop=spec.crop,
+            resize=spec.resize,
+            resample=spec.resample,
+            rescale=spec.rescale,
+        )
     if spec.crop:
-        return clip_preprocess(image, spec.size, spec.mean, spec.std, convert_first=spec.convert_first)
-    image = image.convert("RGB")
-    if image.size != (spec.size, spec.size):
-        image = image.resize((spec.size, spec.size), PILImage.Resampling.BICUBIC)
-    return normalize(image, spec.mean, spec.std)
+        return clip_preprocess(image, spec.size, spec.mean, spec.std, spec.resample)
+    if image.size != (spec.size, spec.size):  # torchvision's Resize((n, n)), then RGB
+        image = image.resize((spec.size, spec.size), spec.resample)
+    return normalize(image.convert("RGB"), spec.mean, spec.std)
 
 
 def tensor_pixels(image: Image, spec: ImageSpec) -> torch.Tensor:

@@ -1,9 +1,12 @@
-"""CLIP-style image preprocessing with PIL and numpy, equal to the torchvision pipelines scorers were trained with.
+"""CLIP-style image preprocessing with PIL and numpy, equal pixel for pixel to the two reference pipelines.
 
-The reference scorers (ImageReward, CLIP, open_clip) use torchvision's ``Resize(n, BICUBIC)``,
-``CenterCrop(n)``, ``ToTensor()``, ``Normalize(mean, std)``. torchvision is not importable everywhere, and on a
-PIL image those transforms are plain PIL calls plus arithmetic, so they are reproduced here step for step
-(same size rounding, same crop offsets, float32 arithmetic in the same order) to give the same pixels.
+Scorers meet two references. ImageReward, the aesthetic predictor and the openai ``clip`` package use
+torchvision's ``Resize(n, BICUBIC)``, ``CenterCrop(n)``, RGB, ``ToTensor()``, ``Normalize(mean, std)``
+(:func:`clip_preprocess`). CLIP score, PickScore and BLIP use a transformers image processor
+(:func:`hf_preprocess`), which differs in three places: transparency is composited onto white before
+anything else, the crop offsets round down where torchvision's round half to even (one pixel apart when
+the resized side minus the crop is 3 mod 4, as SDXL's 832x1216), and the rescale is done in float64. Neither
+library is needed: on a PIL image both are plain PIL calls plus arithmetic, reproduced here step for step.
 """
 
 from __future__ import annotations
@@ -78,15 +81,70 @@ def clip_preprocess(
     size: int = 224,
     mean: Sequence[float] = CLIP_MEAN,
     std: Sequence[float] = CLIP_STD,
-    convert_first: bool = False,
+    resample: int = Image.Resampling.BICUBIC,
 ) -> np.ndarray:
-    """Resize short side (bicubic), centre crop, RGB, normalise -> float32 array (3, size, size).
-
-    The reference CLIP/ImageReward pipelines convert to RGB *after* resizing and cropping, which changes
-    pixels for RGBA and palette images; ``convert_first=True`` gives the Hugging Face processors' order.
-    """
-    img = load_image(image)
-    if convert_first:
-        img = img.convert("RGB")
-    img = center_crop(resize_short_side(img, size), size)
+    """The torchvision pipeline (0.15 and later, on PIL images): short side to ``size``, centre crop,
+    ``convert("RGB")`` after both, ToTensor, Normalize -> float32 array (3, size, size)."""
+    img = center_crop(resize_short_side(load_image(image), size, resample), size)
     return normalize(img.convert("RGB"), mean, std)
+
+
+def to_rgb_on_white(image: Image.Image) -> Image.Image:
+    """RGB as transformers' image processors convert (``image_transforms.convert_to_rgb``, 5.x): an image
+    with an alpha band or a transparency key is composited onto white first; any other mode is a
+    plain ``convert("RGB")``. The torchvision pipelines instead call ``convert("RGB")``, which drops
+    alpha and keeps the colour under transparent pixels."""
+    if "A" in image.getbands() or image.info.get("transparency") is not None:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def hf_center_crop(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Central ``size`` x ``size`` crop of an (H, W, C) array as transformers' ``center_crop``: the
+    offsets round down (torchvision's round half to even), and a side shorter than ``size`` is
+    zero-padded with the odd pixel on the leading side."""
+    height, width = pixels.shape[:2]
+    top, left = (height - size) // 2, (width - size) // 2
+    if top >= 0 and left >= 0:
+        return pixels[top : top + size, left : left + size]
+    out_h, out_w = max(size, height), max(size, width)
+    pad_top, pad_left = -(-(out_h - height) // 2), -(-(out_w - width) // 2)
+    padded = np.zeros((out_h, out_w, *pixels.shape[2:]), dtype=pixels.dtype)
+    padded[pad_top : pad_top + height, pad_left : pad_left + width] = pixels
+    top, left = top + pad_top, left + pad_left
+    return padded[max(0, top) : top + size, max(0, left) : left + size]
+
+
+def hf_preprocess(
+    image: ImageInput,
+    size: int = 224,
+    mean: Sequence[float] = CLIP_MEAN,
+    std: Sequence[float] = CLIP_STD,
+    *,
+    crop: bool = True,
+    resize: int | None = None,
+    resample: int = Image.Resampling.BICUBIC,
+    rescale: float = 1 / 255,
+) -> np.ndarray:
+    """transformers' PIL image processors (``CLIPImageProcessorPil``, ``BlipImageProcessorPil``, 5.x)
+    step for step -> float32 array (3, size, size).
+
+    RGB on white first; with ``crop`` the short side is resized to ``resize`` (default ``size``; a
+    checkpoint's ``size.shortest_edge``, which may differ from its crop size) with the long side
+    truncated, then centre-cropped with offsets rounded down; without, resized straight to a square.
+    Then ``pixels * rescale`` in float64 cast to float32, and ``(x - mean) / std`` in float32."""
+    img = to_rgb_on_white(load_image(image))
+    if crop:
+        img = resize_short_side(img, size if resize is None else resize, resample)
+        pixels = hf_center_crop(np.asarray(img, dtype=np.uint8), size)
+    else:
+        if img.size != (size, size):
+            img = img.resize((size, size), resample)
+        pixels = np.asarray(img, dtype=np.uint8)
+    x = (pixels.astype(np.float64) * rescale).astype(np.float32).transpose(2, 0, 1)
+    m = np.asarray(mean, dtype=np.float32)[:, None, None]
+    s = np.asarray(std, dtype=np.float32)[:, None, None]
+    out: np.ndarray = (x - m) / s
+    return out

@@ -15,6 +15,9 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 CLIP_L14 = "openai/clip-vit-large-patch14"
+# Which library's preprocessing a checkpoint was trained (and scored, in its reference code) with.
+TRANSFORMERS = "transformers"
+TORCHVISION = "torchvision"
 CLIP_H14_TOKENIZER = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 
@@ -22,20 +25,25 @@ CLIP_H14_TOKENIZER = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 class ImageSpec:
     """How a checkpoint wants its pixels: side length, crop mode and normalisation.
 
-    ``crop=True`` is CLIP's bicubic short-side resize then centre crop; ``crop=False`` resizes
-    straight to a square (BLIP). ``tensor_resize=True`` resizes the float tensor instead of the PIL
-    image, as open_clip's HPSv2 transform does (ToTensor before Resize); with ``pad_longest`` the
-    longest side is resized and the rest zero-padded instead of cropped (HPSv2's ResizeMaxSize).
-    ``convert_first`` converts to RGB before resizing as transformers' processors do; the
-    torchvision pipelines convert last."""
+    ``size`` is the side of the model's input. ``crop=True`` is CLIP's short-side resize (to
+    ``resize``, default ``size``) then centre crop; ``crop=False`` resizes straight to a square (BLIP).
+    ``reference`` picks whose arithmetic to reproduce: ``transformers`` (an image processor: RGB on
+    white first, crop offsets rounded down, float64 rescale) or ``torchvision`` (RGB last, offsets
+    rounded half to even); see imagearena.scorers.preprocess. ``resample`` is PIL's filter number
+    (3, bicubic). ``tensor_resize=True`` resizes the float tensor instead of the PIL image, as
+    open_clip's HPSv2 transform does (ToTensor before Resize); with ``pad_longest`` the longest side
+    is resized and the rest zero-padded instead of cropped (HPSv2's ResizeMaxSize)."""
 
     size: int = 224
     crop: bool = True
     mean: tuple[float, ...] = CLIP_MEAN
     std: tuple[float, ...] = CLIP_STD
     tensor_resize: bool = False
-    convert_first: bool = True
+    reference: str = TRANSFORMERS
     pad_longest: bool = False
+    resize: int | None = None
+    resample: int = 3
+    rescale: float = 1 / 255
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ PRETRAINED: dict[str, Pretrained] = {
         weights="camenduru/improved-aesthetic-predictor",
         weights_file="sac+logos+ava1-l14-linearMSE.pth",
         backbone=CLIP_L14,
-        image=ImageSpec(convert_first=False),
+        image=ImageSpec(reference=TORCHVISION),
     ),
     "hpsv2": Pretrained(
         layout="open-clip",
@@ -98,7 +106,7 @@ PRETRAINED: dict[str, Pretrained] = {
         tokenizer="bert-base-uncased",
         tokenizer_kind="BertTokenizer",
         special_tokens=(("bos_token", "[DEC]"), ("additional_special_tokens", ["[ENC]"])),
-        image=ImageSpec(convert_first=False),
+        image=ImageSpec(reference=TORCHVISION),
     ),
 }
 
