@@ -12,12 +12,12 @@ import time
 
 import pytest
 from live_helpers import KEY, counts, media_files
-from pagecheck import battles, board, revealed_names, sideways_overflow, small_buttons, wait_state
+from pagecheck import battles, board, in_view, revealed_names, sideways_overflow, small_buttons, wait_state
 from stub_server import Recorded, Reply, StubServer
 
 pytestmark = pytest.mark.browser
 
-GOOD, BROKEN = "live-good", "live-broken"
+GOOD, BROKEN, FOUR = "live-good", "live-broken", "live-four"
 
 
 def _answer(request: Recorded) -> Reply:
@@ -46,15 +46,27 @@ def server(make_server):
                 ("remote", stub.url),
                 ("broken", broken.url),
             ]
-            lines = ['[generators.proc-crisp]\nbackend = "procedural"\nsize = "256x256"\n']
+            lines = [
+                f'[generators.proc-{style}]\nbackend = "procedural"\nsize = "256x256"\nstyle = "{style}"\n'
+                for style in ("crisp", "blurry", "glitchy")
+            ]
             for name, url in entries:
                 lines.append(
                     f'[generators.{name}]\nbackend = "openai"\nmodel = "stub-image-1"\nbase_url = "{url}/v1"\n'
                     'api_key_env = "LIVE_TEST_KEY"\ntimeout_s = 5\nmax_retries = 0\n'
                 )
             (store.root.parent / "generators.toml").write_text("\n".join(lines))
-            for study, generators in ((GOOD, ("remote", "proc-crisp")), (BROKEN, ("broken", "proc-crisp"))):
-                row = studies.get_or_create_study(session, study, title=study.replace("-", " ").capitalize())
+            for study, generators in (
+                (GOOD, ("remote", "proc-crisp")),
+                (BROKEN, ("broken", "proc-crisp")),
+                (FOUR, ("remote", "proc-crisp", "proc-blurry", "proc-glitchy")),
+            ):
+                row = studies.get_or_create_study(
+                    session,
+                    study,
+                    title=study.replace("-", " ").capitalize(),
+                    round_type="best4" if study == FOUR else "pair",
+                )
                 save_live_settings(session, LiveSettingsRow(row.id, generators, prompts=("a quiet harbour",)))
             session.commit()
 
@@ -118,4 +130,26 @@ def test_a_failing_backend_is_told_and_leaves_nothing(server, sized_page):
     while counts(arena) != before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert counts(arena) == before and media_files(arena) == files
+    assert page.problems == []
+
+
+def test_a_four_image_live_round_fits_one_screen(server, sized_page, size):
+    page = sized_page
+    page.goto(f"{server.url}/arena/{FOUR}")
+    page.wait_for_selector("#live-generate:not([disabled])")
+    page.fill("#live-prompt", "a mountain under a night sky")
+    page.keyboard.press("Enter")  # Enter in the prompt box generates
+    wait_state(page, "ready")
+    for i in range(1, 5):
+        assert page.eval_on_selector(f"#img-{i}", "img => img.naturalWidth") == 256
+        if size == "desktop":  # a phone scrolls to the fourth image and the buttons below it
+            assert in_view(page, f"#img-{i}"), i
+    assert in_view(page, "#live-prompt") and sideways_overflow(page) == 0
+    if size == "phone":
+        assert small_buttons(page, "#arena button") == []
+    page.keyboard.press("2")
+    wait_state(page, "voted")
+    names = revealed_names(page)
+    assert sorted(names) == ["proc-blurry", "proc-crisp", "proc-glitchy", "remote"]
+    assert board(server.url, FOUR)[names[1]]["wins"] >= 1
     assert page.problems == []

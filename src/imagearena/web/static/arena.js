@@ -71,7 +71,12 @@ function liveRounds() {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }, "the round could not be started")
       .then((job) => { prompt.textContent = job.prompt; return follow(job); })
-      .then((match) => { retry = null; say(""); return match; },
+      .then((match) => {
+        retry = null;
+        say("");
+        if (document.activeElement === input) input.blur(); // the round's keys work at once
+        return match;
+      },
         (err) => { retry = ask; say(""); throw err; })
       .finally(() => { running = false; enable(); });
   }
