@@ -15,6 +15,8 @@ from imagearena.generators.procedural import ProceduralGenerator
 from imagearena.scorers import scorers
 
 LOG_ENV = "BULK_TEST_LOG"
+#: Seconds each generated image takes (a slow generator, for a run killed from outside).
+DELAY_ENV = "BULK_TEST_DELAY"
 _lock = threading.Lock()
 
 
@@ -125,6 +127,11 @@ class CountingGenerator(ProceduralGenerator):
             raise KeyboardInterrupt
         if request.prompt in cls.fail_always or (first and request.prompt in cls.fail_first):
             raise GeneratorUnavailable(f"generator {self.name!r}: the service answered 503")
+        delay = float(os.environ.get(DELAY_ENV) or 0)
+        if delay:
+            import time
+
+            time.sleep(delay * request.n)
         if request.prompt in cls.crash:
             raise ValueError("low >= high")  # a backend's own bug, not one of its errors
         images = super().generate(request)

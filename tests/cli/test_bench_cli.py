@@ -5,17 +5,25 @@ and the validator flow with the procedural generator and tiny scorers registered
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections import defaultdict
 
 import bulk_helpers
 import numpy as np
 import pytest
-from bulk_helpers import Brightness, Redness, mean_pixel
+from bulk_helpers import COUNTING_BACKEND, DELAY_ENV, LOG_ENV, Brightness, Redness, mean_pixel, read_log
 from PIL import Image
 from typer.testing import CliRunner
 
+from imagearena.arena.database import database_session
 from imagearena.cli import app
+from imagearena.storage import bulk as bulk_rows
+from imagearena.storage import studies
 
 GENERATORS = """
 [generators.crisp]
@@ -163,3 +171,49 @@ def test_validate_prints_each_generators_mean_reward_and_components(files):
             expected += 0.5 * (row["components"][scorer] - values.mean()) / values.std(ddof=1)
         assert row["reward"] == pytest.approx(expected)
     assert sum(r["reward"] for r in rows.values()) == pytest.approx(0.0, abs=1e-9)  # z-scores centre the run
+
+
+RUN_CLI = "import bulk_helpers, sys; from imagearena.cli import main; sys.argv = ['imagearena', *sys.argv[1:]]; main()"
+
+
+@pytest.mark.slow
+def test_a_bench_killed_with_sigkill_resumes_without_redoing_a_stored_unit(tmp_path, monkeypatch):
+    """A real kill: the command runs in a child process whose slow generator logs each image it makes;
+    the child is killed mid-run, and the rerun makes and scores only what was not stored."""
+    gens = tmp_path / "gens.toml"
+    gens.write_text("".join(
+        f'[generators.{s}]\nbackend = "{COUNTING_BACKEND}"\nstyle = "{s}"\nsize = "24x24"\nmax_concurrency = 1\n'
+        for s in ("crisp", "glitchy")
+    ))  # fmt: skip
+    prompts = tmp_path / "prompts.tsv"
+    prompts.write_text(PROMPTS)
+    log, data = tmp_path / "calls.jsonl", tmp_path / "data"
+    args = ["bench", "--study", "k", "--prompts", str(prompts), "--generator", "crisp,glitchy", "--scorer",
+            Brightness.name, "-n", "2", "--generators", str(gens), "--data-dir", str(data)]  # fmt: skip
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": tests, LOG_ENV: str(log), DELAY_ENV: "0.15"}
+    child = subprocess.Popen([sys.executable, "-c", RUN_CLI, *args], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while sum(c[0] == "generate" for c in read_log(str(log))) < 5:
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    with database_session(f"sqlite:///{data / 'imagearena.db'}", create=False) as session:
+        row = studies.get_study(session, "k")
+        kept = {(i.generator, i.prompt, i.seed) for i in bulk_rows.study_images(session, row.id)}
+    assert 0 < len(kept) < 16
+    first = len(read_log(str(log)))
+
+    monkeypatch.setenv(LOG_ENV, str(log))
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    resumed = read_log(str(log))[first:]
+    made = [tuple(c[1:]) for c in resumed if c[0] == "generate"]
+    assert not set(made) & kept, "an image stored before the kill was made again"
+    assert len(made) == len(set(made)) == 16 - len(kept)
+    assert sum(c[0] == "score" for c in resumed) == 16  # none was scored before the kill
+    assert f"generated {16 - len(kept)} (already {len(kept)}), scored 16 (already 0)" in result.output
