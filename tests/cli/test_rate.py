@@ -110,7 +110,8 @@ def test_cli_import_stays_light() -> None:
 
 def test_rate_imports_only_what_its_work_needs(log: Path) -> None:
     """The whole `rate --method bt` process: no pandas (pyarrow's ``to_numpy`` would import it), no
-    database or web stack, no pydantic (typer converts option values with it unless cli/coercion.py does)."""
+    database or web stack, no pydantic (typer converts option values with it unless cli/coercion.py does),
+    no rich (a redirected table is written as plain text)."""
     code = (
         "import sys\n"
         "from imagearena.cli import main\n"
@@ -119,7 +120,7 @@ def test_rate_imports_only_what_its_work_needs(log: Path) -> None:
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "heavy = ('pandas', 'scipy', 'sqlalchemy', 'fastapi', 'torch', 'pydantic')\n"
+        "heavy = ('pandas', 'scipy', 'sqlalchemy', 'fastapi', 'torch', 'pydantic', 'rich')\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import UNWRAPPED_WIDTH, app, console
 from imagearena.errors import InputError
 from imagearena.types import RatingMethod
 
@@ -144,11 +146,8 @@ def rows_to_csv(rows: list[RatingRow]) -> str:
 def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
     """The leaderboard as a rich table. Redirected output has no width limit, so the number columns
     are given their text's width and rich measures only the model names: a third less time for a
-    100-row table, the same output. On a terminal rich fits every column to its width."""
-    from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
-
+    100-row table, the same output. On a terminal rich fits every column to its width. Where rich
+    would print plain ASCII text anyway (see `plain_table`), the same text is written without rich."""
     titles: dict[str, str] = {
         RatingMethod.ELO: "Online Elo",
         RatingMethod.TRUESKILL: "TrueSkill (mu; bounds mu -/+ 3 sigma, ranked by mu - 3 sigma)",
@@ -172,9 +171,19 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
         if bounds:
             cells += ["-" if v is None else f"{v:.{digits}f}" for v in (r.lower, r.upper)]
         body.append([*cells, str(r.votes), str(r.wins), str(r.losses), str(r.ties)])
+    title = titles.get(method, method)
+    text = plain_table(title, headers, body, left=1) if _plain_stdout() else None
+    if text is not None:
+        sys.stdout.write(text)
+        return
+
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     # Text, not str: rich then parses no markup and loads no emoji codes
-    table = Table(title=Text(titles.get(method, method), style="table.title"))
+    table = Table(title=Text(title, style="table.title"))
     for j, header in enumerate(headers):
         if header == "Model":
             table.add_column(Text(header))
@@ -186,3 +195,54 @@ def print_table(rows: list[RatingRow], method: str, ci: str) -> None:
     for line in body:
         table.add_row(*map(Text, line))
     out.print(table)
+
+
+def _plain_stdout() -> bool:
+    """Whether rich would write to stdout without styles and with its Unicode box: not a terminal, a
+    UTF encoding (rich draws ASCII boxes otherwise), and nothing that makes rich treat it as a terminal
+    or write otherwise (FORCE_COLOR, TTY_COMPATIBLE, Jupyter, IDLE, Windows consoles). In doubt,
+    False: rich prints."""
+    if os.name == "nt" or {"FORCE_COLOR", "TTY_COMPATIBLE"} & os.environ.keys():
+        return False
+    if {"IPython", "idlelib"} & sys.modules.keys():
+        return False
+    if not (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf"):
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    return isatty is not None and not isatty()
+
+
+def plain_table(title: str, headers: list[str], body: list[list[str]], *, left: int) -> str | None:
+    """The text rich prints for this table (default box, title centred above it, column ``left`` left-
+    justified and the others right-justified, each as wide as its widest cell) on a console without
+    styles as wide as `UNWRAPPED_WIDTH`: a 100-row leaderboard in well under a millisecond instead of
+    importing rich and laying out every cell (about 0.1 s of CPU). None where rich would do more than
+    pad (a character that is not printable ASCII, whose width or handling is rich's to decide; a title
+    wider than the table, which rich wraps): then rich prints."""
+    cells = [title, *headers, *(cell for line in body for cell in line)]
+    if not all(cell.isascii() and cell.isprintable() for cell in cells):
+        return None
+    widths = [max(len(line[j]) for line in [headers, *body]) for j in range(len(headers))]
+    width = sum(widths) + 3 * len(widths) + 1
+    if len(title) > width or width > UNWRAPPED_WIDTH:
+        return None
+
+    def row(line: list[str], bar: str) -> str:
+        padded = (
+            c.ljust(w) if j == left else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
+        return bar + bar.join(f" {c} " for c in padded) + bar
+
+    def rule(ends: str, line: str, cross: str) -> str:
+        return ends[0] + cross.join(line * (w + 2) for w in widths) + ends[1]
+
+    margin = (width - len(title)) // 2
+    lines = [
+        " " * margin + title + " " * (width - len(title) - margin),
+        rule("┏┓", "━", "┳"),
+        row(headers, "┃"),
+        rule("┡┩", "━", "╇"),
+        *(row(line, "│") for line in body),
+        rule("└┘", "─", "┴"),
+    ]
+    return "\n".join(lines) + "\n"
