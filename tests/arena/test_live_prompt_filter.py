@@ -74,3 +74,14 @@ def test_a_registered_filter_is_chosen_by_name():
         prompt_filters._factories.pop("only-cats", None)
     with pytest.raises(UnknownNameError, match="deny-list"):
         build_filter(Settings(prompt_filter="nope"))
+
+
+def test_the_builtin_is_declared_as_an_entry_point():
+    """The built-in filter a third-party package would see under the entry point group."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"]["imagearena.prompt_filters"]
+    assert declared == {"deny-list": "imagearena.arena.prompt_filter:DenyListFilter"}
+    assert prompt_filters.factory("deny-list") is DenyListFilter
