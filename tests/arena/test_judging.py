@@ -173,3 +173,50 @@ def test_fresh_scores_from_the_images(voted):
 def test_human_is_no_judge_name(arena):
     with pytest.raises(InputError):
         judge_study(arena, STUDY, rank_judge("human"))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cli_judge_and_export(voted, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from imagearena.cli import app
+    from imagearena.scorers import scorers
+
+    scorers.register("rank", lambda **_: pytest.fail("stored scores are enough"))
+    where = ["--db", voted.settings.database_url, "--data-dir", str(voted.settings.data_dir)]
+    runner = CliRunner()
+    result = runner.invoke(app, ["judge", "--study", STUDY, "--judge", "rank", "--format", "json", *where])
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    assert (board["judge"], board["matches"], board["agreed"]) == ("rank", 6, 4)
+    assert [r["model"] for r in board["judge_rows"]] == ["alpha", "beta", "gamma"]
+    again = runner.invoke(app, ["judge", "--study", STUDY, "--judge", "rank", "--top", "1", *where])
+    assert (
+        again.exit_code == 0
+        and "Kendall tau" in again.stdout
+        and "judged 0 matches now, 6 before" in again.stderr
+    )
+    out = tmp_path / "prefs"
+    export = runner.invoke(
+        app,
+        [
+            "export",
+            "preferences",
+            "--study",
+            STUDY,
+            "--format",
+            "trl",
+            "--images",
+            "path",
+            "--out",
+            str(out),
+            *where,
+        ],
+    )
+    assert export.exit_code == 0, export.output
+    # six human decisions (the judge's six are not exported), the tie without a chosen image left out
+    assert "Wrote 5 rows from 6 decisions" in export.stdout and "(1 left out)" in export.stdout
+    unknown = runner.invoke(app, ["judge", "--study", STUDY, "--judge", "no-such", *where])
+    assert unknown.exit_code != 0

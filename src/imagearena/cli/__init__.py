@@ -11,6 +11,7 @@ from imagearena.cli import db as _db  # noqa: F401
 from imagearena.cli import folder as _folder  # noqa: F401
 from imagearena.cli import generate as _generate  # noqa: F401
 from imagearena.cli import generation as _generation  # noqa: F401
+from imagearena.cli import judge as _judge  # noqa: F401
 from imagearena.cli import prompts as _prompts  # noqa: F401
 from imagearena.cli import rating as _rating  # noqa: F401
 from imagearena.cli import scoring as _scoring  # noqa: F401
