@@ -208,3 +208,13 @@ def test_the_study_sampler_picks_the_generators_once_it_knows_them(live_arena):
     picks = {pool.choose(["proc-crisp", "proc-blurry", "proc-glitchy"], 2) for _ in range(20)}
     assert None not in picks and all(set(p) <= {"proc-crisp", "proc-blurry", "proc-glitchy"} for p in picks)
     assert pool.choose(["proc-crisp"], 2) is None  # too few it knows: the caller draws uniformly
+
+
+def test_a_generator_without_its_key_fails_the_round_with_the_variable_named(live_arena, monkeypatch):
+    arena = live_arena
+    make_live(arena, generators=["proc-crisp", "remote"])
+    monkeypatch.delenv("LIVE_TEST_KEY")
+    before = counts(arena)
+    job = finish(arena.live.start("s-live", "a kite"))
+    assert job.state == live.FAILED and "LIVE_TEST_KEY" in job.error
+    assert live.FAILED in job.images and counts(arena) == before

@@ -563,7 +563,13 @@ class LiveRounds:
         limits = Limits.from_settings(self.arena.settings)
         futures: list[Future[_Made]] = []
         for index, config in enumerate(configs):
-            generator, pool = self._generator(config)
+            try:
+                generator, pool = self._generator(config)
+            except BaseException:  # the backend could not be built (a missing key, a missing extra)
+                job.set_image(index, FAILED)
+                for future in futures:
+                    future.cancel()
+                raise
             futures.append(pool.submit(self._one, job, index, generator, config, limits))
         deadline = max(c.timeout_s for c in configs)
         done, pending = wait(futures, timeout=deadline, return_when=FIRST_EXCEPTION)
