@@ -172,6 +172,13 @@ def test_validate_prints_each_generators_mean_reward_and_components(files):
         assert row["reward"] == pytest.approx(expected)
     assert sum(r["reward"] for r in rows.values()) == pytest.approx(0.0, abs=1e-9)  # z-scores centre the run
 
+    # bench keeps the -k prompts closest to each topic (the embeddings are cached by now)
+    plan = invoke("bench", "--study", "t", "--prompts", prompts, "--topics", "a house,the night sky", "-k", 1,
+                  "--generator", "crisp", "--scorer", Brightness.name, "--dry-run", "--generators", gens,
+                  "--data-dir", data)  # fmt: skip
+    assert plan.exit_code == 0, plan.output
+    assert "Study t (bulk): 2 prompts" in plan.output and "2 categories" in plan.output
+
 
 RUN_CLI = "import bulk_helpers, sys; from imagearena.cli import main; sys.argv = ['imagearena', *sys.argv[1:]]; main()"
 
