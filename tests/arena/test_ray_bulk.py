@@ -1,7 +1,7 @@
 """A bulk run on a local Ray instance (2 CPUs, started once for this module): generation and scoring
 run in Ray actors in other processes, every image and score is written by the driver through the same
-storage as a local run, each unit is done once (counted in a log the workers append to), and a rerun
-does nothing."""
+storage as a local run (SQLite, and PostgreSQL as on a cluster), each unit is done once (counted in a
+log the workers append to), and a rerun does nothing."""
 
 from __future__ import annotations
 
@@ -41,10 +41,11 @@ def ray_log(tmp_path_factory):
         ray.shutdown()
 
 
-def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, sqlite_url, ray_log):
+def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, db_url, ray_log):
     bulk_helpers.register()
     bulk_helpers.reset()
-    settings = Settings(data_dir=tmp_path / "data", db_url=sqlite_url)
+    before = len(read_log(str(ray_log)))  # the workers' log is shared by the module's tests
+    settings = Settings(data_dir=tmp_path / "data", db_url=db_url)
     generators = [
         parse_entry(name, {"backend": COUNTING_BACKEND, "style": name, "size": "24x24"})
         for name in ("crisp",)
@@ -53,7 +54,7 @@ def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, sqlite_url, ray_
     report = run_bulk(settings, plan, ray_address="auto", ray_workers=2, batch_size=3)
     assert (report.generated, report.scored, report.failures) == (16, 16, [])
 
-    calls = read_log(str(ray_log))
+    calls = read_log(str(ray_log))[before:]
     made = [tuple(c[1:]) for c in calls if c[0] == "generate"]
     assert sorted(made) == sorted((u.generator, u.prompt, u.seed) for u in plan.units())
     scored = sorted(tuple(c[1:]) for c in calls if c[0] == "score")
@@ -70,4 +71,4 @@ def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, sqlite_url, ray_
 
     again = run_bulk(settings, plan, ray_address="auto", ray_workers=2)
     assert (again.generated, again.already_generated, again.scored, again.already_scored) == (0, 16, 0, 16)
-    assert len(read_log(str(ray_log))) == len(calls)  # the rerun asked the workers for nothing
+    assert len(read_log(str(ray_log))) == before + len(calls)  # the rerun asked the workers for nothing
