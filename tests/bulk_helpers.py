@@ -15,6 +15,8 @@ from imagearena.generators.procedural import ProceduralGenerator
 from imagearena.scorers import scorers
 
 LOG_ENV = "BULK_TEST_LOG"
+#: A file whose absence makes DiesOnce end its process (then it creates the file, so it dies once).
+DIE_ENV = "BULK_TEST_DIE_MARKER"
 #: Seconds each generated image takes (a slow generator, for a run killed from outside).
 DELAY_ENV = "BULK_TEST_DELAY"
 _lock = threading.Lock()
@@ -102,6 +104,22 @@ class Redness(Brightness):
         return values
 
 
+class DiesOnce(Brightness):
+    """The brightness scorer, except that its first call in any process ends that process (as an out of
+    memory kill would) when ``BULK_TEST_DIE_MARKER`` names a file that does not exist yet."""
+
+    name = "test-dies-once"
+    calls: Counter[tuple[str, str, float]] = Counter()
+
+    def score(self, prompts, images):
+        marker = os.environ.get(DIE_ENV)
+        if marker and not os.path.exists(marker):
+            with open(marker, "w"):
+                pass
+            os._exit(1)
+        return super().score(prompts, images)
+
+
 class CountingGenerator(ProceduralGenerator):
     """The procedural generator (``style`` from the entry), counting each image it makes by
     (entry, prompt, seed); ``fail_first`` makes the first try of each listed prompt fail, ``interrupt_after``
@@ -158,12 +176,14 @@ COUNTING_BACKEND = "test-counting"
 def register() -> None:
     scorers.register(Brightness.name, Brightness)
     scorers.register(Redness.name, Redness)
+    scorers.register(DiesOnce.name, DiesOnce)
     generators.register(COUNTING_BACKEND, CountingGenerator)
 
 
 def unregister() -> None:
     scorers._factories.pop(Brightness.name, None)
     scorers._factories.pop(Redness.name, None)
+    scorers._factories.pop(DiesOnce.name, None)
     generators._factories.pop(COUNTING_BACKEND, None)
 
 

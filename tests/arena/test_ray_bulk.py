@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bulk_helpers
 import pytest
-from bulk_helpers import COUNTING_BACKEND, LOG_ENV, Brightness, read_log
+from bulk_helpers import COUNTING_BACKEND, DIE_ENV, LOG_ENV, Brightness, DiesOnce, read_log
 
 from imagearena.arena.bulk import BulkPrompt, make_plan, run_bulk
 from imagearena.arena.database import database_session
@@ -32,8 +32,13 @@ PROMPTS = [
 @pytest.fixture(scope="module")
 def ray_log(tmp_path_factory):
     """A local Ray instance whose workers import this suite's helpers and log their calls."""
-    log = tmp_path_factory.mktemp("ray") / "calls.jsonl"
-    env = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]), LOG_ENV: str(log)}
+    folder = tmp_path_factory.mktemp("ray")
+    log = folder / "calls.jsonl"
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        LOG_ENV: str(log),
+        DIE_ENV: str(folder / "died"),
+    }
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     try:
         yield log
@@ -72,3 +77,16 @@ def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, db_url, ray_log)
     again = run_bulk(settings, plan, ray_address="auto", ray_workers=2)
     assert (again.generated, again.already_generated, again.scored, again.already_scored) == (0, 16, 0, 16)
     assert len(read_log(str(ray_log))) == before + len(calls)  # the rerun asked the workers for nothing
+
+
+def test_a_worker_that_dies_is_replaced_and_its_batch_retried(tmp_path, sqlite_url, ray_log):
+    bulk_helpers.register()
+    before = len(read_log(str(ray_log)))
+    settings = Settings(data_dir=tmp_path / "data", db_url=sqlite_url)
+    generator = parse_entry("crisp", {"backend": COUNTING_BACKEND, "style": "crisp", "size": "24x24"})
+    plan = make_plan("ray-dies", PROMPTS, [generator], [DiesOnce.name], images_per_prompt=2)
+    report = run_bulk(settings, plan, ray_address="auto", ray_workers=2, batch_size=4, retries=1)
+    assert (report.generated, report.scored, report.failures) == (8, 8, [])
+    assert (ray_log.parent / "died").exists()  # a scorer process did end mid-batch
+    scored = [c for c in read_log(str(ray_log))[before:] if c[0] == "score"]
+    assert len(scored) == 8  # the batch it held was scored again, once, by another actor

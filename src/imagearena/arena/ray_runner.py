@@ -101,12 +101,16 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 class _Actors:
-    """Idle actors of one lane: a call takes one, waits for its answer and gives it back."""
+    """Idle actors of one lane: a call takes one, waits for its answer and gives it back. An actor whose
+    process died (out of memory, a crash in native code) is replaced by a new one, and the call that
+    met it fails like any other, to be retried."""
 
-    def __init__(self, handles: list[Any]) -> None:
-        self.handles = handles
+    def __init__(self, spawn: Callable[[], Any], count: int) -> None:
+        self.spawn = spawn
+        self.handles = [spawn() for _ in range(count)]
         self.idle: queue.Queue[Any] = queue.Queue()
-        for handle in handles:
+        self.lock = threading.Lock()
+        for handle in self.handles:
             self.idle.put(handle)
 
     def call(self, method: str, *args: Any) -> Any:
@@ -114,16 +118,26 @@ class _Actors:
         actor = self.idle.get()
         try:
             return ray.get(getattr(actor, method).remote(*args))
+        except ray.exceptions.RayActorError as exc:
+            actor = self._replace(actor)
+            raise _unwrap(exc) from None
         except Exception as exc:
             raise _unwrap(exc) from None
         finally:
             self.idle.put(actor)
 
+    def _replace(self, dead: Any) -> Any:
+        with self.lock:
+            fresh = self.spawn()
+            self.handles = [fresh if h is dead else h for h in self.handles]
+        return fresh
+
     def kill(self) -> None:
         ray = _ray()
-        for handle in self.handles:
-            ray.kill(handle)
-        self.handles = []
+        with self.lock:
+            for handle in self.handles:
+                ray.kill(handle)
+            self.handles = []
 
 
 class RemoteGenerator:
@@ -184,8 +198,7 @@ class RayBackend:
         ray = _ray()
         factory = generators.factory(config.backend)
         remote = ray.remote(GeneratorWorker).options(**self.resources(self.lanes * self.workers))
-        handles = [remote.remote(factory, config) for _ in range(self.workers)]
-        return RemoteGenerator(config.name, _Actors(handles))
+        return RemoteGenerator(config.name, _Actors(lambda: remote.remote(factory, config), self.workers))
 
     def _scorer(self, name: str) -> _Actors:
         with self._lock:
@@ -200,9 +213,8 @@ class RayBackend:
                 self._scorers.pop(other).kill()
             factory = scorers.factory(name)
             remote = ray.remote(ScorerWorker).options(**self.resources(self.workers))
-            self._scorers[name] = _Actors(
-                [remote.remote(factory, self.scorer_options, self.limits) for _ in range(self.workers)]
-            )
+            options, limits = self.scorer_options, self.limits
+            self._scorers[name] = _Actors(lambda: remote.remote(factory, options, limits), self.workers)
         return self._scorers[name]
 
     def score(self, scorer: str, images: Sequence[ImageRow]) -> list[float]:
