@@ -137,32 +137,48 @@ def export_preferences(
     return _parquet(arena, study, path, fmt, images, locate, include_both_bad, group, build)
 
 
-def _image_value(image: ShownImage, images: ImageMode, locate: Callable[[ShownImage], Path]) -> Any:
-    from imagearena.media import read_limited
+class _ImageValues:
+    """An image's value as written (its bytes, or its path as text), remembered by content hash up to
+    a bound: rounds show the same images again and again, and the bound keeps memory flat."""
 
-    path = locate(image)
-    return read_limited(path) if images is ImageMode.EMBED else str(path)
+    MAX_BYTES = 64 * 2**20
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, images: ImageMode, locate: Callable[[ShownImage], Path]) -> None:
+        self.embed = images is ImageMode.EMBED
+        self.locate = locate
+        self.values: dict[tuple[str, str], Any] = {}
+        self.size = 0
+
+    def __call__(self, image: ShownImage) -> Any:
+        key = (image.sha256, image.source)
+        value = self.values.get(key)
+        if value is None:
+            from imagearena.media import read_limited
+
+            path = self.locate(image)
+            value = read_limited(path) if self.embed else str(path)
+            self.size += len(value)
+            if self.size > self.MAX_BYTES or len(self.values) >= self.MAX_ENTRIES:
+                self.values.clear()
+                self.size = len(value)
+            self.values[key] = value
+        return value
 
 
-def _pickapic_rows(
-    decision: PreferenceRow, images: ImageMode, locate: Callable[[ShownImage], Path], both_bad: bool
-) -> list[dict[str, Any]]:
+def _pickapic_rows(decision: PreferenceRow, values: _ImageValues, both_bad: bool) -> list[dict[str, Any]]:
     rows = []
-    cache: dict[int, Any] = {}
     for i, j, outcome in _pairs(decision):
         if outcome == Outcome.BOTH_BAD and not both_bad:
             continue
         a, b = decision.images[i], decision.images[j]
-        for k in (i, j):
-            if k not in cache:
-                cache[k] = _image_value(decision.images[k], images, locate)
         label_0 = {Outcome.MODEL_A: 1.0, Outcome.MODEL_B: 0.0}.get(Outcome(outcome), 0.5)
         best = a.sha256 if label_0 == 1.0 else b.sha256 if label_0 == 0.0 else ""
         rows.append(
             {
                 "caption": decision.prompt,
-                "jpg_0": cache[i],
-                "jpg_1": cache[j],
+                "jpg_0": values(a),
+                "jpg_1": values(b),
                 "label_0": label_0,
                 "label_1": 1.0 - label_0,
                 "model_0": a.model,
@@ -180,25 +196,23 @@ def _pickapic_rows(
     return rows
 
 
-def _trl_rows(
-    decision: PreferenceRow, images: ImageMode, locate: Callable[[ShownImage], Path], both_bad: bool
-) -> list[dict[str, Any]]:
+def _trl_rows(decision: PreferenceRow, values: _ImageValues, both_bad: bool) -> list[dict[str, Any]]:
     rows = []
     for i, j, outcome in _pairs(decision):
         if outcome not in (Outcome.MODEL_A, Outcome.MODEL_B):
             continue
         win, lose = (i, j) if outcome == Outcome.MODEL_A else (j, i)
-        chosen, rejected = (_image(decision.images[k], images, locate) for k in (win, lose))
+        chosen, rejected = (_image(decision.images[k], values) for k in (win, lose))
         rows.append(
             {"prompt": decision.prompt, "chosen": chosen, "rejected": rejected, "images": [chosen, rejected]}
         )
     return rows
 
 
-def _image(image: ShownImage, images: ImageMode, locate: Callable[[ShownImage], Path]) -> dict[str, Any]:
+def _image(image: ShownImage, values: _ImageValues) -> dict[str, Any]:
     """A ``datasets`` Image value: the bytes (embed) or the path."""
-    value = _image_value(image, images, locate)
-    if images is ImageMode.EMBED:
+    value = values(image)
+    if values.embed:
         return {"bytes": value, "path": f"{image.sha256}.{image.format.lower()}"}
     return {"bytes": None, "path": value}
 
@@ -253,6 +267,7 @@ def _parquet(
     schema = _schema(pa, fmt, images)
     names = schema.names
     rows = decisions = skipped = 0
+    values = _ImageValues(images, locate)
     columns: dict[str, list[Any]] = {n: [] for n in names}
     tmp = path.with_name(path.name + ".part")
     with pa.parquet.ParquetWriter(
@@ -267,7 +282,7 @@ def _parquet(
 
         for decision in _decisions(arena, study):
             decisions += 1
-            made = build(decision, images, locate, both_bad)
+            made = build(decision, values, both_bad)
             skipped += not made
             for made_row in made:
                 for n in names:
