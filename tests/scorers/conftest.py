@@ -285,3 +285,90 @@ def image_files(tmp_path: Path, images) -> list[Path]:
         im.save(path)
         paths.append(path)
     return paths
+
+
+BLIP_LARGE_MED_CONFIG = {  # ImageReward's med_config.json, shrunk (the original overrides encoder_width)
+    "architectures": ["BertModel"],
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "max_position_embeddings": 40,
+    "vocab_size": 64,
+    "hidden_act": "gelu",
+    "layer_norm_eps": 1e-12,
+    "pad_token_id": 0,
+    "add_cross_attention": True,
+    "encoder_width": 32,
+}
+
+
+def blip_original_state(seed: int = 5) -> dict[str, torch.Tensor]:
+    """Random weights under salesforce/BLIP's BLIP_Pretrain key names and shapes (timm ViT with fused
+    qkv, BERT text encoder with cross-attention), with the parts ITC never reads: momentum copies,
+    queues, the decoder."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape: int, scale: float = 0.2) -> torch.Tensor:
+        return torch.randn(*shape, generator=g) * scale
+
+    def linear(out: dict, prefix: str, n_out: int, n_in: int) -> None:
+        out[f"{prefix}.weight"], out[f"{prefix}.bias"] = rnd(n_out, n_in), rnd(n_out)
+
+    def norm(out: dict, prefix: str, width: int) -> None:
+        out[f"{prefix}.weight"], out[f"{prefix}.bias"] = 1 + rnd(width), rnd(width)
+
+    s: dict[str, torch.Tensor] = {}
+    width, patch, grid, depth = 32, 8, 4, 2
+    s["visual_encoder.cls_token"] = rnd(1, 1, width)
+    s["visual_encoder.pos_embed"] = rnd(1, grid * grid + 1, width)
+    s["visual_encoder.patch_embed.proj.weight"] = rnd(width, 3, patch, patch)
+    s["visual_encoder.patch_embed.proj.bias"] = rnd(width)
+    for i in range(depth):
+        p = f"visual_encoder.blocks.{i}"
+        norm(s, f"{p}.norm1", width)
+        linear(s, f"{p}.attn.qkv", 3 * width, width)
+        linear(s, f"{p}.attn.proj", width, width)
+        norm(s, f"{p}.norm2", width)
+        linear(s, f"{p}.mlp.fc1", 64, width)
+        linear(s, f"{p}.mlp.fc2", width, 64)
+    norm(s, "visual_encoder.norm", width)
+    cfg = BLIP_LARGE_MED_CONFIG
+    hidden = cfg["hidden_size"]
+    s["text_encoder.embeddings.word_embeddings.weight"] = rnd(cfg["vocab_size"], hidden)
+    s["text_encoder.embeddings.position_embeddings.weight"] = rnd(cfg["max_position_embeddings"], hidden)
+    s["text_encoder.embeddings.position_ids"] = torch.arange(cfg["max_position_embeddings"]).expand((1, -1))
+    norm(s, "text_encoder.embeddings.LayerNorm", hidden)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"text_encoder.encoder.layer.{i}"
+        for block, kv_width in (("attention", hidden), ("crossattention", width)):
+            linear(s, f"{p}.{block}.self.query", hidden, hidden)
+            linear(s, f"{p}.{block}.self.key", hidden, kv_width)
+            linear(s, f"{p}.{block}.self.value", hidden, kv_width)
+            linear(s, f"{p}.{block}.output.dense", hidden, hidden)
+            norm(s, f"{p}.{block}.output.LayerNorm", hidden)
+        linear(s, f"{p}.intermediate.dense", cfg["intermediate_size"], hidden)
+        linear(s, f"{p}.output.dense", hidden, cfg["intermediate_size"])
+        norm(s, f"{p}.output.LayerNorm", hidden)
+    linear(s, "vision_proj", 16, width)
+    linear(s, "text_proj", 16, hidden)
+    linear(s, "itm_head", 2, hidden)
+    # what the file also holds and ITC ignores
+    s["visual_encoder_m.cls_token"] = rnd(1, 1, width)
+    s["text_encoder_m.embeddings.word_embeddings.weight"] = rnd(cfg["vocab_size"], hidden)
+    linear(s, "vision_proj_m", 16, width)
+    linear(s, "text_proj_m", 16, hidden)
+    s["text_decoder.bert.embeddings.word_embeddings.weight"] = rnd(cfg["vocab_size"], hidden)
+    s["image_queue"], s["text_queue"] = rnd(16, 8), rnd(16, 8)
+    s["ptr_queue"], s["temp"] = torch.zeros(1, dtype=torch.long), torch.tensor(0.07)
+    return s
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_large(models_dir: Path) -> Path:
+    """A folder like ImageReward's download root: model_large.pth ({"model": ...}) and med_config.json."""
+    folder = models_dir / "blip-large"
+    folder.mkdir()
+    torch.save({"model": blip_original_state()}, folder / "model_large.pth")
+    (folder / "med_config.json").write_text(json.dumps(BLIP_LARGE_MED_CONFIG))
+    return folder

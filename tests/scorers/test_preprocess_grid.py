@@ -163,7 +163,7 @@ def torchvision_reference(img: Image.Image, size: int) -> np.ndarray:
 def test_torchvision_transforms(size, mode):
     image = make_image(mode, *size, seed=size[0] * 5 + size[1])
     expected = torchvision_reference(image.copy(), 224)
-    for scorer in ("imagereward", "aesthetic"):
+    for scorer in ("imagereward", "aesthetic", "clip-cosine", "blip-large"):
         got = pil_pixels(image.copy(), pretrained(scorer).image)
         assert got.dtype == np.float32 and got.shape == expected.shape, scorer
         assert np.array_equal(got, expected), (scorer, float(np.abs(got - expected).max()))

@@ -39,12 +39,13 @@ def imagereward_tiny(tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def tiny_layouts(tiny_clip, tiny_blip, tiny_aesthetic_head, tiny_open_clip, tmp_path):
+def tiny_layouts(tiny_clip, tiny_blip, tiny_blip_large, tiny_aesthetic_head, tiny_open_clip, tmp_path):
     """A tiny saved model for each weights layout of imagearena.scorers.pretrained: (weights, tokenizer)."""
     hps, _ = tiny_open_clip
     return {
         "hf-clip": lambda: (str(tiny_clip), str(tiny_clip)),
         "hf-blip": lambda: (str(tiny_blip), str(tiny_blip)),
+        "blip-original": lambda: (str(tiny_blip_large), str(tiny_blip)),
         "aesthetic-head": lambda: (str(tiny_aesthetic_head), str(tiny_clip)),
         "open-clip": lambda: (str(hps), str(tiny_clip)),
         "imagereward": lambda: imagereward_tiny(tmp_path),

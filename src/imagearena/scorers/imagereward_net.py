@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 VISION_HEAD_DIM = 64
 VISION_LAYER_NORM_EPS = 1e-6  # timm's ViT, which the checkpoint was trained with
 
-_VISION_RENAMES = [
+VISION_RENAMES = [
     (r"^cls_token$", "embeddings.class_embedding"),
     (r"^pos_embed$", "embeddings.position_embedding"),
     (r"^patch_embed\.proj\.", "embeddings.patch_embedding."),
@@ -51,7 +51,7 @@ def split_checkpoint(
         key = key.removeprefix("module.")
         if key.startswith("blip.visual_encoder."):
             sub = key.removeprefix("blip.visual_encoder.")
-            for pattern, repl in _VISION_RENAMES:
+            for pattern, repl in VISION_RENAMES:
                 if re.search(pattern, sub):
                     vision[re.sub(pattern, repl, sub)] = value
                     break

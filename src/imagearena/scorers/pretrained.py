@@ -53,7 +53,8 @@ class Pretrained:
     ``layout`` names the on-disk format of ``weights`` (what a test builds a tiny model in):
     ``hf-clip`` and ``hf-blip`` are transformers folders, ``aesthetic-head`` a torch state dict read
     on top of the CLIP ``backbone``, ``open-clip`` an open_clip checkpoint, ``imagereward`` the
-    official ImageReward.pt with its med_config.json. ``weights_file`` is the file inside a hub repo
+    official ImageReward.pt with its med_config.json, ``blip-original`` salesforce/BLIP's own
+    checkpoint format. ``weights_file`` is the file inside a hub repo
     or folder for single-file checkpoints; ``tokenizer`` None means the tokenizer travels with the
     weights; ``special_tokens`` are added to it in order."""
 
@@ -69,12 +70,26 @@ class Pretrained:
 
 PRETRAINED: dict[str, Pretrained] = {
     "clip": Pretrained(layout="hf-clip", weights=CLIP_L14),
+    # the ImageReward paper's CLIP baseline embeds with the clip package: its torchvision transform
+    "clip-cosine": Pretrained(layout="hf-clip", weights=CLIP_L14, image=ImageSpec(reference=TORCHVISION)),
     # the fine-tune ships no tokenizer or preprocessor config: those of the CLIP-H it started from
     "pickscore": Pretrained(
         layout="hf-clip", weights="yuvalkirstain/PickScore_v1", tokenizer=CLIP_H14_TOKENIZER
     ),
     "blip": Pretrained(
         layout="hf-blip", weights="Salesforce/blip-itm-base-coco", image=ImageSpec(crop=False)
+    ),
+    # the ImageReward paper's BLIP baseline: salesforce/BLIP's original pretrained BLIP-large file, not on
+    # the hub; the default is where ImageReward's load_score("BLIP") downloads it. Tokenizer and pixels
+    # as ImageReward's (bert-base-uncased with [DEC] and [ENC]; torchvision, RGB last)
+    "blip-large": Pretrained(
+        layout="blip-original",
+        weights="~/.cache/ImageReward",
+        weights_file="model_large.pth",
+        tokenizer="bert-base-uncased",
+        tokenizer_kind="BertTokenizer",
+        special_tokens=(("bos_token", "[DEC]"), ("additional_special_tokens", ["[ENC]"])),
+        image=ImageSpec(reference=TORCHVISION),
     ),
     # the original embeds with the openai clip package: torchvision transforms, RGB conversion last
     "aesthetic": Pretrained(
