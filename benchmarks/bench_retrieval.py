@@ -111,19 +111,34 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.5, help="norm of the noise added to each mix")
     parser.add_argument("--sweep", action="store_true", help="also try other search settings")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--embeddings-from",
+        type=Path,
+        help="take the real embeddings from the embedding cache in this data dir (computed there once) "
+        "instead of measuring embedding throughput",
+    )
     args = parser.parse_args()
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load}"
     )
-    texts = real_prompts()
-    base, emb = bench_embedding(texts)
-    print(
-        f"embedding ({len(texts)} real prompts, all-MiniLM-L6-v2 on CPU; model load {emb['load_s']:.1f} s): "
-        f"{emb['ours_per_s']:.0f} prompts/s; anchor sentence-transformers encode {emb['anchor_per_s']:.0f}"
-        f" prompts/s; ratio {emb['ours_per_s'] / emb['anchor_per_s']:.2f}"
-    )
+    if args.embeddings_from is not None:
+        from imagearena.prompts.cache import cached_embeddings
+
+        embedder = Embedder(device="cpu")
+        parts = [
+            cached_embeddings(load_prompt_set(DATA / n), embedder, args.embeddings_from)[0] for n in SETS
+        ]
+        base, emb = np.concatenate([np.asarray(p) for p in parts]), {}
+    else:
+        base, emb = bench_embedding(real_prompts())
+    if emb:
+        print(
+            f"embedding ({len(base)} real prompts, all-MiniLM-L6-v2 on CPU; model load {emb['load_s']:.1f} s): "
+            f"{emb['ours_per_s']:.0f} prompts/s; anchor sentence-transformers encode {emb['anchor_per_s']:.0f}"
+            f" prompts/s; ratio {emb['ours_per_s'] / emb['anchor_per_s']:.2f}"
+        )
 
     vectors = synthetic(base, args.count, args.noise, 1, args.vectors)
     queries = synthetic(base, args.queries, args.noise, 2, args.vectors)
@@ -166,8 +181,8 @@ def main() -> None:
         )
         sweep = []
         if args.sweep:
-            for ef in (32, 64, 128):
-                for cand in (1, 2, 4):
+            for ef in (64, 128, 256, 512):
+                for cand in (1, 2):
                     trial = ApproximateIndex(
                         index.graph, vectors, IndexParams(expansion_search=ef, candidates=cand)
                     )
