@@ -220,3 +220,23 @@ def test_cli_judge_and_export(voted, tmp_path):
     assert "Wrote 5 rows from 6 decisions" in export.stdout and "(1 left out)" in export.stdout
     unknown = runner.invoke(app, ["judge", "--study", STUDY, "--judge", "no-such", *where])
     assert unknown.exit_code != 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_web_page_and_json(voted, make_client):
+    judge_study(voted, STUDY, rank_judge())
+    client = make_client(voted)
+    assert client.get(f"/api/v1/studies/{STUDY}/judges").json()["judges"] == ["rank"]
+    data = client.get(f"/api/v1/studies/{STUDY}/judges/rank", params={"method": "elo", "top": 1}).json()
+    assert [r["model"] for r in data["automatic"]] == ["alpha", "beta", "gamma"]
+    assert (data["matches"], data["agreed"], data["method"]) == (6, 4, "elo")
+    (worst,) = data["disagreements"]
+    assert [i["model"] for i in worst["images"]] == ["beta", "alpha"]
+    assert client.get(worst["images"][0]["image_url"]).status_code == 200
+    page = client.get(f"/judges/{STUDY}/rank")
+    assert page.status_code == 200
+    assert (
+        'id="judge-board"' in page.text and "Kendall tau" in page.text and 'id="disagreements"' in page.text
+    )
+    assert client.get(f"/api/v1/studies/{STUDY}/judges/nobody").status_code == 404
+    assert client.get("/judges/nope/rank").status_code == 404
