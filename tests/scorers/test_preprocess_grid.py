@@ -211,3 +211,21 @@ def test_scorer_reads_resize_and_crop_from_its_processor(tiny_clip: Path, tmp_pa
         image = make_image(mode, *size, seed=4)
         expected = processor(images=image, return_tensors="np")["pixel_values"][0]
         assert np.array_equal(model.prepare_image(image).array, expected)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "LA", "I;16", "L"])
+def test_files_decode_as_the_references_open_them(hf_cases, tmp_path: Path, mode):
+    """Scorers read files through imagearena.media; the references through ``Image.open``. A PNG's
+    mode and transparency key survive both, so the pixels stay equal."""
+    from imagearena.scorers.hf_clip import one_image
+
+    path = tmp_path / f"{mode.replace(';', '')}.png"
+    image = make_image(mode, 97, 61, seed=9)
+    extra = {"transparency": image.info["transparency"]} if mode == "P" else {}
+    image.save(path, **extra)
+    spec, processor = hf_cases["clip-224"]
+    with Image.open(path) as opened:
+        expected = processor(images=opened, return_tensors="np")["pixel_values"][0]
+        reference = torchvision_reference(opened, 224)
+    assert np.array_equal(one_image(path, spec), expected)
+    assert np.array_equal(one_image(path, pretrained("imagereward").image), reference)
