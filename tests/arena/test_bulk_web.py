@@ -45,6 +45,18 @@ def test_a_bulk_studys_pages_show_its_automatic_leaderboard(make_arena, make_cli
             assert f"[{board.means['crisp'].lower:.4f}, {board.means['crisp'].upper:.4f}]" in table.group(1)
         assert 'class="board bulk-categories"' in page and "<td>scenes</td>" in page
 
+    api = client.get("/api/v1/studies/auto/bulk").json()
+    assert api["kind"] == "bulk" and [b["scorer"] for b in api["scorers"]] == [
+        b.scorer for b in report.boards
+    ]
+    for out, board in zip(api["scorers"], report.boards, strict=True):
+        assert [(g["generator"], g["mean"], g["lower"]) for g in out["generators"]] == [
+            (g, m.mean, m.lower) for g, m in board.ranked
+        ]
+        assert out["categories"]["shapes"]["crisp"]["mean"] == board.categories["shapes"]["crisp"].mean
+
     human = client.get(f"/studies/{STUDY}", headers=HTML).text
     assert "bulk-leaderboard" not in human
+    assert client.get(f"/api/v1/studies/{STUDY}/bulk").json()["scorers"] == []
+    assert client.get("/api/v1/studies/nope/bulk").status_code == 404
     bulk_helpers.reset()

@@ -49,7 +49,7 @@ def create_app(
     """Build the web app. ``snapshot_interval_s`` is the least time between two rating snapshots of a
     study (the points of its rating-over-time chart); a background thread takes them while votes arrive.
     ``hot_path`` answers next-match and vote in plain ASGI (web.hotpath) ahead of the FastAPI routes."""
-    from imagearena.web import agreement, api, folder, judging, live, media, pages
+    from imagearena.web import agreement, api, bulk, folder, judging, live, media, pages
 
     owns_arena = arena is None
     arena = arena or Arena(settings)
@@ -89,6 +89,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(agreement.router)
     app.include_router(judging.router)
+    app.include_router(bulk.router)
     app.include_router(media.router)
     app.include_router(folder.router)
     app.include_router(live.router)
