@@ -110,6 +110,12 @@ def main() -> None:
     parser.add_argument("--vectors", choices=["mixed", "random"], default="mixed")
     parser.add_argument("--noise", type=float, default=0.5, help="norm of the noise added to each mix")
     parser.add_argument("--sweep", action="store_true", help="also try other search settings")
+    parser.add_argument(
+        "--dtype", default=IndexParams.dtype, help="the graph's vector storage: i8, bf16, f16, f32"
+    )
+    parser.add_argument(
+        "--ef-add", type=int, default=IndexParams.expansion_add, help="the build's expansion_add"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
         "--embeddings-from",
@@ -150,7 +156,7 @@ def main() -> None:
     exact_p50 = pct(exact_times, 50)
     print(f"exact numpy top-{K}: p50 {exact_p50:.1f} ms, p99 {pct(exact_times, 99):.1f} ms")
 
-    params = IndexParams()
+    params = IndexParams(dtype=args.dtype, expansion_add=args.ef_add)
     t, cpu = time.perf_counter(), time.process_time()
     index = ApproximateIndex.build(vectors, params)
     build_s, build_cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -184,7 +190,11 @@ def main() -> None:
             for ef in (64, 128, 256, 512):
                 for cand in (1, 2):
                     trial = ApproximateIndex(
-                        index.graph, vectors, IndexParams(expansion_search=ef, candidates=cand)
+                        index.graph,
+                        vectors,
+                        IndexParams(
+                            args.dtype, expansion_add=args.ef_add, expansion_search=ef, candidates=cand
+                        ),
                     )
                     f, ts = timed_queries(trial.search, queries)
                     sweep.append(
