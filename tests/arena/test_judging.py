@@ -69,7 +69,9 @@ def _votes(arena, study: str, judge: str) -> list:
         ]
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_judging_pairs_is_stored_apart_and_idempotent(voted, make_arena):
     before = {m: leaderboard(voted, STUDY, m).rows for m in ("elo", "bt", "trueskill")}
     run = judge_study(voted, STUDY, rank_judge())
