@@ -73,7 +73,8 @@ def test_a_dry_run_prints_the_plan_and_makes_nothing(files):
     assert result.exit_code == 0, result.output
     assert "Images: 3 prompts x 2 generators x 2 per prompt = 12" in result.output
     assert "Scorer calls: 12 images x 2 scorers = 24" in result.output
-    assert not (data / "media").exists() and not Brightness.calls
+    assert "Already stored: nothing (no database at" in result.output
+    assert not data.exists() and not Brightness.calls  # a dry run creates nothing
 
 
 def test_a_bulk_run_prints_its_leaderboard_and_a_rerun_does_nothing_again(files):
@@ -93,6 +94,8 @@ def test_a_bulk_run_prints_its_leaderboard_and_a_rerun_does_nothing_again(files)
     assert {g["generator"] for g in board["generators"]} == {"crisp", "glitchy"}
     assert set(board["categories"]) == {"Shapes", "Scenes"}
     assert sum(Brightness.calls.values()) == 8  # the rerun scored nothing
+    plan = invoke(*args, "--scorer", f"{Brightness.name},{Redness.name}", "--dry-run")
+    assert "Already stored: 8 of 8 images, 8 of 16 scores" in plan.output
 
 
 def test_unknown_names_fail_in_one_line(files):

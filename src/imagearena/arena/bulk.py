@@ -185,6 +185,24 @@ def make_plan(
     return plan
 
 
+def stored_units(settings: Settings, plan: BulkPlan) -> tuple[int, int]:
+    """(images, scores) of the plan already stored, what a rerun would skip: (0, 0) before the first run.
+    Creates nothing: a database that does not exist yet is the error it is for any command reading one."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.bulk import scored_ids, study_images
+    from imagearena.storage.studies import find_study
+
+    units = {(u.generator, u.prompt, u.seed) for u in plan.units()}
+    with database_session(settings.database_url, create=False) as session:
+        row = find_study(session, plan.study)
+        if row is None:
+            return 0, 0
+        mine = [im for im in study_images(session, row.id) if (im.generator, im.prompt, im.seed) in units]
+        ids = {im.id for im in mine}
+        scores = sum(len(ids & scored_ids(session, row.id, name)) for name in plan.scorers)
+        return len(mine), scores
+
+
 # --- where the work runs ------------------------------------------------------------------------------
 
 

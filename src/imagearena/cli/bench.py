@@ -181,6 +181,20 @@ def print_summary(report: BulkReport) -> None:
     )
 
 
+def print_plan(settings: Settings, plan: BulkPlan) -> None:
+    """The plan, and how much of it a previous run stored (what this one would skip)."""
+    from imagearena.arena.bulk import stored_units
+    from imagearena.errors import ImageArenaError
+
+    print("\n".join(plan.describe()))
+    try:
+        images, scores = stored_units(settings, plan)
+    except ImageArenaError as exc:  # no database yet: nothing is stored
+        print(f"Already stored: nothing ({exc})")
+        return
+    print(f"Already stored: {images} of {plan.images} images, {scores} of {plan.scorer_calls} scores")
+
+
 def run_plan(
     settings: Settings,
     plan: BulkPlan,
@@ -268,7 +282,7 @@ def reproduce_table1(
         source=str(prompts_file),
     )
     if dry_run:
-        print("\n".join(plan.describe()))
+        print_plan(settings, plan)
         return
     report = run_plan(
         settings, plan, retries=0, batch_size=batch_size, options=options, ray=ray, ray_workers=ray_workers
@@ -369,7 +383,7 @@ def bench_command(
         n=n, seed=seed, sample=sample, topics=topics, k=k, embedder=embedder, device=device,
     )  # fmt: skip
     if dry_run:
-        print("\n".join(plan.describe()))
+        print_plan(settings, plan)
         return
     report = run_plan(
         settings,
