@@ -166,13 +166,17 @@ class _ImageValues:
         return value
 
 
+#: Pick-a-Pic's label_0 by outcome: the left image preferred, the right one, or neither (0.5).
+_LABEL_0 = {Outcome.MODEL_A.value: 1.0, Outcome.MODEL_B.value: 0.0}
+
+
 def _pickapic_rows(decision: PreferenceRow, values: _ImageValues, both_bad: bool) -> list[dict[str, Any]]:
     rows = []
     for i, j, outcome in _pairs(decision):
         if outcome == Outcome.BOTH_BAD and not both_bad:
             continue
         a, b = decision.images[i], decision.images[j]
-        label_0 = {Outcome.MODEL_A: 1.0, Outcome.MODEL_B: 0.0}.get(Outcome(outcome), 0.5)
+        label_0 = _LABEL_0.get(outcome, 0.5)
         best = a.sha256 if label_0 == 1.0 else b.sha256 if label_0 == 0.0 else ""
         rows.append(
             {

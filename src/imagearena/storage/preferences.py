@@ -78,7 +78,7 @@ def iter_pair_preferences(session: Session, study_id: int, epoch: int) -> Iterat
         .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
         .order_by(Vote.tstamp, Vote.id)
     )
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
         v: tuple[Any, ...] = tuple(row)
         yield PreferenceRow(
             "vote", int(v[0]), "pair", v[4] or "", v[2] or "", as_utc(v[3]), _images(v[5:]), str(v[1]), ()
@@ -108,7 +108,7 @@ def iter_round_preferences(session: Session, study_id: int, epoch: int) -> Itera
         .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
         .order_by(r.tstamp, r.id)
     )
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
         v: tuple[Any, ...] = tuple(row)
         yield PreferenceRow(
             "round",
