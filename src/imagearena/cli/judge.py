@@ -73,8 +73,13 @@ def judge_command(
     try:
         if not board_only:
             built = resolve_judge(judge, judges_file)
-            with progress_bar() as progress:
-                run = judge_study(arena, study, built, limit=limit, on_progress=progress)
+            try:
+                with progress_bar() as progress:
+                    run = judge_study(arena, study, built, limit=limit, on_progress=progress)
+            finally:
+                close = getattr(built, "close", None)
+                if close is not None:
+                    close()
             failed = len(run.failed)
             err = console(stderr=True)
             err.print(
