@@ -242,3 +242,43 @@ def test_web_page_and_json(voted, make_client):
     )
     assert client.get(f"/api/v1/studies/{STUDY}/judges/nobody").status_code == 404
     assert client.get("/judges/nope/rank").status_code == 404
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_vlm_judge_end_to_end(voted, monkeypatch):
+    """The openai-vlm judge against a stub chat server: every human-decided match is sent with its
+    stored images in display order, and the answers and rationales are stored."""
+    import base64
+    import hashlib
+
+    from stub_server import Reply, StubServer
+
+    from imagearena.judges.config import create_judge, parse_entry
+
+    monkeypatch.setenv("TEST_VLM_KEY", "sk-vlm-test")
+    with StubServer() as stub:
+        answer = {"choices": [{"message": {"content": '{"winner": "left", "rationale": "the left one"}'}}]}
+        stub.add("POST", "/v1/chat/completions", Reply(200, answer))
+        entry = {
+            "backend": "openai-vlm",
+            "model": "v",
+            "base_url": stub.url + "/v1",
+            "api_key_env": "TEST_VLM_KEY",
+        }
+        run = judge_study(voted, STUDY, create_judge(parse_entry("vlm", entry)))
+        assert run.judged == 6 and len(stub.requests) == 6
+        sent = stub.requests[0].json()["messages"][1]["content"]
+        urls = [p["image_url"]["url"] for p in sent if p["type"] == "image_url"]
+    digests = [hashlib.sha256(base64.b64decode(u.partition(",")[2])).hexdigest() for u in urls]
+    board = automatic_board(voted, STUDY, "vlm", "bt")
+    assert {v.winner for v in _votes(voted, STUDY, "vlm")} == {"model_a"}
+    first = next(d for d in board.disagreements if d.match_id == min(d.match_id for d in board.disagreements))
+    assert first.rationale == "the left one"
+    from imagearena.storage.judging import decided_matches, image_files
+    from imagearena.storage.studies import get_study
+
+    with voted.read_session() as s:
+        row = get_study(s, STUDY)
+        match = decided_matches(s, row.id, row.epoch)[0]
+        files = image_files(s, match.images)
+    assert digests == [files[i].sha256 for i in match.images]
