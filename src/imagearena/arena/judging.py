@@ -74,11 +74,10 @@ def _loader(arena: Arena, root: Path | None, image: ImageFile) -> Callable[[], b
 
 
 def _folder_root(arena: Arena, study_id: int) -> Path | None:
-    from imagearena.storage.models import Study
+    from imagearena.storage.folder_sync import study_source
 
     with arena.read_session() as session:
-        source = session.get(Study, study_id)
-        folder = source.source if source is not None else ""
+        folder = study_source(session, study_id)[2]
     return Path(folder).resolve() if folder else None
 
 

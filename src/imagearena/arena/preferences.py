@@ -83,10 +83,11 @@ def _decisions(arena: Arena, study: str) -> Iterator[PreferenceRow]:
 def _locator(arena: Arena, study: str) -> Callable[[ShownImage], Path]:
     """Where an image's file is: in the study's folder (a folder study) or the media store."""
     from imagearena.folders.paths import resolve_inside
-    from imagearena.storage.models import Study
+    from imagearena.storage.folder_sync import study_source
+    from imagearena.storage.studies import get_study
 
     with arena.read_session() as session:
-        found = session.query(Study.source).filter(Study.name == study).scalar()
+        found = study_source(session, get_study(session, study).id)[2]
     root = Path(found).resolve() if found else None
 
     def locate(image: ShownImage) -> Path:
