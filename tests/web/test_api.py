@@ -253,3 +253,19 @@ def test_openapi_documents_the_api(client):
     vote_schema = paths["/api/v1/votes"]["post"]
     assert {"201", "400", "403", "409"} <= set(vote_schema["responses"])
     assert not any(p.startswith("/media") or p.startswith("/arena") for p in paths)
+
+
+def test_openapi_documents_the_prompt_of_a_match_image(client):
+    """A folder study's match answers carry each image's own prompt (web.voting.match_json): the schema
+    says so, as an optional string, on the images and on left and right."""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    match = schemas["MatchOut"]["properties"]
+    image = schemas[match["images"]["items"]["$ref"].rsplit("/", 1)[1]]
+    prompt = image["properties"]["prompt"]
+    assert {"type": "string"} in prompt["anyOf"] and {"type": "null"} in prompt["anyOf"]
+    assert prompt["description"] and "prompt" not in image.get("required", [])
+    assert image["required"] == ["image_url"]
+    for side in ("left", "right"):
+        refs = [s.get("$ref") for s in match[side]["anyOf"]]
+        assert match["images"]["items"]["$ref"] in refs

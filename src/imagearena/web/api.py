@@ -134,14 +134,22 @@ class ImageRef(BaseModel):
     )
 
 
+class MatchImageOut(ImageRef):
+    prompt: str | None = Field(
+        default=None,
+        description="The prompt found for this image itself (a folder study's sidecar file, prompts "
+        "file or PNG text), shown under it; absent where none is known.",
+    )
+
+
 class MatchOut(BaseModel):
     study: str
     token: str = Field(description="Sealed one-time token: send it back with the vote.")
     prompt: str
     round_type: RoundType
-    images: list[ImageRef] = Field(description="In display order: 2 for a pair, 4 for best4 and order4.")
-    left: ImageRef | None = Field(default=None, description="Pair rounds only: images[0].")
-    right: ImageRef | None = Field(default=None, description="Pair rounds only: images[1].")
+    images: list[MatchImageOut] = Field(description="In display order: 2 for a pair, 4 for best4 and order4.")
+    left: MatchImageOut | None = Field(default=None, description="Pair rounds only: images[0].")
+    right: MatchImageOut | None = Field(default=None, description="Pair rounds only: images[1].")
 
 
 _VOTE_BODY = {
