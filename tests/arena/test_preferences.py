@@ -155,3 +155,42 @@ def test_many_row_groups_and_bad_arguments(voted, tmp_path):
     with pytest.raises(UnknownNameError):
         export_preferences(voted, "nope", "trl", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_folder_study_images_come_from_the_folder(make_arena, make_client, tmp_path):
+    """A folder study's images live in its folder: the export names or copies those files, and a judge
+    reads them there."""
+    from folder_files import make_folder
+
+    from imagearena.arena import folder as ranker
+    from imagearena.arena.judging import judge_study
+    from imagearena.judges import Verdict
+
+    arena = make_arena()
+    client = make_client(arena)
+    root = tmp_path / "pics"
+    make_folder(root, 3)
+    study = ranker.open_folder(arena, root).study
+    match = client.post(f"/api/v1/studies/{study}/matches").json()
+    vote = client.post("/api/v1/votes", json={"token": match["token"], "winner": "model_b"}).json()
+    items = json.loads(
+        export_preferences(arena, study, "rankings", tmp_path / "r", images="path").path.read_text()
+    )
+    (item,) = items
+    assert item["ranking"] == [2, 1] and item["models"] == vote["models"]
+    assert [Path(g).resolve() for g in item["generations"]] == [(root / m).resolve() for m in vote["models"]]
+    embedded = json.loads(export_preferences(arena, study, "rankings", tmp_path / "e").path.read_text())
+    copied = [(tmp_path / "e" / g).read_bytes() for g in embedded[0]["generations"]]
+    assert copied == [(root / m).read_bytes() for m in vote["models"]]
+
+    class Sizes:
+        name = "sizes"
+        seen: list[bytes] = []
+
+        def judge(self, prompt, images):
+            self.seen.extend(image.load() for image in images)
+            return Verdict((1, 2))
+
+    judge = Sizes()
+    assert judge_study(arena, study, judge).judged == 1
+    assert judge.seen == [(root / m).read_bytes() for m in vote["models"]]
