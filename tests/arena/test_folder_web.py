@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 
 import pytest
 from folder_files import image_bytes, make_folder
@@ -129,6 +130,7 @@ def test_rankings_state_and_downloads(served, client):
         "missing": 0,
         "decisions": 0,
         "unseen": 3,
+        "confidence": 0.5,  # nothing decided: each neighbouring pair a coin flip
         "loading": False,
         "examined": None,
         "error": None,
@@ -228,3 +230,45 @@ def test_a_failed_read_is_shown_on_the_loading_page(make_arena, make_client, tmp
     assert "the log is not a decision log" in page.text and "refresh" not in page.headers
     state = client.get(f"/api/v1/folders/{study}").json()
     assert (state["loading"], state["error"]) == (False, "the log is not a decision log")
+
+
+def test_progress_gives_the_ranking_confidence_of_neighbours_in_the_trueskill_order(served):
+    """confidence = the mean over neighbouring images of the ranking of Phi((mu_i - mu_j) /
+    sqrt(2 beta^2 + sigma_i^2 + sigma_j^2)), computed here from the rankings' own mu and sigma; it grows
+    as consistent decisions come in, and the ranker page shows it as a percentage."""
+    from scipy.stats import norm
+
+    from imagearena.ratings.trueskill import TrueSkillEnv
+
+    arena, client, study, names, _ = served
+    beta = TrueSkillEnv().beta
+    before = client.get(f"/api/v1/folders/{study}").json()["confidence"]
+    for _ in range(12):  # a decision is revealed only once cast: learn the pair, undo, decide by name
+        match = client.post(f"/api/v1/studies/{study}/matches").json()
+        token = match["token"]
+        revealed = client.post("/api/v1/votes", json={"token": token, "winner": "tie"}).json()
+        undone = client.post("/api/v1/undo", json={"token": token}).json()
+        a, b = revealed["models"]
+        winner = "model_a" if names.index(a) < names.index(b) else "model_b"
+        fresh = undone["match"]["token"]
+        assert client.post("/api/v1/votes", json={"token": fresh, "winner": winner}).status_code == 201
+    lines = client.get(f"/api/v1/folders/{study}/rankings").json()["images"]
+    expected = sum(
+        norm.cdf((hi["mu"] - lo["mu"]) / (2 * beta**2 + hi["sigma"] ** 2 + lo["sigma"] ** 2) ** 0.5)
+        for hi, lo in zip(lines, lines[1:], strict=False)
+    ) / (len(lines) - 1)
+    confidence = client.get(f"/api/v1/folders/{study}").json()["confidence"]
+    assert confidence == pytest.approx(expected, abs=1e-6)
+    assert before == 0.5 < confidence <= 1
+    page = client.get(f"/rank/{study}", headers={"accept": "text/html"}).text
+    shown = re.search(
+        r'data-field="confidence" data-format="percent">[^<]*ranking confidence\s*<strong>(\d+)%<', page
+    )
+    assert shown is not None and int(shown.group(1)) == round(confidence * 100)
+
+
+def test_ranking_confidence_bounds():
+    assert ranker.ranking_confidence([(25.0, 1.0)], 4.0) is None
+    assert ranker.ranking_confidence([(25.0, 1.0), (25.0, 1.0)], 4.0) == 0.5
+    assert ranker.ranking_confidence([(90.0, 0.1), (10.0, 0.1), (-70.0, 0.1)], 4.0) == pytest.approx(1.0)
+    assert ranker.ranking_confidence([(10.0, 1.0), (30.0, 1.0)], 4.0) < 0.01

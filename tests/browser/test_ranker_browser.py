@@ -4,6 +4,7 @@ the decision, the progress line following decisions and undos, and the downloads
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,6 +133,9 @@ def test_pair_ranking_by_keyboard_and_mouse_with_undo(ranker, sized_page, size):
     assert _field(page, "unseen") == folder["unseen"] and folder["decisions"] == start + 2
     if unseen == IMAGES:  # a fresh folder: the kept decision showed two images at least
         assert folder["unseen"] <= IMAGES - 2
+    share = folder["confidence"] * 100  # a share in the API, a percentage on the page
+    confidence = page.inner_text('#progress [data-field="confidence"] strong')
+    assert confidence in {f"{math.floor(share)}%", f"{math.ceil(share)}%"}
     assert page.problems == []
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -266,6 +267,7 @@ class FolderState:
     missing: int
     decisions: int
     unseen: int  # images present that no decision has shown yet
+    confidence: float | None = None  # see ranking_confidence; None below two images
 
 
 def folder_state(arena: Arena, study: str) -> FolderState:
@@ -285,6 +287,10 @@ def folder_state(arena: Arena, study: str) -> FolderState:
         if battles is not None and len(battles)
         else set()
     )
+    confidence = None
+    if present >= 2:
+        # without decisions every image has the prior rating: each neighbouring pair is a coin flip
+        confidence = _confidence(arena, row.name, names) if seen else 0.5
     return FolderState(
         study=row.name,
         source=source,
@@ -293,7 +299,48 @@ def folder_state(arena: Arena, study: str) -> FolderState:
         missing=missing,
         decisions=counts[3],
         unseen=present - len(names & seen) if counts[3] else present,
+        confidence=confidence,
     )
+
+
+def ranking_confidence(ranked: Sequence[tuple[float, float]], beta: float) -> float | None:
+    """How sure the ranking is, in [0, 1]: the mean, over the neighbouring pairs of a ranking (TrueSkill
+    (mu, sigma) per image, best first), of the probability that the pair is in the right order,
+    Phi((mu_i - mu_j) / sqrt(2 beta^2 + sigma_i^2 + sigma_j^2)): the chance that the higher-ranked image
+    would win a fresh comparison against the next one down, averaged along the list.
+
+    0.5 means a coin flip per neighbour (nothing decided yet); it rises toward 1 as decisions separate
+    the images and shrink their sigmas. It can dip below 0.5 where the order by mu - 3 sigma puts a
+    little-seen image above one with a higher mu. None for fewer than two images (no order to judge).
+    """
+    if len(ranked) < 2:
+        return None
+    total = 0.0
+    for (mu_i, sigma_i), (mu_j, sigma_j) in zip(ranked, ranked[1:], strict=False):
+        z = (mu_i - mu_j) / math.sqrt(2 * beta**2 + sigma_i**2 + sigma_j**2)
+        total += 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    return total / (len(ranked) - 1)
+
+
+def _confidence(arena: Arena, study: str, present: set[str]) -> float | None:
+    """:func:`ranking_confidence` of the images present, in the TrueSkill order of the ranking (mu -
+    3 sigma, best first; the higher mu first among equals) from the study's cached TrueSkill leaderboard;
+    images no decision has shown at the prior."""
+    from imagearena.arena.leaderboards import leaderboard
+    from imagearena.ratings.trueskill import TrueSkillEnv
+    from imagearena.types import RatingMethod
+
+    env = TrueSkillEnv()
+    rated = {
+        r.model: (r.rating, (r.upper - r.lower) / 6.0)
+        for r in leaderboard(arena, study, RatingMethod.TRUESKILL).rows
+        if r.lower is not None and r.upper is not None
+    }
+    ranked = sorted(
+        (rated.get(name, (env.mu, env.sigma)) for name in present),
+        key=lambda ms: (-round(ms[0] - 3 * ms[1], 9), -ms[0]),
+    )
+    return ranking_confidence(ranked, env.beta)
 
 
 def _folder_row(session: Session, study: str) -> StudyRow:

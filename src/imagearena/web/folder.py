@@ -11,8 +11,10 @@ The page, ``GET /rank/{study}``, renders ``ranker.html`` with this context (besi
 
 - ``study``: the study name; ``round_type``: a ``types.RoundType``, what rounds the page asks;
 - ``folder``: the folder's name (not its full path);
-- ``progress``: ``{"images", "missing", "decisions", "unseen"}`` (images present, files gone since
-  they were added, decisions made in the current epoch, images present that no decision showed yet);
+- ``progress``: ``{"images", "missing", "decisions", "unseen"[, "confidence"]}`` (images present, files
+  gone since they were added, decisions made in the current epoch, images present that no decision
+  showed yet, and from two images on the ranking's confidence in [0, 1],
+  :func:`imagearena.arena.folder.ranking_confidence`);
 - ``urls``: ``{"match": POST next round, "vote": POST a decision, "undo": POST an undo, "rankings_csv",
   "rankings_json", "skipped": the files left out at start (JSON), "log_csv", "log_jsonl", "image":
   prefix of an image by name, "thumb": prefix of a thumbnail by name}``; names are appended percent-encoded per path segment.
@@ -65,6 +67,7 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
             "missing": state.missing,
             "decisions": state.decisions,
             "unseen": state.unseen,
+            **({} if state.confidence is None else {"confidence": state.confidence}),
         },
         "urls": {
             "match": f"{api}/matches",
@@ -147,6 +150,15 @@ class FolderOut(BaseModel):
     missing: int = Field(description="Images gone from the folder since they were added.")
     decisions: int
     unseen: int = Field(description="Images present that no decision has shown yet.")
+    confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="How sure the current ranking is: the mean, over neighbouring images in the TrueSkill "
+        "ranking, of the probability that the pair is in the right order, "
+        "Phi((mu_i - mu_j) / sqrt(2 beta^2 + sigma_i^2 + sigma_j^2)). 0.5 is a coin flip (no decisions "
+        "yet), 1 is certain. Null below two images.",
+    )
     loading: bool = Field(
         default=False, description="The folder is still being read at start: rounds come when it is done."
     )
@@ -195,6 +207,7 @@ def folder_out(study: str, request: Request) -> dict[str, Any]:
         "missing": state.missing,
         "decisions": state.decisions,
         "unseen": state.unseen,
+        "confidence": state.confidence,
         **_loading_fields(request, state.study),
     }
 

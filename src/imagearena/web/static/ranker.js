@@ -6,12 +6,14 @@ const root = document.getElementById("ranker");
 if (root) {
   const progress = document.getElementById("progress");
 
-  // Confidence arrives as a share (0..1) and shows as a percentage; counts show as they are.
+  // A field marked data-format="percent" (confidence) arrives as a share (0..1) and shows as a
+  // percentage, 0 and 1 included (JSON gives them as integers); counts show as they are.
   function show(numbers) {
     progress.querySelectorAll("[data-field]").forEach((item) => {
       const value = numbers[item.getAttribute("data-field")];
       if (value === undefined || value === null) return;
-      const shown = typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 100) + "%" : String(value);
+      const percent = item.getAttribute("data-format") === "percent" && typeof value === "number";
+      const shown = percent ? Math.round(value * 100) + "%" : String(value);
       item.querySelector("strong").textContent = shown;
       item.hidden = false;
     });
