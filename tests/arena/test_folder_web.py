@@ -272,3 +272,22 @@ def test_ranking_confidence_bounds():
     assert ranker.ranking_confidence([(25.0, 1.0), (25.0, 1.0)], 4.0) == 0.5
     assert ranker.ranking_confidence([(90.0, 0.1), (10.0, 0.1), (-70.0, 0.1)], 4.0) == pytest.approx(1.0)
     assert ranker.ranking_confidence([(10.0, 1.0), (30.0, 1.0)], 4.0) < 0.01
+
+
+def test_the_ranker_page_lists_the_files_left_out_with_the_reasons(served, make_arena, make_client):
+    from html import unescape
+
+    arena, client, study, _, root = served
+    page = client.get(f"/rank/{study}", headers={"accept": "text/html"}).text
+    listed = re.search(r'<details id="skipped"[^>]*>(.*?)</details>', page, re.S)
+    assert listed is not None and "2 files left out" in listed.group(1)
+    items = re.findall(r"<li><code>([^<]*)</code>: <span class=\"reason\">([^<]*)</span>", listed.group(1))
+    assert {(unescape(name), reason) for name, reason in items} == {
+        ("link.png", "outside"),
+        ("pipe.png", "special-file"),
+    }
+    assert f"/api/v1/folders/{study}/skipped" in listed.group(1)
+    assert "<script>" not in page and "style=" not in page  # the page's CSP allows neither
+    # a server that did not scan the folder has no list to show, and shows none
+    other = make_client(make_arena())
+    assert 'id="skipped"' not in other.get(f"/rank/{study}", headers={"accept": "text/html"}).text

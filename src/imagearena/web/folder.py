@@ -15,6 +15,8 @@ The page, ``GET /rank/{study}``, renders ``ranker.html`` with this context (besi
   gone since they were added, decisions made in the current epoch, images present that no decision
   showed yet, and from two images on the ranking's confidence in [0, 1],
   :func:`imagearena.arena.folder.ranking_confidence`);
+- ``skipped``: the files the folder's last scan by this server left out (``folders.scan.Skipped``:
+  ``name``, ``reason``, ``message``), empty when none were or this server did not scan it;
 - ``urls``: ``{"match": POST next round, "vote": POST a decision, "undo": POST an undo, "rankings_csv",
   "rankings_json", "skipped": the files left out at start (JSON), "log_csv", "log_jsonl", "image":
   prefix of an image by name, "thumb": prefix of a thumbnail by name}``; names are appended percent-encoded per path segment.
@@ -55,7 +57,8 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
     """What ``ranker.html`` is rendered with (see the module docstring)."""
     from pathlib import Path
 
-    state = ranker.folder_state(get_arena(request), study)
+    arena = get_arena(request)
+    state = ranker.folder_state(arena, study)
     base = ranker_path(state.study)
     api = f"/api/v1/studies/{quote(state.study, safe='')}"
     return {
@@ -69,6 +72,7 @@ def ranker_context(request: Request, study: str) -> dict[str, Any]:
             "unseen": state.unseen,
             **({} if state.confidence is None else {"confidence": state.confidence}),
         },
+        "skipped": ranker.skipped_files(arena, state.study) or [],
         "urls": {
             "match": f"{api}/matches",
             "vote": "/api/v1/votes",
