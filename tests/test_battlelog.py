@@ -324,3 +324,51 @@ def test_reading_a_log_does_not_import_pandas(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, *logs], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+ROUND_CSV = """model_a,model_b,winner,tstamp,round_id,round_type
+sd15,sdxl,model_b,1,,pair
+sdxl,flux,model_a,2,7,best4
+sdxl,sd15,model_a,2,7,best4
+flux,sd15,tie,3,,pair
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_round_id_becomes_the_group_column(fmt: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(ROUND_CSV)))
+    if fmt == "csv":
+        data = ROUND_CSV
+    else:
+        objs = [
+            {**r, "tstamp": float(r["tstamp"]), "round_id": int(r["round_id"]) if r["round_id"] else None}
+            for r in rows
+        ]
+        data = json.dumps(objs) if fmt == "json" else "".join(json.dumps(o) + "\n" for o in objs)
+    b = parse_battles(data, fmt)
+    assert b.group is not None and b.group.tolist() == [-1, 7, 7, -1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_a_log_of_pair_votes_only_has_no_group_column(fmt: str) -> None:
+    rows = [{**r, "round_id": None} for r in ROWS]
+    data = {
+        "csv": "model_a,model_b,winner,round_id\nsd15,sdxl,model_b,\nsdxl,flux,tie,\n",
+        "jsonl": "".join(json.dumps(r) + "\n" for r in rows),
+        "json": json.dumps(rows),
+    }[fmt]
+    assert parse_battles(data, fmt).group is None
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "where"),
+    [
+        ("csv", "model_a,model_b,winner,round_id\nsd15,sdxl,model_b,\nsdxl,flux,tie,r7\n", "line 3"),
+        ("csv", "model_a,model_b,winner,round_id\nsd15,sdxl,model_b,-4\n", "line 2"),
+        ("jsonl", '{"model_a":"a","model_b":"b","winner":"tie","round_id":"x"}\n', "line 1"),
+        ("json", '[{"model_a":"a","model_b":"b","winner":"tie","round_id":1.5}]', "item 1"),
+    ],
+)
+def test_a_bad_round_id_names_its_line(fmt: str, data: str, where: str) -> None:
+    with pytest.raises(InputError, match=f"{where}: round_id .* is not a round id"):
+        parse_battles(data, fmt)

@@ -1,7 +1,10 @@
 """Read battle logs (CSV, JSON list, JSON Lines) into :class:`imagearena.ratings.Battles`.
 
 The public arena log formats: objects (or CSV columns) with ``model_a``, ``model_b``, ``winner`` and an
-optional ``tstamp``; other keys are ignored. Every malformed row is an :class:`InputError` that names
+optional ``tstamp``; other keys are ignored, except ``round_id``, which imagearena's own exports
+(votes.jsonl, votes.csv) carry: the four-image round a battle was rank-broken from, empty or null for a
+pair vote. It becomes the :attr:`Battles.group` column, so TrueSkill rates an exported round as one
+multi-way update, as the server does; Elo and Bradley-Terry read the battles as plain pairs either way. Every malformed row is an :class:`InputError` that names
 the file and its line (CSV, JSONL) or item (JSON list), never a silent tie, and quotes at most a short
 piece of what it found there.
 
@@ -21,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from imagearena.errors import InputError
-from imagearena.ratings.battles import OUTCOME_CODES, OUTCOMES, Battles
+from imagearena.ratings.battles import NO_GROUP, OUTCOME_CODES, OUTCOMES, Battles
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 REQUIRED = ("model_a", "model_b", "winner")
+#: The optional column naming the four-image round a battle came from (empty/null: a pair vote).
+ROUND_ID = "round_id"
 FORMATS = ("csv", "json", "jsonl")
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 #: Extensions of formats that are not text: refused by name rather than misread.
@@ -155,6 +160,7 @@ def _battles_from_columns(
     model_b: pa.ChunkedArray,
     winner: pa.ChunkedArray,
     tstamp: pa.ChunkedArray | None,
+    round_id: pa.ChunkedArray | None = None,
 ) -> Battles:
     """Validate and encode parsed columns; a bad row raises :class:`_RowError` with its position."""
     side_a, side_b, winners = (_dictionary_chunks(c) for c in (model_a, model_b, winner))
@@ -174,7 +180,7 @@ def _battles_from_columns(
             k, f"model {quoted(models[a[k]])} plays itself; each battle needs two different models"
         )
     ts = _tstamps(tstamp) if tstamp is not None else None
-    return Battles(models, a, b, outcome, ts)
+    return Battles(models, a, b, outcome, ts, _groups(round_id) if round_id is not None else None)
 
 
 def _dictionary_chunks(column: pa.ChunkedArray) -> list[pa.DictionaryArray]:
@@ -236,6 +242,22 @@ def _tstamps(column: pa.ChunkedArray) -> np.ndarray:
     return ts
 
 
+def _groups(column: pa.ChunkedArray) -> np.ndarray | None:
+    """Round ids as the :attr:`Battles.group` column (nulls: pair votes, ``NO_GROUP``); None when no
+    battle names a round, so a log of pair votes stays on the methods' pair path."""
+    if column.null_count == len(column):
+        return None
+    ids: np.ndarray = column.fill_null(NO_GROUP).to_numpy().astype(np.int64, copy=False)
+    bad = np.flatnonzero(ids < NO_GROUP)
+    if len(bad):
+        raise _RowError(int(bad[0]), _round_id_problem(int(ids[bad[0]])))
+    return ids
+
+
+def _round_id_problem(value: object) -> str:
+    return f"round_id {quoted(value)} is not a round id; give a non-negative integer, or leave it empty for a pair vote"
+
+
 # ----------------------------------------------------------------------------------------------- CSV
 
 
@@ -254,8 +276,10 @@ def _read_csv(source: Source, name: str, tstamps: bool, block_size: int) -> Batt
         return "error"
 
     dictionary = pa.dictionary(pa.int32(), pa.string())
-    types = {columns[c]: dictionary for c in REQUIRED} | (
-        {columns["tstamp"]: pa.float64()} if "tstamp" in columns else {}
+    types = (
+        {columns[c]: dictionary for c in REQUIRED}
+        | ({columns["tstamp"]: pa.float64()} if "tstamp" in columns else {})
+        | ({columns[ROUND_ID]: pa.int64()} if ROUND_ID in columns else {})
     )
     try:
         table = pacsv.read_csv(
@@ -273,6 +297,7 @@ def _read_csv(source: Source, name: str, tstamps: bool, block_size: int) -> Batt
             table.column(columns["model_b"]),
             table.column(columns["winner"]),
             table.column(columns["tstamp"]) if "tstamp" in columns else None,
+            table.column(columns[ROUND_ID]) if ROUND_ID in columns else None,
         )
     except _RowError as exc:
         raise InputError(f"{name} line {_csv_line(_bytes(source), exc.index)}: {exc.problem}") from None
@@ -323,7 +348,7 @@ def _csv_columns(header: list[str], name: str, tstamps: bool) -> dict[str, str]:
             f"{name}: missing column(s) {', '.join(missing)} in the header line ({shown}); "
             f"a battle CSV needs {', '.join(REQUIRED)} and optionally tstamp"
         )
-    wanted = REQUIRED + (("tstamp",) if tstamps else ())
+    wanted = (*REQUIRED, *(("tstamp",) if tstamps else ()), ROUND_ID)
     return {c: written[c] for c in wanted if c in written}
 
 
@@ -344,18 +369,24 @@ def _csv_failure(
         line = data.count(b"\n", 0, bad.start) + 1
         return InputError(f"{name} line {line}: not valid UTF-8 text")
     if "tstamp" in columns:
-        found = _bad_tstamp(data, columns["tstamp"])
+        found = _bad_value(data, columns["tstamp"], float)
         if found is not None:
             k, value = found
             return InputError(
                 f"{name} line {_csv_line(data, k)}: tstamp {quoted(value)} is not a number; "
                 "give every row a tstamp, or none"
             )
+    if ROUND_ID in columns:
+        found = _bad_value(data, columns[ROUND_ID], lambda v: v.strip() and int(v))
+        if found is not None:
+            k, value = found
+            return InputError(f"{name} line {_csv_line(data, k)}: {_round_id_problem(value)}")
     return InputError(f"{name}: not a readable CSV battle log ({quoted(str(exc))})")
 
 
-def _bad_tstamp(data: bytes, column: str) -> tuple[int, str] | None:
-    """The first tstamp that is not a number, read as text (only after pyarrow refused the column)."""
+def _bad_value(data: bytes, column: str, parse: Callable[[str], object]) -> tuple[int, str] | None:
+    """The first value of ``column`` that ``parse`` refuses (ValueError), read as text (only after
+    pyarrow refused the column)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -366,7 +397,7 @@ def _bad_tstamp(data: bytes, column: str) -> tuple[int, str] | None:
     )
     for k, value in enumerate(table.column(0).to_pylist()):
         try:
-            float(value)
+            parse(value or "")
         except ValueError:
             return k, value
     return None
@@ -394,7 +425,9 @@ def _read_jsonl(source: Source, name: str, block_size: int) -> Battles:
     import pyarrow as pa
     import pyarrow.json as pajson
 
-    schema = pa.schema([(c, pa.string()) for c in REQUIRED] + [("tstamp", pa.float64())])
+    schema = pa.schema(
+        [(c, pa.string()) for c in REQUIRED] + [("tstamp", pa.float64()), (ROUND_ID, pa.int64())]
+    )
     try:
         table = pajson.read_json(
             _arrow_input(source),
@@ -408,6 +441,7 @@ def _read_jsonl(source: Source, name: str, block_size: int) -> Battles:
             table.column("model_b"),
             table.column("winner"),
             tstamp if tstamp.null_count < len(tstamp) else None,
+            table.column(ROUND_ID),
         )
     except (pa.ArrowInvalid, _RowError):
         # pyarrow cannot name the line: the json module reads it again, line by line
@@ -455,6 +489,7 @@ def _records_to_battles(records: Sequence[Any], name: str, label: str) -> Battle
     model_b: list[Any] = []
     winner: list[Any] = []
     tstamp: list[Any] = []
+    group: list[Any] = []
     for n, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
             raise InputError(f"{name} {label} {n}: expected an object with {', '.join(REQUIRED)}")
@@ -467,12 +502,26 @@ def _records_to_battles(records: Sequence[Any], name: str, label: str) -> Battle
         model_b.append(rec["model_b"])
         winner.append(rec["winner"])
         tstamp.append(rec.get("tstamp"))
+        round_id = rec.get(ROUND_ID)
+        if (
+            round_id is not None
+            and round_id != ""
+            and (isinstance(round_id, bool) or not isinstance(round_id, int))
+        ):
+            raise InputError(f"{name} {label} {n}: {_round_id_problem(round_id)}")
+        group.append(None if round_id == "" else round_id)
     has_ts = [t is not None for t in tstamp]
     if any(has_ts) and not all(has_ts):
         n = has_ts.index(False) + 1
         raise InputError(f"{name} {label} {n}: no tstamp while other battles have one; give all or none")
     try:
-        return Battles.from_records(model_a, model_b, winner, tstamp if any(has_ts) else None)
+        return Battles.from_records(
+            model_a,
+            model_b,
+            winner,
+            tstamp if any(has_ts) else None,
+            group=group if any(g is not None for g in group) else None,
+        )
     except InputError as exc:
         msg = str(exc)
         if msg.startswith("row "):
