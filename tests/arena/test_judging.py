@@ -240,6 +240,10 @@ def test_web_page_and_json(voted, make_client):
     assert (
         'id="judge-board"' in page.text and "Kendall tau" in page.text and 'id="disagreements"' in page.text
     )
+    board_page = client.get(f"/leaderboard/{STUDY}", params={"method": "trueskill"})
+    assert f'href="/judges/{STUDY}/rank?method=trueskill"' in board_page.text
+    assert "Automatic arenas" not in client.get(f"/leaderboard/{FOUR}").text
+    assert client.get(f"/judges/{STUDY}/rank", params={"method": "nope"}).status_code == 400
     assert client.get(f"/api/v1/studies/{STUDY}/judges/nobody").status_code == 404
     assert client.get("/judges/nope/rank").status_code == 404
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from imagearena.arena import judging
-from imagearena.arena.leaderboards import METHOD_TITLES
+from imagearena.arena.leaderboards import method_names, method_title
 from imagearena.errors import UnknownNameError
 from imagearena.types import RatingMethod
 from imagearena.web.api import READ_STUDY
@@ -86,22 +86,22 @@ def automatic_board(
     study: str,
     judge: str,
     request: Request,
-    method: RatingMethod = Query(RatingMethod.BT),
+    method: str = Query(RatingMethod.BT.value, description="A rating method (elo, trueskill, bt, ...)."),
     top: int = Query(10, ge=0, le=MAX_TOP),
 ) -> dict[str, Any]:
     """The judge's board beside the people's, their Kendall tau and Spearman, and the matches where they
     disagree most."""
-    return board_dict(_board(request, study, judge, method.value, top))
+    return board_dict(_board(request, study, judge, method, top))
 
 
 @router.get("/judges/{study}/{judge}", response_class=HTMLResponse, include_in_schema=False)
 def automatic_board_page(
-    study: str, judge: str, request: Request, method: RatingMethod = RatingMethod.BT, top: int = 10
+    study: str, judge: str, request: Request, method: str = RatingMethod.BT.value, top: int = 10
 ) -> HTMLResponse:
     from imagearena.arena import studies
     from imagearena.web.pages import render
 
-    board = _board(request, study, judge, method.value, top)
+    board = _board(request, study, judge, method, top)
     summary = studies.study_detail(get_arena(request), study).summary
     human = {r.model: r for r in board.human_rows}
     auto = {r.model: r for r in board.judge_rows}
@@ -115,7 +115,7 @@ def automatic_board_page(
             "models": models,
             "human": human,
             "auto": auto,
-            "methods": METHOD_TITLES,
-            "method": method.value,
+            "methods": {m: method_title(m) for m in method_names()},
+            "method": method,
         },
     )

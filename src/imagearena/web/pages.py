@@ -104,6 +104,7 @@ def arena_page(study: str, request: Request) -> HTMLResponse:
 
 @router.get("/leaderboard/{study}", response_class=HTMLResponse)
 def leaderboard_page(study: str, request: Request, method: str = RatingMethod.ELO) -> HTMLResponse:
+    from imagearena.arena.judging import judges_of
     from imagearena.web.charts import RatingPoint, rating_chart
 
     arena = get_arena(request)
@@ -134,6 +135,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             "matrix": leaderboards.win_rates(arena, study),
             "agreement": _stored_agreement(arena, study),
             "bulk": bulk_boards(arena, summary),
+            "judges": judges_of(arena, study),
             "chart": rating_chart(
                 points,
                 title=f"{leaderboards.method_title(method)} rating over time",
