@@ -308,17 +308,25 @@ def snapshot_if_due(
 def _replayed(
     arena: Arena, row: StudyRow, method: str, max_votes: int
 ) -> list[tuple[datetime, list[RatingRow]]]:
-    """Leaderboards after the first 1/N, 2/N, ... of the round's votes, stamped with the last vote's time."""
+    """Leaderboards after the first 1/N, 2/N, ... of the round's votes, stamped with the last vote's time.
+
+    A cut falls after a whole decision: one inside a four-image round's battles moves to the round's
+    end, so every point is a fit of whole rounds, each one multi-way update (the ``group`` column
+    kept by ``take``), as a fresh fit of the same decisions gives."""
     import numpy as np
 
     from imagearena import ratings
+    from imagearena.ratings.battles import NO_GROUP
 
     _, battles = study_battles(arena, row.id, row.epoch)
     n = len(battles)
     if n < 2 or n > max_votes or battles.tstamp is None:
         return []
     order = battles.order()
-    cuts = sorted({int(np.ceil(i * n / BACKFILL_POINTS)) for i in range(1, BACKFILL_POINTS)} - {0, n})
+    group = battles.groups()[order]
+    ends = np.flatnonzero((group[:-1] == NO_GROUP) | (group[:-1] != group[1:])) + 1
+    quantiles = [int(np.ceil(i * n / BACKFILL_POINTS)) for i in range(1, BACKFILL_POINTS)]
+    cuts = sorted({int(ends[i]) for i in np.searchsorted(ends, quantiles) if i < len(ends)} - {0, n})
     out = []
     for k in cuts:
         idx = order[:k]
