@@ -85,9 +85,68 @@ def test_history_words_outcomes_as_the_arena_does(client):
     assert page.count('class="won"') == 1
 
 
-def test_history_of_a_four_image_study_points_to_the_battle_log(client, admin_headers):
-    body = {"name": "rounds", "round_type": RoundType.BEST4}
-    assert client.post("/api/v1/studies", json=body, headers=admin_headers).status_code == 201
-    page = client.get("/history/rounds", headers=HTML).text
-    assert 'id="rounds-note"' in page and "/api/v1/studies/rounds/votes.jsonl" in page
-    assert 'id="rounds-note"' not in client.get("/history/t2i", headers=HTML).text
+def _conforms(client, answer: dict) -> None:
+    """``answer`` is a HistoryOut as /openapi.json documents it (each item one of its oneOf)."""
+    import jsonschema
+
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/HistoryOut", "components": components}
+    jsonschema.validate(answer, schema, cls=jsonschema.Draft202012Validator)
+
+
+def _decide(client, study: str, ranks: list[int]) -> tuple[dict, dict]:
+    match = client.post(f"/api/v1/studies/{study}/matches").json()
+    vote = client.post("/api/v1/votes", json={"token": match["token"], "ranks": ranks})
+    assert vote.status_code == 201
+    return match, vote.json()
+
+
+@pytest.mark.parametrize("round_type", [RoundType.BEST4, RoundType.ORDER4])
+def test_history_lists_four_image_rounds_with_their_images_and_ranks(client, arena, round_type):
+    """The history API and page list round results, newest first, with the models and images in
+    display order and their ranks; an undone round is left out, as the leaderboards leave it out."""
+    from roundseed import four_image_study
+
+    study = four_image_study(arena, round_type=round_type)
+    decisions = (
+        [[2, 1, 2, 2], [1, 1, 1, 1]] if round_type == RoundType.BEST4 else [[1, 3, 2, 4], [2, 1, 2, 4]]
+    )
+    made = [_decide(client, study, ranks) for ranks in decisions]
+    undone, _ = _decide(client, study, decisions[0])
+    assert client.post("/api/v1/undo", json={"token": undone["token"]}).status_code == 201
+
+    answer = client.get(f"/api/v1/studies/{study}/history").json()
+    _conforms(client, answer)
+    items = answer["votes"]
+    assert [(h["id"], h["round_type"], h["models"], h["ranks"]) for h in items] == [
+        (vote["vote_id"], round_type, vote["models"], vote["ranks"]) for _, vote in made[::-1]
+    ]
+    for h, (match, _) in zip(items, made[::-1], strict=True):
+        assert h["prompt"] == match["prompt"] and h["judge"] == "human" and h["tstamp"]
+        shown = [client.get(i["image_url"]).content for i in match["images"]]
+        assert [client.get(i["image_url"]).content for i in h["images"]] == shown  # same order
+
+    page = client.get(f"/history/{study}", headers=HTML).text
+    rows = re.findall(r'<tr class="round" data-round-type="(\w+)">(.*?)</tr>', page, re.S)
+    assert [kind for kind, _ in rows] == [round_type] * 2
+    for (_, row), h in zip(rows, items, strict=True):
+        srcs = re.findall(r'<img class="thumb" loading="lazy" src="([^"]+)" alt="([^"]+)"', row)
+        assert srcs == [(i["image_url"], m) for i, m in zip(h["images"], h["models"], strict=True)]
+        badges = [int(b) for b in re.findall(r'<span class="badge"[^>]*>(\d)</span>', row)]
+        if round_type == RoundType.ORDER4:
+            assert badges == h["ranks"]
+        else:
+            assert badges == [r for r in h["ranks"] if r == 1]  # the pick only, as the arena marks it
+        assert row.count('class="pick winner"') == h["ranks"].count(1)
+    assert ("no clear best" in page) == (round_type == RoundType.BEST4)
+    assert "<script>" not in page and "style=" not in page  # the CSP allows neither
+
+
+def test_the_history_of_pairs_says_which_kind_each_item_is(client):
+    token = client.post("/api/v1/studies/t2i/matches").json()["token"]
+    assert client.post("/api/v1/votes", json={"token": token, "winner": Outcome.TIE}).status_code == 201
+    answer = client.get("/api/v1/studies/t2i/history").json()
+    _conforms(client, answer)
+    (item,) = answer["votes"]
+    assert item["round_type"] == RoundType.PAIR and {"left", "right", "winner"} <= set(item)
+    assert 'class="round"' not in client.get("/history/t2i", headers=HTML).text

@@ -7,8 +7,9 @@ from typing import Any
 
 from imagearena.arena.runtime import Arena
 from imagearena.storage.studies import StudyRow
-from imagearena.storage.votes import HistoryItem
+from imagearena.storage.votes import HistoryItem as HistoryItem  # for web.api's history
 from imagearena.storage.votes import PublicVote as PublicVote  # for web.api's HistoryItemOut
+from imagearena.storage.votes import RoundHistoryItem as RoundHistoryItem  # for web.api's history
 from imagearena.types import RoundType, StudyKind
 
 TITLE_MAX_LENGTH = 200  # the width of study.title
@@ -103,14 +104,22 @@ def reset_study(arena: Arena, study: str) -> int:
     return epoch
 
 
-def recent_votes(arena: Arena, study: str, limit: int = 50) -> list[HistoryItem]:
-    """The current epoch's newest votes with the images shown (storage.votes.HistoryItem)."""
+def recent_votes(arena: Arena, study: str, limit: int = 50) -> list[HistoryItem | RoundHistoryItem]:
+    """The current epoch's newest decisions, newest first, with the images shown: pair votes
+    (storage.votes.HistoryItem) and four-image round results (RoundHistoryItem). Undone decisions are
+    left out, as the leaderboards leave them out."""
     from imagearena.storage.studies import get_study
+    from imagearena.storage.votes import recent_rounds
     from imagearena.storage.votes import recent_votes as recent
 
     with arena.read_session() as session:
         row = get_study(session, study)
-        return recent(session, row.id, row.epoch, limit)
+        items: list[HistoryItem | RoundHistoryItem] = [
+            *recent(session, row.id, row.epoch, limit),
+            *recent_rounds(session, row.id, row.epoch, limit),
+        ]
+    items.sort(key=lambda item: item.tstamp, reverse=True)  # stable: each kind stays newest id first
+    return items[:limit]
 
 
 def import_folder(arena: Arena, study: str, folder: str) -> dict[str, Any]:

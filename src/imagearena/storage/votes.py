@@ -357,6 +357,55 @@ def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int 
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class RoundHistoryItem:
+    """One four-image round result with the images that were shown, in display order (for thumbnails)."""
+
+    id: int
+    round_type: str
+    models: tuple[str, str, str, str]
+    ranks: tuple[int, int, int, int]
+    tstamp: datetime
+    judge: str
+    prompt: str | None
+    images: tuple[tuple[str, str] | None, ...]  # (sha256, format) per position; None where not known
+
+
+_IMAGES = tuple(aliased(Image) for _ in range(4))
+
+
+def recent_rounds(
+    session: Session, study_id: int, epoch: int | None, limit: int = 50
+) -> list[RoundHistoryItem]:
+    """The newest four-image round results first, undone ones left out (as :func:`recent_votes` leaves
+    out undone votes), with the images that were shown."""
+    shown = (Match.left_image_id, Match.right_image_id, Match.image_3_id, Match.image_4_id)
+    stmt = _round_query(study_id, epoch).outerjoin(Match, Match.id == RoundResult.match_id)
+    for image, column in zip(_IMAGES, shown, strict=True):
+        stmt = stmt.outerjoin(image, image.id == column).add_columns(image.sha256, image.format)
+    items = []
+    for row in session.execute(stmt.order_by(RoundResult.id.desc()).limit(limit)):
+        fields = tuple(row)
+        record = _round_record(fields[:15])
+        files = fields[15:]
+        images = tuple(
+            (str(files[k]), str(files[k + 1])) if files[k] and files[k + 1] else None for k in range(0, 8, 2)
+        )
+        items.append(
+            RoundHistoryItem(
+                record.id,
+                record.round_type,
+                record.models,
+                record.ranks,
+                record.tstamp,
+                record.judge,
+                record.prompt,
+                images,
+            )
+        )
+    return items
+
+
 def latest_vote_at(session: Session, study_id: int, epoch: int) -> datetime | None:
     """When the epoch's newest decision (a vote, a round result or an undo) was made."""
     times = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -280,18 +280,43 @@ class RatingHistoryOut(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class HistoryItemOut(studies.PublicVote):
-    """A vote's public fields (storage.votes.PublicVote, as arena.studies.recent_votes gives them) and
-    the two images that were shown."""
+    """A pair vote's public fields (storage.votes.PublicVote, as arena.studies.recent_votes gives them)
+    and the two images that were shown."""
 
     winner: Winner
     tstamp: IsoTime
     left: ImageRef | None
     right: ImageRef | None
+    round_type: Literal[RoundType.PAIR] = RoundType.PAIR
+
+
+class HistoryRoundOut(BaseModel):
+    """A four-image round's result (storage.votes.RoundHistoryItem) and the images that were shown."""
+
+    id: int = Field(description="The round result's id (numbered apart from pair votes).")
+    round_type: Literal[RoundType.BEST4, RoundType.ORDER4]
+    models: list[str] = Field(description="The models, in display order.")
+    ranks: list[int] = Field(
+        description="Each image's rank in display order, 1 = best, equal ranks tie: best4 gives the pick 1 "
+        "and the others 2, or all 1 for no clear best; order4 competition ranks such as [1, 2, 2, 4]."
+    )
+    prompt: str | None
+    tstamp: IsoTime
+    judge: str
+    images: list[ImageRef | None] = Field(
+        description="The images shown, in display order; null for one whose match is not stored."
+    )
+
+
+HistoryEntry = Annotated[HistoryItemOut | HistoryRoundOut, Field(discriminator="round_type")]
 
 
 class HistoryOut(BaseModel):
     study: str
-    votes: list[HistoryItemOut]
+    votes: list[HistoryEntry] = Field(
+        description="Decisions of the current round, newest first: pair votes and four-image round "
+        "results (round_type tells which). Undone decisions are left out, as on the leaderboards."
+    )
 
 
 class ImportIn(BaseModel):
@@ -464,18 +489,30 @@ def rating_history(study: str, request: Request, method: MethodParam = RatingMet
 
 @router.get("/studies/{study}/history", response_model=HistoryOut, responses=READ_STUDY)
 def history(study: str, request: Request, limit: int = Query(default=50, ge=1, le=1000)) -> dict[str, Any]:
-    """Recent votes, newest first, with the two images that were shown."""
+    """Recent decisions, newest first, with the images that were shown: pair votes and four-image round
+    results."""
     items = studies.recent_votes(get_arena(request), study, limit)
+    return {"study": study, "votes": [_history_entry(h) for h in items]}
+
+
+def _history_entry(h: studies.HistoryItem | studies.RoundHistoryItem) -> dict[str, Any]:
+    """A history item as a HistoryItemOut or HistoryRoundOut validates it (image addresses as ImageRefs)."""
+    if isinstance(h, studies.RoundHistoryItem):
+        return {
+            "id": h.id,
+            "round_type": h.round_type,
+            "models": list(h.models),
+            "ranks": list(h.ranks),
+            "prompt": h.prompt,
+            "tstamp": h.tstamp,
+            "judge": h.judge,
+            "images": [None if f is None else _image_ref(*f) for f in h.images],
+        }
     return {
-        "study": study,
-        "votes": [
-            {
-                **asdict(h),  # validated into a HistoryItemOut: the image addresses become ImageRefs
-                "left": _image_ref(h.left_sha256, h.left_format),
-                "right": _image_ref(h.right_sha256, h.right_format),
-            }
-            for h in items
-        ],
+        **asdict(h),
+        "round_type": RoundType.PAIR,
+        "left": _image_ref(h.left_sha256, h.left_format),
+        "right": _image_ref(h.right_sha256, h.right_format),
     }
 
 
