@@ -258,3 +258,32 @@ def test_large_view_of_any_image_by_key_and_magnifier(server, sized_page):
     wait_state(page, "voted")
     assert page.get_attribute("#side-1", "class") == "side winner"
     assert page.problems == []
+
+
+@pytest.mark.parametrize("study", [BEST, ORDER])
+def test_history_shows_rounds_as_four_images_with_rank_badges(server, sized_page, size, study):
+    """Each round of the history: its four images loaded, a badge on each ranked image (the pick only
+    for best of four) inside the image's top-left corner, and nothing scrolls sideways."""
+    page = sized_page
+    ranks = [2, 2, 1, 2] if study == BEST else [1, 2, 2, 4]
+    match = page.request.post(f"{server.url}/api/v1/studies/{study}/matches").json()
+    vote = page.request.post(f"{server.url}/api/v1/votes", data={"token": match["token"], "ranks": ranks})
+    assert vote.status == 201
+    page.goto(f"{server.url}/history/{study}")
+    page.wait_for_load_state("load")
+    row = page.locator("#history tr.round").first
+    images = row.locator("img.thumb")
+    assert images.count() == 4
+    loaded = "img => img.complete ? img.naturalWidth > 0 : new Promise(r => (img.onload = () => r(true)))"
+    for i in range(4):
+        images.nth(i).scroll_into_view_if_needed()  # lazy images load once near the screen
+        assert images.nth(i).evaluate(loaded), i
+    badges = row.locator(".badge")
+    assert badges.all_text_contents() == [str(r) for r in ranks if study == ORDER or r == 1]
+    for i in range(badges.count()):
+        badge = badges.nth(i).bounding_box()
+        image = badges.nth(i).locator("xpath=preceding-sibling::img").bounding_box()
+        assert image["x"] <= badge["x"] < image["x"] + image["width"] / 2
+        assert image["y"] <= badge["y"] < image["y"] + image["height"] / 2
+    assert sideways_overflow(page) == 0
+    assert page.problems == []
