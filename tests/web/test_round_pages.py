@@ -150,3 +150,37 @@ def test_the_history_of_pairs_says_which_kind_each_item_is(client):
     (item,) = answer["votes"]
     assert item["round_type"] == RoundType.PAIR and {"left", "right", "winner"} <= set(item)
     assert 'class="round"' not in client.get("/history/t2i", headers=HTML).text
+
+
+def test_history_merges_pair_votes_and_rounds_newest_first(make_arena, make_client, tmp_path):
+    """A folder ranking that changed mode holds both kinds: the history lists them by time, and its
+    limit counts decisions of either kind."""
+    from folder_files import make_folder
+
+    from imagearena.arena import folder as ranker
+
+    arena = make_arena()
+    client = make_client(arena)
+    root = tmp_path / "pics"
+    make_folder(root, 4)
+    study = ranker.open_folder(arena, root, round_type="pair").study
+    kinds = []
+    for round_type, decision in (("pair", {"winner": Outcome.MODEL_A}), ("best4", {"ranks": [1, 2, 2, 2]})):
+        ranker.open_folder(arena, root, round_type=round_type)
+        for _ in range(2):
+            token = client.post(f"/api/v1/studies/{study}/matches").json()["token"]
+            assert client.post("/api/v1/votes", json={"token": token, **decision}).status_code == 201
+            kinds.append(round_type)
+    ranker.open_folder(arena, root, round_type="pair")
+    token = client.post(f"/api/v1/studies/{study}/matches").json()["token"]
+    assert client.post("/api/v1/votes", json={"token": token, "winner": Outcome.TIE}).status_code == 201
+    kinds.append("pair")
+    answer = client.get(f"/api/v1/studies/{study}/history").json()
+    _conforms(client, answer)
+    assert [h["round_type"] for h in answer["votes"]] == kinds[::-1]
+    times = [h["tstamp"] for h in answer["votes"]]
+    assert times == sorted(times, reverse=True)
+    limited = client.get(f"/api/v1/studies/{study}/history", params={"limit": 2}).json()["votes"]
+    assert [h["round_type"] for h in limited] == ["pair", "best4"]
+    page = client.get(f"/history/{study}", headers=HTML).text
+    assert page.count('<tr class="round"') == 2 and page.count("<tr>") == 3 + 1  # + the header row
