@@ -33,7 +33,7 @@ from imagearena.folders.paths import is_within, resolve_folder, resolve_inside
 from imagearena.folders.scan import FolderScan, Skipped, scan_folder
 from imagearena.folders.thumbs import ThumbnailCache, folder_key
 from imagearena.media import Limits
-from imagearena.types import RoundType, Scorer, StudyKind
+from imagearena.types import RatingMethod, RoundType, Scorer, StudyKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -381,7 +381,7 @@ def ranking_lines(arena: Arena, study: str) -> list[RankingLine]:
         m, s = replay_trueskill(battles, env)
         mu = dict(zip(battles.models, m.tolist(), strict=True))
         sigma = dict(zip(battles.models, s.tolist(), strict=True))
-        bt = {r.model: (r.rating, r.lower, r.upper) for r in leaderboard(battles, "bt")}
+        bt = {r.model: (r.rating, r.lower, r.upper) for r in leaderboard(battles, RatingMethod.BT)}
         _, wins, losses, ties = battles.counts()
         counts = {
             name: (int(w), int(lo), int(t))

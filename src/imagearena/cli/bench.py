@@ -20,6 +20,7 @@ import typer
 from imagearena.cli.app import app, console
 from imagearena.cli.db import DATA_DIR_OPTION, DB_OPTION, SKIPPED_EXIT_CODE, load_settings
 from imagearena.cli.generation import GENERATORS_OPTION
+from imagearena.types import RatingMethod
 
 if TYPE_CHECKING:
     from imagearena.arena.bulk import BulkPlan, BulkReport, UnitFailure, ValidatorRow
@@ -124,7 +125,7 @@ def board_dict(board: ScorerBoard) -> dict[str, Any]:
     return {
         "scorer": board.scorer,
         "generators": [{"generator": g, **mean(m)} for g, m in board.ranked],
-        "bt": [
+        RatingMethod.BT.value: [
             {"generator": r.model, "rating": r.rating, "lower": r.lower, "upper": r.upper, "rank": r.rank}
             for r in board.bt
         ],

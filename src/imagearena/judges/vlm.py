@@ -21,6 +21,7 @@ from imagearena.generators.config import GeneratorConfig, bool_option, float_opt
 from imagearena.generators.errors import GeneratorError
 from imagearena.generators.http import HTTP_OPTIONS, ApiClient
 from imagearena.judges import JudgeImage, Verdict, competition_ranks
+from imagearena.types import Outcome
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -28,7 +29,7 @@ PAIR_TEMPLATE = (
     "You judge text-to-image results. Both images were made for the prompt below. Decide which image a "
     "careful person would prefer, weighing how faithfully it follows the prompt, then its visual quality "
     "and absence of artifacts. Answer a tie only when neither is better. Answer with JSON only: "
-    '{"winner": "left" | "right" | "tie", "rationale": "<one or two sentences>"}. '
+    f'{{"winner": "left" | "right" | "{Outcome.TIE.value}", "rationale": "<one or two sentences>"}}. '
     "The first image is left, the second is right."
 )
 ROUND_TEMPLATE = (
@@ -50,7 +51,7 @@ _WINNERS = {
     "2": (2, 1),
     "image 2": (2, 1),
     "second": (2, 1),
-    "tie": (1, 1),
+    Outcome.TIE.value: (1, 1),
     "draw": (1, 1),
     "equal": (1, 1),
     "none": (1, 1),

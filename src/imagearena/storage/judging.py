@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from imagearena.storage.models import Image, Judgement, Match, Model, Prompt, RoundResult, Score, Vote
 from imagearena.storage.votes import HUMAN, round_kept, vote_kept
+from imagearena.types import RoundType
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ def decided_matches(
         unjudged = ~exists().where(Judgement.match_id == Match.id, Judgement.judge == judge)
         votes, rounds = votes.where(unjudged), rounds.where(unjudged)
     found = [
-        DecidedMatch(mid, ep, "pair", pid, text or "", (left, right), (a, b), winner, ())
+        DecidedMatch(mid, ep, RoundType.PAIR, pid, text or "", (left, right), (a, b), winner, ())
         for mid, ep, pid, text, left, right, a, b, winner in session.execute(votes)
     ]
     for row in session.execute(rounds):
@@ -144,7 +145,7 @@ def insert_judgement(
     ``ranks`` otherwise) and its judgement row; returns the judgement's id."""
     at = at or datetime.now(UTC)
     vote_id = round_id = None
-    if match.round_type == "pair":
+    if match.round_type == RoundType.PAIR:
         vote = Vote(
             study_id=study_id,
             epoch=match.epoch,

@@ -23,6 +23,7 @@ from imagearena.storage.catalog import (
 )
 from imagearena.storage.models import Image, LiveSettings, Model, Prompt, utcnow
 from imagearena.storage.studies import StudyRow
+from imagearena.types import StudyKind
 
 #: What ``image.source`` of an image made for a live round starts with (a JSON object follows).
 LIVE_SOURCE_PREFIX = "live:"
@@ -121,7 +122,7 @@ def live_prompt(session: Session, text: str) -> int:
     if found is not None:
         return int(found)
     table = cast(Table, Prompt.__table__)
-    row = {"text": text, "text_sha256": digest, "source": "live", "created_at": utcnow()}
+    row = {"text": text, "text_sha256": digest, "source": StudyKind.LIVE.value, "created_at": utcnow()}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
@@ -134,7 +135,7 @@ def live_prompt(session: Session, text: str) -> int:
 
         upsert = sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=["text_sha256"])
     else:
-        return get_or_create_prompt(session, text, source="live").id
+        return get_or_create_prompt(session, text, source=StudyKind.LIVE.value).id
     inserted = session.connection().execute(upsert.returning(table.c.id)).scalar()
     if inserted is None:  # a concurrent writer made it first
         inserted = session.scalar(select(Prompt.id).where(Prompt.text_sha256 == digest))

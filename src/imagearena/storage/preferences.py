@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Vote
 from imagearena.storage.rows import as_utc
 from imagearena.storage.votes import HUMAN, round_kept, vote_kept
+from imagearena.types import RoundType
 
 CHUNK = 2000
 
@@ -81,7 +82,15 @@ def iter_pair_preferences(session: Session, study_id: int, epoch: int) -> Iterat
     for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
         v: tuple[Any, ...] = tuple(row)
         yield PreferenceRow(
-            "vote", int(v[0]), "pair", v[4] or "", v[2] or "", as_utc(v[3]), _images(v[5:]), str(v[1]), ()
+            "vote",
+            int(v[0]),
+            RoundType.PAIR,
+            v[4] or "",
+            v[2] or "",
+            as_utc(v[3]),
+            _images(v[5:]),
+            str(v[1]),
+            (),
         )
 
 

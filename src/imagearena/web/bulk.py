@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from imagearena.arena import studies
 from imagearena.arena.bulk import stored_bulk_leaderboard
-from imagearena.types import StudyKind
+from imagearena.types import RatingMethod, StudyKind
 from imagearena.web.api import READ_STUDY
 from imagearena.web.deps import AdminFirstRoute, get_arena
 
@@ -33,7 +33,7 @@ def bulk_boards(arena: Arena, study: StudySummary) -> list[dict[str, Any]] | Non
         out.append(
             {
                 "scorer": board.scorer,
-                "rows": [{"generator": g, "mean": m, "bt": bt.get(g)} for g, m in board.ranked],
+                "rows": [{"generator": g, "mean": m, RatingMethod.BT: bt.get(g)} for g, m in board.ranked],
                 "generators": names,
                 "categories": board.categories,
             }
@@ -84,15 +84,15 @@ def bulk_leaderboard(study: str, request: Request) -> dict[str, Any]:
     for board in bulk_boards(arena, summary) or []:
         rows = []
         for row in board["rows"]:
-            bt = row["bt"]
+            bt = row[RatingMethod.BT]
             rows.append(
-                {
-                    "generator": row["generator"],
+                GeneratorOut(
+                    generator=row["generator"],
                     **_mean(row["mean"]),
-                    "bt": None if bt is None else bt.rating,
-                    "bt_lower": None if bt is None else bt.lower,
-                    "bt_upper": None if bt is None else bt.upper,
-                }
+                    bt=None if bt is None else bt.rating,
+                    bt_lower=None if bt is None else bt.lower,
+                    bt_upper=None if bt is None else bt.upper,
+                )
             )
         categories = {c: {g: _mean(m) for g, m in by.items()} for c, by in board["categories"].items()}
         boards.append({"scorer": board["scorer"], "generators": rows, "categories": categories})

@@ -20,13 +20,13 @@ from pydantic import BaseModel, Field
 
 from imagearena.arena import live
 from imagearena.errors import ImageArenaError, InputError
-from imagearena.types import RoundType
+from imagearena.types import RoundType, StudyKind
 from imagearena.web.api import MatchOut, errors
 from imagearena.web.deps import AdminFirstRoute, get_arena, require_admin
 from imagearena.web.errors import error_body
 from imagearena.web.voting import limit_client, match_json
 
-router = APIRouter(prefix="/api/v1", tags=["live"], route_class=AdminFirstRoute)
+router = APIRouter(prefix="/api/v1", tags=[StudyKind.LIVE.value], route_class=AdminFirstRoute)
 forms = APIRouter(include_in_schema=False, route_class=AdminFirstRoute)
 
 MAX_GENERATORS = 100
@@ -257,7 +257,7 @@ def live_page_settings(request: Request, study: str, *, admin: bool) -> dict[str
     study is not live) and, for admins, ``live_form`` (the settings with the generators file's entries,
     or the file's error)."""
     arena = get_arena(request)
-    context: dict[str, Any] = {"live": live.live_state(arena, study)}
+    context: dict[str, Any] = {StudyKind.LIVE.value: live.live_state(arena, study)}
     if admin:
         try:
             context["live_form"] = live.get_live_settings(arena, study)

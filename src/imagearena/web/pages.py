@@ -134,7 +134,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
             "elo_k": arena.settings.elo_k,
             "matrix": leaderboards.win_rates(arena, study),
             "agreement": _stored_agreement(arena, study),
-            "bulk": bulk_boards(arena, summary),
+            StudyKind.BULK.value: bulk_boards(arena, summary),
             "judges": judges_of(arena, study),
             "chart": rating_chart(
                 points,
@@ -179,7 +179,9 @@ def study_page(study: str, request: Request) -> HTMLResponse:
     detail = studies.study_detail(get_arena(request), study)
     live = live_page_settings(request, detail.summary.name, admin=is_admin(request))
     bulk = bulk_boards(get_arena(request), detail.summary)
-    return render(request, "study.html", {"study": detail.summary, "detail": detail, "bulk": bulk, **live})
+    return render(
+        request, "study.html", {"study": detail.summary, "detail": detail, StudyKind.BULK.value: bulk, **live}
+    )
 
 
 # --- admin forms (the admin token arrives once through the login form, then as a cookie) ------------
