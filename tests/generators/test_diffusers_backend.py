@@ -13,9 +13,9 @@ pytest.importorskip("diffusers")
 from imagearena.errors import InputError, MissingDependencyError  # noqa: E402
 from imagearena.generators.config import GeneratorConfig, create, parse_entry  # noqa: E402
 from imagearena.generators.diffusers_backend import (  # noqa: E402
+    _PIPELINES,
     DiffusersGenerator,
     dtype_name,
-    loaded_pipelines,
     require_packages,
 )
 from imagearena.generators.errors import UnknownModelError  # noqa: E402
@@ -68,7 +68,7 @@ def test_same_seed_same_image_whatever_the_batch(tiny_sd: Path) -> None:
     other_prompt = generator.generate(GenerationRequest("a blue square", seed=7))
     assert other_prompt[0].data != first[0].data
     # both generators share the one pipeline of this process
-    assert loaded_pipelines() == 1
+    assert len(_PIPELINES) == 1
     params = first[0].params
     assert params["pipeline"] == "StableDiffusionPipeline" and params["steps"] == 1
     assert params["dtype"] == "float32" and params["device"] == "cpu"

@@ -286,9 +286,3 @@ class DiffusersGenerator:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
-
-
-def loaded_pipelines() -> int:
-    """How many pipelines this process holds (one per model, device, dtype and variant)."""
-    with _PIPELINES_LOCK:
-        return len(_PIPELINES)
