@@ -187,8 +187,8 @@ def main() -> None:
         )
         sweep = []
         if args.sweep:
-            for ef in (64, 128, 256, 512):
-                for cand in (1, 2):
+            for ef in (64, 128, 256, 512, 1024):
+                for cand in (1, 2, 4, 8):
                     trial = ApproximateIndex(
                         index.graph,
                         vectors,

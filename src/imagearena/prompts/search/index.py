@@ -42,7 +42,7 @@ class IndexParams:
     dtype: str = "i8"
     connectivity: int = 16
     expansion_add: int = 64
-    expansion_search: int = 128
+    expansion_search: int = 1024
     candidates: int = 2  # HNSW results per wanted result, re-ranked exactly
 
     def as_dict(self) -> dict[str, Any]:
