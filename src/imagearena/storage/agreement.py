@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
-from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Score, Vote
-from imagearena.storage.votes import round_kept, vote_kept
-
-HUMAN = "human"
+from imagearena.storage.catalog import model_names as model_names
+from imagearena.storage.catalog import prompt_texts as prompt_texts
+from imagearena.storage.models import Image, Match, RoundResult, Score, Vote
+from imagearena.storage.votes import (
+    ROUND_MODELS,
+    ROUND_RANKS,
+    SHOWN_IMAGES,
+    kept_human_rounds,
+    kept_human_votes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +55,29 @@ class ShownRounds:
     voter: list[str]
 
 
+def _decisions(
+    session: Session,
+    table: type[Vote] | type[RoundResult],
+    columns: Sequence[Any],
+    where: Sequence[ColumnElement[bool]],
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """``table``'s decisions that meet ``where`` with their match's ``columns`` (the match may be
+    missing), oldest first. Read as plain rows (no ORM objects): a study may hold millions."""
+    stmt = (
+        select(table.id, *columns)
+        .outerjoin(Match, Match.id == table.match_id)
+        .where(*where)
+        .order_by(table.tstamp, table.id)
+    )
+    return session.connection().execute(stmt).all()
+
+
 def human_votes(session: Session, study_id: int, epoch: int) -> tuple[ShownVotes, int]:
     """The epoch's human pair votes that were cast on a served match, oldest first, undone ones left
-    out; and how many human votes had no match (no images to score). Read as plain rows (no ORM
-    objects): a study may hold millions."""
-    stmt = (
-        select(
-            Vote.id,
-            Match.left_image_id,
-            Match.right_image_id,
-            Vote.winner,
-            Vote.model_a_id,
-            Vote.model_b_id,
-            Vote.prompt_id,
-            Vote.voter,
-        )
-        .outerjoin(Match, Match.id == Vote.match_id)
-        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
-        .order_by(Vote.tstamp, Vote.id)
-    )
-    rows = session.connection().execute(stmt).all()
+    out; and how many human votes had no match (no images to score)."""
+    v = Vote
+    wanted = (*SHOWN_IMAGES[:2], v.winner, v.model_a_id, v.model_b_id, v.prompt_id, v.voter)
+    rows = _decisions(session, Vote, wanted, kept_human_votes(study_id, epoch))
     shown = [r for r in rows if r[1] is not None and r[2] is not None]
     columns: list[list[Any]] = (
         [list(c) for c in zip(*shown, strict=True)] if shown else [[] for _ in range(8)]
@@ -80,70 +89,21 @@ def human_rounds(session: Session, study_id: int, epoch: int) -> tuple[ShownRoun
     """The epoch's human four-image round results cast on a served match, oldest first, undone ones
     left out; and how many had no match."""
     r = RoundResult
-    stmt = (
-        select(
-            r.id,
-            r.round_type,
-            Match.left_image_id,
-            Match.right_image_id,
-            Match.image_3_id,
-            Match.image_4_id,
-            r.model_1_id,
-            r.model_2_id,
-            r.model_3_id,
-            r.model_4_id,
-            r.rank_1,
-            r.rank_2,
-            r.rank_3,
-            r.rank_4,
-            r.prompt_id,
-            r.voter,
-        )
-        .outerjoin(Match, Match.id == r.match_id)
-        .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
-        .order_by(r.tstamp, r.id)
-    )
-    rows = session.connection().execute(stmt).all()
+    wanted = (r.round_type, *SHOWN_IMAGES, *ROUND_MODELS, *ROUND_RANKS, r.prompt_id, r.voter)
+    rows = _decisions(session, RoundResult, wanted, kept_human_rounds(study_id, epoch))
     shown = [row for row in rows if None not in tuple(row[2:6])]
     return (
         ShownRounds(
             [row[0] for row in shown],
             [row[1] for row in shown],
-            [tuple(row[2:6]) for row in shown],  # type: ignore[misc]
-            [tuple(row[6:10]) for row in shown],  # type: ignore[misc]
-            [tuple(row[10:14]) for row in shown],  # type: ignore[misc]
+            [tuple(row[2:6]) for row in shown],
+            [tuple(row[6:10]) for row in shown],
+            [tuple(row[10:14]) for row in shown],
             [row[14] for row in shown],
             [row[15] for row in shown],
         ),
         len(rows) - len(shown),
     )
-
-
-def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """Model id -> name for the given ids."""
-    wanted = sorted(set(ids))
-    out: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        out.update(
-            {i: name for i, name in session.execute(select(Model.id, Model.name).where(Model.id.in_(chunk)))}
-        )
-    return out
-
-
-def prompt_texts(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
-    """Prompt id -> text for the given ids (None skipped)."""
-    wanted = sorted({i for i in ids if i is not None})
-    out: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        out.update(
-            {
-                i: text
-                for i, text in session.execute(select(Prompt.id, Prompt.text).where(Prompt.id.in_(chunk)))
-            }
-        )
-    return out
 
 
 def stored_scorers(session: Session, study_id: int) -> list[str]:

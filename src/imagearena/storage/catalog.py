@@ -252,9 +252,25 @@ def catalog_version(session: Session, study_id: int) -> tuple[int, int, int, int
     return int(epoch or 0), int(count), int(top), int(missing), mark
 
 
+def _by_id(session: Session, key: Any, value: Any, ids: Sequence[int | None]) -> dict[int, Any]:
+    """``{id: value}`` for the given ids (None skipped), read 500 ids at a time so that a long list
+    stays under every database's bound-parameter limit."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int, Any] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(key, value).where(key.in_(wanted[start : start + 500])))
+        out.update({i: v for i, v in rows})
+    return out
+
+
 def model_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    rows = session.execute(select(Model.id, Model.name).where(Model.id.in_(list(ids))))
-    return {model_id: name for model_id, name in rows}
+    """Model id -> name for the given ids."""
+    return _by_id(session, Model.id, Model.name, ids)
+
+
+def prompt_texts(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
+    """Prompt id -> text for the given ids (None skipped)."""
+    return _by_id(session, Prompt.id, Prompt.text, ids)
 
 
 def model_ids(session: Session, names: Sequence[str], study_id: int | None = None) -> dict[str, int]:

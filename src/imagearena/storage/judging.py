@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.orm import Session
 
-from imagearena.storage.models import Image, Judgement, Match, Model, Prompt, RoundResult, Score, Vote
-from imagearena.storage.votes import HUMAN, round_kept, vote_kept
+from imagearena.storage.catalog import model_names as model_names
+from imagearena.storage.models import Image, Judgement, Match, Prompt, RoundResult, Score, Vote
+from imagearena.storage.votes import (
+    ROUND_MODELS,
+    ROUND_RANKS,
+    SHOWN_IMAGES,
+    kept_human_rounds,
+    kept_human_votes,
+)
 from imagearena.types import RoundType
 
 
@@ -41,53 +49,34 @@ class ImageFile:
     source: str
 
 
+def _decided(
+    table: type[Vote] | type[RoundResult], columns: Sequence[Any], where: Sequence[ColumnElement[bool]]
+) -> Select[*tuple[Any, ...]]:
+    """Served matches with ``table``'s decisions that meet ``where``: (match id, epoch, prompt id, prompt
+    text, *columns), by match id."""
+    return (
+        select(Match.id, table.epoch, table.prompt_id, Prompt.text, *columns)
+        .join(table, table.match_id == Match.id)
+        .outerjoin(Prompt, Prompt.id == table.prompt_id)
+        .where(*where)
+        .order_by(Match.id)
+    )
+
+
 def decided_matches(
     session: Session, study_id: int, epoch: int, judge: str | None = None, limit: int | None = None
 ) -> list[DecidedMatch]:
     """The epoch's matches with a kept human decision, oldest first; with ``judge``, those it has not
     judged yet only."""
-    votes = (
-        select(
-            Match.id,
-            Vote.epoch,
-            Vote.prompt_id,
-            Prompt.text,
-            Match.left_image_id,
-            Match.right_image_id,
-            Vote.model_a_id,
-            Vote.model_b_id,
-            Vote.winner,
-        )
-        .join(Vote, Vote.match_id == Match.id)
-        .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
-        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
-        .order_by(Match.id)
+    votes = _decided(
+        Vote,
+        (*SHOWN_IMAGES[:2], Vote.model_a_id, Vote.model_b_id, Vote.winner),
+        kept_human_votes(study_id, epoch),
     )
-    r = RoundResult
-    rounds = (
-        select(
-            Match.id,
-            r.epoch,
-            r.prompt_id,
-            Prompt.text,
-            r.round_type,
-            Match.left_image_id,
-            Match.right_image_id,
-            Match.image_3_id,
-            Match.image_4_id,
-            r.model_1_id,
-            r.model_2_id,
-            r.model_3_id,
-            r.model_4_id,
-            r.rank_1,
-            r.rank_2,
-            r.rank_3,
-            r.rank_4,
-        )
-        .join(r, r.match_id == Match.id)
-        .outerjoin(Prompt, Prompt.id == r.prompt_id)
-        .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
-        .order_by(Match.id)
+    rounds = _decided(
+        RoundResult,
+        (RoundResult.round_type, *SHOWN_IMAGES, *ROUND_MODELS, *ROUND_RANKS),
+        kept_human_rounds(study_id, epoch),
     )
     if judge is not None:
         unjudged = ~exists().where(Judgement.match_id == Match.id, Judgement.judge == judge)
@@ -210,10 +199,7 @@ def judged_matches(session: Session, study_id: int, epoch: int, judge: str) -> l
             Judgement.match_id,
             Judgement.rationale,
             Vote.winner,
-            RoundResult.rank_1,
-            RoundResult.rank_2,
-            RoundResult.rank_3,
-            RoundResult.rank_4,
+            *ROUND_RANKS,
         )
         .outerjoin(Vote, Vote.id == Judgement.vote_id)
         .outerjoin(RoundResult, RoundResult.id == Judgement.round_id)
@@ -245,10 +231,3 @@ def study_judges(session: Session, study_id: int) -> list[str]:
             select(Judgement.judge).where(Judgement.study_id == study_id).distinct().order_by(Judgement.judge)
         )
     )
-
-
-def model_names(session: Session, model_ids: Sequence[int]) -> dict[int, str]:
-    if not model_ids:
-        return {}
-    rows = session.execute(select(Model.id, Model.name).where(Model.id.in_(list(set(model_ids)))))
-    return {int(i): str(n) for i, n in rows}

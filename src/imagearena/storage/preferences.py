@@ -6,17 +6,17 @@ take a Session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from imagearena.storage.models import Image, Match, Model, Prompt, RoundResult, Vote
 from imagearena.storage.rows import as_utc
-from imagearena.storage.votes import HUMAN, round_kept, vote_kept
+from imagearena.storage.votes import ROUND_RANKS, SHOWN_IMAGES, kept_human_rounds, kept_human_votes
 from imagearena.types import RoundType
 
 CHUNK = 2000
@@ -52,11 +52,26 @@ _I = tuple(aliased(Image) for _ in range(4))
 _M = tuple(aliased(Model) for _ in range(4))
 
 
-def _image_columns(count: int) -> list[object]:
-    columns: list[object] = []
+def _shown(
+    session: Session,
+    table: type[Vote] | type[RoundResult],
+    columns: Sequence[Any],
+    count: int,
+    where: Sequence[ColumnElement[bool]],
+) -> Iterator[tuple[Any, ...]]:
+    """``table``'s decisions that meet ``where``, oldest first, streamed: (id, voter, tstamp, prompt
+    text, *columns, then sha256, format, source and model name of each of the ``count`` images shown)."""
+    images: list[Any] = []
     for k in range(count):
-        columns += [_I[k].sha256, _I[k].format, _I[k].source, _M[k].name]
-    return columns
+        images += [_I[k].sha256, _I[k].format, _I[k].source, _M[k].name]
+    stmt = select(table.id, table.voter, table.tstamp, Prompt.text, *columns, *images).join(
+        Match, Match.id == table.match_id
+    )
+    for k in range(count):
+        stmt = stmt.join(_I[k], _I[k].id == SHOWN_IMAGES[k]).join(_M[k], _M[k].id == _I[k].model_id)
+    stmt = stmt.outerjoin(Prompt, Prompt.id == table.prompt_id).where(*where).order_by(table.tstamp, table.id)
+    for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
+        yield tuple(row)
 
 
 def _images(values: tuple[object, ...]) -> tuple[ShownImage, ...]:
@@ -68,65 +83,25 @@ def _images(values: tuple[object, ...]) -> tuple[ShownImage, ...]:
 
 def iter_pair_preferences(session: Session, study_id: int, epoch: int) -> Iterator[PreferenceRow]:
     """The epoch's kept human pair votes cast on a served match, oldest first."""
-    match_images = (Match.left_image_id, Match.right_image_id)
-    stmt = select(Vote.id, Vote.winner, Vote.voter, Vote.tstamp, Prompt.text, *_image_columns(2)).join(
-        Match, Match.id == Vote.match_id
-    )
-    for k in range(2):
-        stmt = stmt.join(_I[k], _I[k].id == match_images[k]).join(_M[k], _M[k].id == _I[k].model_id)
-    stmt = (
-        stmt.outerjoin(Prompt, Prompt.id == Vote.prompt_id)
-        .where(Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
-        .order_by(Vote.tstamp, Vote.id)
-    )
-    for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
-        v: tuple[Any, ...] = tuple(row)
+    for v in _shown(session, Vote, [Vote.winner], 2, kept_human_votes(study_id, epoch)):
         yield PreferenceRow(
             "vote",
             int(v[0]),
             RoundType.PAIR,
-            v[4] or "",
-            v[2] or "",
-            as_utc(v[3]),
+            v[3] or "",
+            v[1] or "",
+            as_utc(v[2]),
             _images(v[5:]),
-            str(v[1]),
+            str(v[4]),
             (),
         )
 
 
 def iter_round_preferences(session: Session, study_id: int, epoch: int) -> Iterator[PreferenceRow]:
     """The epoch's kept human four-image round results, oldest first."""
-    r = RoundResult
-    match_images = (Match.left_image_id, Match.right_image_id, Match.image_3_id, Match.image_4_id)
-    stmt = select(
-        r.id,
-        r.round_type,
-        r.voter,
-        r.tstamp,
-        Prompt.text,
-        r.rank_1,
-        r.rank_2,
-        r.rank_3,
-        r.rank_4,
-        *_image_columns(4),
-    ).join(Match, Match.id == r.match_id)
-    for k in range(4):
-        stmt = stmt.join(_I[k], _I[k].id == match_images[k]).join(_M[k], _M[k].id == _I[k].model_id)
-    stmt = (
-        stmt.outerjoin(Prompt, Prompt.id == r.prompt_id)
-        .where(r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
-        .order_by(r.tstamp, r.id)
-    )
-    for row in session.connection().execution_options(yield_per=CHUNK).execute(stmt):
-        v: tuple[Any, ...] = tuple(row)
+    columns = [RoundResult.round_type, *ROUND_RANKS]
+    for v in _shown(session, RoundResult, columns, 4, kept_human_rounds(study_id, epoch)):
+        ranks = (int(v[5]), int(v[6]), int(v[7]), int(v[8]))
         yield PreferenceRow(
-            "round",
-            int(v[0]),
-            str(v[1]),
-            v[4] or "",
-            v[2] or "",
-            as_utc(v[3]),
-            _images(v[9:]),
-            None,
-            (int(v[5]), int(v[6]), int(v[7]), int(v[8])),
+            "round", int(v[0]), str(v[4]), v[3] or "", v[1] or "", as_utc(v[2]), _images(v[9:]), None, ranks
         )

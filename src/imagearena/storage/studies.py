@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy import Row, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -101,43 +102,46 @@ def study_name(session: Session, study_id: int) -> str:
     return session.scalar(select(Study.name).where(Study.id == study_id)) or ""
 
 
-def create_study(
-    session: Session,
-    name: str,
-    *,
-    kind: str = StudyKind.LIVE,
-    title: str = "",
-    description: str = "",
-    round_type: str = RoundType.PAIR,
-    source: str = "",
-) -> StudyRow:
-    """A new study; ConflictError when the name is taken (also by a concurrent creator)."""
+class StudyValues(TypedDict, total=False):
+    """What a new study is made with besides its name; a missing value is a live pair study's default
+    (kind live, title the name, no description, round type pair, no source folder)."""
+
+    kind: str
+    title: str
+    description: str
+    round_type: str
+    source: str
+
+
+def _new_study(name: str, values: StudyValues) -> dict[str, object]:
+    """The checked column values of a new study called ``name`` (InputError names a bad one)."""
     check_study_name(name)
-    check_study_kind(kind)
-    check_round_type(round_type)
-    if find_study(session, name) is not None or not _insert(
-        session, name, kind, title, description, round_type, source
-    ):
+    kind = check_study_kind(values.get("kind", StudyKind.LIVE))
+    round_type = check_round_type(values.get("round_type", RoundType.PAIR))
+    return {
+        "name": name,
+        "kind": kind,
+        "title": values.get("title") or name,
+        "description": values.get("description", ""),
+        "epoch": 0,
+        "round_type": str(round_type),
+        "source": values.get("source", ""),
+    }
+
+
+def create_study(session: Session, name: str, **values: Unpack[StudyValues]) -> StudyRow:
+    """A new study; ConflictError when the name is taken (also by a concurrent creator)."""
+    row = _new_study(name, values)
+    if find_study(session, name) is not None or not _insert(session, row):
         raise ConflictError(f"study {name!r} already exists: pick another name")
     return get_study(session, name)
 
 
-def get_or_create_study(
-    session: Session,
-    name: str,
-    *,
-    kind: str = StudyKind.LIVE,
-    title: str = "",
-    description: str = "",
-    round_type: str = RoundType.PAIR,
-    source: str = "",
-) -> StudyRow:
+def get_or_create_study(session: Session, name: str, **values: Unpack[StudyValues]) -> StudyRow:
     """The study called ``name``, created with these values when missing."""
-    check_study_name(name)
-    check_study_kind(kind)
-    check_round_type(round_type)
+    row = _new_study(name, values)
     if find_study(session, name) is None:
-        _insert(session, name, kind, title, description, round_type, source)
+        _insert(session, row)
     return get_study(session, name)
 
 
@@ -153,25 +157,14 @@ def set_round_type(session: Session, study_id: int, round_type: str) -> None:
     session.execute(update(Study).where(Study.id == study_id).values(round_type=round_type))
 
 
-def _insert(
-    session: Session, name: str, kind: str, title: str, description: str, round_type: str, source: str
-) -> bool:
-    """Insert a study in a savepoint; False when a concurrent creator took the name first."""
-    values = {
-        "name": name,
-        "kind": kind,
-        "title": title or name,
-        "description": description,
-        "epoch": 0,
-        "round_type": str(round_type),
-        "source": source,
-        "created_at": utcnow(),
-    }
+def _insert(session: Session, row: dict[str, object]) -> bool:
+    """Insert a study (:func:`_new_study`'s values) in a savepoint; False when a concurrent creator took
+    the name first."""
     try:
         with session.begin_nested():
-            session.execute(insert(Study).values(**values))
+            session.execute(insert(Study).values(**row, created_at=utcnow()))
     except IntegrityError:
-        if find_study(session, name) is None:
+        if find_study(session, str(row["name"])) is None:
             raise
         return False
     return True

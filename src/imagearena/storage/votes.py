@@ -45,6 +45,29 @@ def round_kept() -> ColumnElement[bool]:
     return ~exists().where(Undo.round_id == RoundResult.id)
 
 
+def kept_human_votes(study_id: int, epoch: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for the epoch's pair votes that people cast and did not undo."""
+    return (Vote.study_id == study_id, Vote.epoch == epoch, Vote.judge == HUMAN, vote_kept())
+
+
+def kept_human_rounds(study_id: int, epoch: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for the epoch's four-image round results that people cast and did not undo."""
+    r = RoundResult
+    return (r.study_id == study_id, r.epoch == epoch, r.judge == HUMAN, round_kept())
+
+
+#: A served match's images in display order (the last two are None for a pair), and a round result's
+#: models and ranks in the same order.
+SHOWN_IMAGES = (Match.left_image_id, Match.right_image_id, Match.image_3_id, Match.image_4_id)
+ROUND_MODELS = (
+    RoundResult.model_1_id,
+    RoundResult.model_2_id,
+    RoundResult.model_3_id,
+    RoundResult.model_4_id,
+)
+ROUND_RANKS = (RoundResult.rank_1, RoundResult.rank_2, RoundResult.rank_3, RoundResult.rank_4)
+
+
 @dataclass(frozen=True, slots=True)
 class PublicVote:
     """One vote as anyone may see it (the field names of the public arena logs): no voter id."""
@@ -127,8 +150,9 @@ def iter_votes(
 
 
 @dataclass(frozen=True, slots=True)
-class RoundRecord:
-    """One four-image round's result: its models and ranks in display order."""
+class PublicRound:
+    """One four-image round's result as anyone may see it: its models and ranks in display order, no
+    voter id."""
 
     id: int
     round_type: str
@@ -137,6 +161,12 @@ class RoundRecord:
     tstamp: datetime
     judge: str
     prompt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRecord(PublicRound):
+    """One four-image round's result in battle-log form, with who cast it and in which epoch."""
+
     voter: str
     epoch: int
 
@@ -153,28 +183,20 @@ def _round_query(
     kept: bool = True,
 ) -> Select[*tuple[Any, ...]]:
     r = RoundResult
-    stmt = (
-        select(
-            r.id,
-            r.round_type,
-            *(m.name for m in _M),
-            r.rank_1,
-            r.rank_2,
-            r.rank_3,
-            r.rank_4,
-            r.tstamp,
-            r.judge,
-            Prompt.text,
-            r.voter,
-            r.epoch,
-        )
-        .join(_M[0], _M[0].id == r.model_1_id)
-        .join(_M[1], _M[1].id == r.model_2_id)
-        .join(_M[2], _M[2].id == r.model_3_id)
-        .join(_M[3], _M[3].id == r.model_4_id)
-        .outerjoin(Prompt, Prompt.id == r.prompt_id)
-        .where(r.study_id == study_id)
+    stmt = select(
+        r.id,
+        r.round_type,
+        *(m.name for m in _M),
+        *ROUND_RANKS,
+        r.tstamp,
+        r.judge,
+        Prompt.text,
+        r.voter,
+        r.epoch,
     )
+    for model, column in zip(_M, ROUND_MODELS, strict=True):
+        stmt = stmt.join(model, model.id == column)
+    stmt = stmt.outerjoin(Prompt, Prompt.id == r.prompt_id).where(r.study_id == study_id)
     if kept:
         stmt = stmt.where(round_kept())
     if epoch is not None:
@@ -358,16 +380,9 @@ def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int 
 
 
 @dataclass(frozen=True, slots=True)
-class RoundHistoryItem:
+class RoundHistoryItem(PublicRound):
     """One four-image round result with the images that were shown, in display order (for thumbnails)."""
 
-    id: int
-    round_type: str
-    models: tuple[str, str, str, str]
-    ranks: tuple[int, int, int, int]
-    tstamp: datetime
-    judge: str
-    prompt: str | None
     images: tuple[tuple[str, str] | None, ...]  # (sha256, format) per position; None where not known
 
 
@@ -379,9 +394,8 @@ def recent_rounds(
 ) -> list[RoundHistoryItem]:
     """The newest four-image round results first, undone ones left out (as :func:`recent_votes` leaves
     out undone votes), with the images that were shown."""
-    shown = (Match.left_image_id, Match.right_image_id, Match.image_3_id, Match.image_4_id)
     stmt = _round_query(study_id, epoch).outerjoin(Match, Match.id == RoundResult.match_id)
-    for image, column in zip(_IMAGES, shown, strict=True):
+    for image, column in zip(_IMAGES, SHOWN_IMAGES, strict=True):
         stmt = stmt.outerjoin(image, image.id == column).add_columns(image.sha256, image.format)
     items = []
     for row in session.execute(stmt.order_by(RoundResult.id.desc()).limit(limit)):
