@@ -6,23 +6,16 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import ReportFormat, app, console
 from imagearena.errors import InputError
 
 if TYPE_CHECKING:
     from imagearena.arena.agreement import AgreementReport
-
-
-class FormatChoice(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def split_names(spec: str | None) -> list[str]:
@@ -110,7 +103,7 @@ def agreement_command(
     dtype: str = typer.Option("auto", "--dtype", help="auto, fp32, fp16, bf16."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass."),
     workers: int = typer.Option(4, "--workers", min=0, help="Decoder threads (0: decode inline)."),
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table, json or csv."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table, json or csv."),
     db: str | None = typer.Option(None, "--db", help="Database URL for --study."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder for --study."),
 ) -> None:
@@ -214,12 +207,12 @@ def _study(
         )
 
 
-def print_report(report: AgreementReport, fmt: FormatChoice) -> None:
-    if fmt is FormatChoice.json:
+def print_report(report: AgreementReport, fmt: ReportFormat) -> None:
+    if fmt is ReportFormat.json:
         import json
 
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-    elif fmt is FormatChoice.csv:
+    elif fmt is ReportFormat.csv:
         import csv
 
         from imagearena.arena.agreement import CSV_FIELDS

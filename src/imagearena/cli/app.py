@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
@@ -11,6 +12,7 @@ from imagearena.cli.coercion import Group
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
 #: Console width when output goes to a pipe or a file: wide enough that no line is wrapped or cut,
 #: so logs stay greppable, one record per line.
@@ -35,6 +37,46 @@ def console(*, stderr: bool = False) -> Console:
     if terminal.is_terminal:
         return terminal
     return Console(stderr=stderr, width=UNWRAPPED_WIDTH)
+
+
+class TableFormat(StrEnum):
+    """--format of the commands that print a table or JSON."""
+
+    table = "table"
+    json = "json"
+
+
+#: --format of the table-or-JSON commands (typer reads a shared default afresh each time).
+TABLE_FORMAT_OPTION = typer.Option(TableFormat.table, "--format", "-f", help="table or json.")
+
+
+class ReportFormat(StrEnum):
+    """--format of the commands that also write CSV."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def transient_bar(
+    title: str, *, out: Console | None = None, current: bool = False, disable: bool = False
+) -> Progress:
+    """The transient bar of long commands: title, bar, done/total, (the current item, from the task's
+    `current` field), time left; on stderr unless `out` is given, so piped output stays clean."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[ProgressColumn] = [TextColumn(f"[bold]{title}"), BarColumn(), MofNCompleteColumn()]
+    if current:
+        columns.append(TextColumn("{task.fields[current]}", style="dim"))
+    columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=out or console(stderr=True), transient=True, disable=disable)
 
 
 def _print_version(value: bool) -> None:

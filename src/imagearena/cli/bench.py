@@ -11,13 +11,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import TABLE_FORMAT_OPTION, TableFormat, app, console, transient_bar
 from imagearena.cli.db import DATA_DIR_OPTION, DB_OPTION, SKIPPED_EXIT_CODE, load_settings
 from imagearena.cli.generation import GENERATORS_OPTION
 from imagearena.types import RatingMethod
@@ -40,11 +39,6 @@ PAPER_TABLE1 = {
 TABLE1_STUDY = "imagereward-table1"
 
 
-class FormatChoice(StrEnum):
-    table = "table"
-    json = "json"
-
-
 GENERATOR_OPTION = typer.Option(
     None, "--generator", help="Generator entry; repeat, or NAME,NAME (see `imagearena generators`)."
 )
@@ -64,7 +58,6 @@ RAY_OPTION = typer.Option(
 RAY_WORKERS_OPTION = typer.Option(
     None, "--ray-workers", min=1, help="Actors per generator and per scorer (default: one per GPU, else 2)."
 )
-FORMAT_OPTION = typer.Option(FormatChoice.table, "--format", "-f", help="table or json.")
 
 
 def generator_names(values: Sequence[str] | None) -> str:
@@ -79,16 +72,9 @@ def scorer_options(device: str, dtype: str) -> dict[str, str]:
 @contextmanager
 def stage_bars() -> Iterator[Callable[[str, int, int], None]]:
     """One transient progress bar per stage (generate, then score NAME per scorer) on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import TaskID
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console(stderr=True),
-        transient=True,
-    )
+    progress = transient_bar("{task.description}")
     tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
@@ -261,7 +247,7 @@ def reproduce_table1(
     ray: str | None,
     ray_workers: int | None,
     dry_run: bool,
-    fmt: FormatChoice,
+    fmt: TableFormat,
 ) -> None:
     """The ImageReward paper's Table 1 protocol: per model, the mean over the benchmark's prompts of the
     mean score of that prompt's images, printed to 4 decimals beside the paper's value."""
@@ -291,7 +277,7 @@ def reproduce_table1(
     print_summary(report)
     board = next((b for b in report.boards if b.scorer == scorer), None)
     rows = [] if board is None else board.ranked
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         listed = [
             {"model": g, "score": round(m.mean, 4), "images": m.images, "paper": PAPER_TABLE1.get(g)}
             for g, m in rows
@@ -341,7 +327,7 @@ def bench_command(
     device: str = DEVICE_OPTION,
     dtype: str = DTYPE_OPTION,
     embedder: str | None = typer.Option(None, "--embedder", help="Embedding model for --topics."),
-    fmt: FormatChoice = FORMAT_OPTION,
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     generators_file: Path | None = GENERATORS_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
@@ -396,7 +382,7 @@ def bench_command(
         ray_workers=ray_workers,
     )
     print_summary(report)
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         print(json.dumps([board_dict(b) for b in report.boards], indent=2, ensure_ascii=False))
     else:
         print_boards(report.boards)
@@ -467,7 +453,7 @@ def validate_command(
     device: str = DEVICE_OPTION,
     dtype: str = DTYPE_OPTION,
     embedder: str | None = typer.Option(None, "--embedder", help="Embedding model for the topics."),
-    fmt: FormatChoice = FORMAT_OPTION,
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     generators_file: Path | None = GENERATORS_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
@@ -525,8 +511,8 @@ def validate_command(
         raise typer.Exit(SKIPPED_EXIT_CODE)
 
 
-def print_validator(rows: Sequence[ValidatorRow], fmt: FormatChoice, seed: int) -> None:
-    if fmt is FormatChoice.json:
+def print_validator(rows: Sequence[ValidatorRow], fmt: TableFormat, seed: int) -> None:
+    if fmt is TableFormat.json:
         listed = [
             {"generator": r.generator, "reward": r.reward, "components": r.components, "images": r.images}
             for r in rows

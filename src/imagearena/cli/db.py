@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app
+from imagearena.cli.app import app, transient_bar
 from imagearena.types import RoundType
 
 if TYPE_CHECKING:
@@ -76,22 +76,13 @@ def import_folder(
     """
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
     from imagearena.arena.importing import import_folder_into
 
     settings = load_settings(db, data_dir)
     console = Console()
-    progress = Progress(
-        TextColumn("[bold]Importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}", style="dim"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = transient_bar("Importing", out=console, current=True)
     task = progress.add_task("import", total=None, current="")
     with progress:
         report = import_folder_into(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import app, console, transient_bar
 from imagearena.cli.db import DATA_DIR_OPTION, DB_OPTION, SKIPPED_EXIT_CODE, load_settings
 from imagearena.cli.generation import GENERATORS_OPTION
 
@@ -112,7 +112,6 @@ def generate_command(
     every image was made or already there, 3 when some failed, 1 when the run could not start.
     """
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from imagearena.arena.generation import Unit, generate_into_folder, generate_into_study
     from imagearena.errors import InputError
@@ -124,15 +123,7 @@ def generate_command(
     configs = pick_generators(generator, generators_file or settings.generators_path)
     prompts, source = read_prompts(prompt, prompts_file, column)
     out = console()
-    progress = Progress(
-        TextColumn("[bold]Generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}", style="dim"),
-        TimeRemainingColumn(),
-        console=out,
-        transient=True,
-    )
+    progress = transient_bar("Generating", out=out, current=True)
     task = progress.add_task("generate", total=None, current="")
 
     def done(unit: Unit, ok: bool) -> None:

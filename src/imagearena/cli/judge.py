@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import TableFormat, app, console
 from imagearena.cli.db import DATA_DIR_OPTION, DB_OPTION, load_settings
 from imagearena.types import RatingMethod
 
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 
 export_app = typer.Typer(help="Write a study's decisions out for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-
-
-class BoardFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 class PreferenceFormatChoice(StrEnum):
@@ -56,7 +51,7 @@ def judge_command(
     method: MethodChoice = typer.Option(MethodChoice.bt, "--method", help="Rating method of both boards."),
     top: int = typer.Option(10, "--top", min=0, help="Disagreements to list."),
     board_only: bool = typer.Option(False, "--board-only", help="Judge nothing: print the boards only."),
-    output: BoardFormat = typer.Option(BoardFormat.table, "--format", help="table or json."),
+    output: TableFormat = typer.Option(TableFormat.table, "--format", help="table or json."),
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -92,7 +87,7 @@ def judge_command(
         board = automatic_board(arena, study, judge, method.value, top=top)
     finally:
         arena.close()
-    if output is BoardFormat.json:
+    if output is TableFormat.json:
         print(json.dumps(_board_json(board), indent=2, default=str))
     else:
         _print_board(board)

@@ -8,13 +8,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import TABLE_FORMAT_OPTION, TableFormat, app, console, transient_bar
 
 if TYPE_CHECKING:
     from imagearena.prompts.loaders import Prompt, PromptSet
@@ -45,15 +44,10 @@ DATA_DIR_OPTION = typer.Option(
 DB_OPTION = typer.Option(None, "--db", help="Database URL of stored sets; default: SQLite in the data dir.")
 
 
-class FormatChoice(StrEnum):
-    table = "table"
-    json = "json"
-
-
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     """A transient bar on stderr while a set is embedded or indexed (long sets only)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress, TaskID
 
     bars: dict[str, tuple[Progress, TaskID]] = {}
 
@@ -61,15 +55,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
         if phase not in bars:
             for progress, _ in bars.values():
                 progress.stop()
-            progress = Progress(
-                TextColumn(f"[bold]{phase.capitalize()}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console(stderr=True),
-                transient=True,
-                disable=total < PROGRESS_MIN_ITEMS,
-            )
+            progress = transient_bar(phase.capitalize(), disable=total < PROGRESS_MIN_ITEMS)
             progress.start()
             bars[phase] = progress, progress.add_task(phase, total=total)
         progress, task = bars[phase]
@@ -186,14 +172,14 @@ def search(
     split: str = SPLIT_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
     device: str = DEVICE_OPTION,
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """The k prompts of a set closest to a topic, by sentence-embedding cosine similarity."""
     index = open_index(prompt_set, column, split, embedder, device, db, data_dir)
     [matches] = index.search([topic], k)
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         print(json.dumps([match_row(m) for m in matches], indent=2, ensure_ascii=False))
     else:
         print_table(matches, with_topic=False)
@@ -210,7 +196,7 @@ def sample(
     split: str = SPLIT_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
     device: str = DEVICE_OPTION,
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -219,7 +205,7 @@ def sample(
     index = open_index(prompt_set, column, split, embedder, device, db, data_dir)
     drawn = index.sample(names, n, from_top=from_top, seed=seed)
     flat = [m for picks in drawn.picks for m in picks]
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         print(
             json.dumps(
                 {"seed": drawn.seed, "prompts": [match_row(m) for m in flat]}, indent=2, ensure_ascii=False
@@ -256,7 +242,7 @@ def import_set(
 
 @prompts_app.command("list")
 def list_sets(
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -265,7 +251,7 @@ def list_sets(
     from imagearena.cli.db import load_settings
 
     rows = list_prompt_sets(load_settings(db, data_dir))
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         shown = [
             {"name": r.name, "prompts": r.prompts, "source": r.source, "created_at": r.created_at.isoformat()}
             for r in rows
@@ -286,7 +272,7 @@ def list_sets(
 def show_set(
     name: str = typer.Argument(..., help="A stored set's name."),
     limit: int = typer.Option(20, "--limit", min=0, help="Show the first N prompts (0: all)."),
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    fmt: TableFormat = TABLE_FORMAT_OPTION,
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -296,7 +282,7 @@ def show_set(
 
     prompt_set = stored_prompt_set(load_settings(db, data_dir), name)
     prompts = prompt_set.prompts[:limit] if limit else prompt_set.prompts
-    if fmt is FormatChoice.json:
+    if fmt is TableFormat.json:
         rows = [{"row": i, "prompt": p.text, "metadata": dict(p.metadata)} for i, p in enumerate(prompts)]
         print(
             json.dumps(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from imagearena.cli.app import UNWRAPPED_WIDTH, app, console
+from imagearena.cli.app import UNWRAPPED_WIDTH, ReportFormat, app, console
 from imagearena.errors import InputError
 from imagearena.types import RatingMethod
 
@@ -24,12 +24,6 @@ FIELDS = ("model", "rating", "lower", "upper", "votes", "wins", "losses", "ties"
 class CIChoice(StrEnum):
     sandwich = "sandwich"
     bootstrap = "bootstrap"
-
-
-class FormatChoice(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def parse_anchor(text: str) -> tuple[str, float]:
@@ -94,7 +88,7 @@ def rate(
         None, "--anchor", help="MODEL=RATING: pin one model's rating (elo, bt)."
     ),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="Output format."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Rate models from a battle log and print the leaderboard, best first."""
     from imagearena.battlelog import read_battles
@@ -117,9 +111,9 @@ def rate(
         anchor=anchor_pair,
         seed=seed,
     )
-    if fmt is FormatChoice.json:
+    if fmt is ReportFormat.json:
         print(rows_to_json(rows))
-    elif fmt is FormatChoice.csv:
+    elif fmt is ReportFormat.csv:
         print(rows_to_csv(rows), end="")
     else:
         print_table(rows, method, ci.value)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import ReportFormat, app, console, transient_bar
 from imagearena.errors import InputError
 from imagearena.types import CombiningScorer, Scorer
 
@@ -22,12 +22,6 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 PROGRESS_MIN_ITEMS = 32  # below this a run is short enough without a bar
-
-
-class FormatChoice(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class NormalizeChoice(StrEnum):
@@ -128,12 +122,12 @@ def result_rows(results: Sequence[Scored], min_score: float | None) -> list[dict
     return rows
 
 
-def print_rows(rows: list[dict[str, Any]], fmt: FormatChoice, components: Sequence[str]) -> None:
-    if fmt is FormatChoice.json:
+def print_rows(rows: list[dict[str, Any]], fmt: ReportFormat, components: Sequence[str]) -> None:
+    if fmt is ReportFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     show_components = len(components) > 1
-    if fmt is FormatChoice.csv:
+    if fmt is ReportFormat.csv:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -159,22 +153,14 @@ def print_rows(rows: list[dict[str, Any]], fmt: FormatChoice, components: Sequen
 def progress_bar() -> Iterator[Callable[[int, int], None]]:
     """A transient bar on stderr for runs of PROGRESS_MIN_ITEMS images or more: call the function it
     gives with (images scored so far, images to score)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress, TaskID
 
     bar: tuple[Progress, TaskID] | None = None
 
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            progress = Progress(
-                TextColumn("[bold]Scoring"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console(stderr=True),
-                transient=True,
-                disable=total < PROGRESS_MIN_ITEMS,
-            )
+            progress = transient_bar("Scoring", disable=total < PROGRESS_MIN_ITEMS)
             progress.start()
             bar = progress, progress.add_task("score", total=total)
         bar[0].update(bar[1], completed=done, total=total)
@@ -276,7 +262,7 @@ def score(
     ),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass."),
     workers: int = typer.Option(4, "--workers", min=0, help="Decoder threads (0: decode inline)."),
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="Output format."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="Output format."),
     min_score: float | None = typer.Option(
         None, "--min-score", help="Print only images scoring at least this."
     ),
@@ -395,7 +381,7 @@ def first_sentence(doc: str) -> str:
 
 @app.command("scorers")
 def list_scorers_command(
-    fmt: FormatChoice = typer.Option(FormatChoice.table, "--format", "-f", help="table or json."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table or json."),
 ) -> None:
     """List the registered scorers (built-in and installed plug-ins)."""
     from imagearena.scorers import scorers
@@ -409,7 +395,7 @@ def list_scorers_command(
         except Exception as exc:  # a broken plug-in is listed, not fatal
             doc, target = f"cannot load: {exc}", scorers._targets.get(name, "?")
         rows.append({"name": name, "backend": target, "about": doc})
-    if fmt is FormatChoice.json:
+    if fmt is ReportFormat.json:
         print(json.dumps(rows, indent=2))
         return
     from rich.table import Table

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from imagearena.cli.app import app, console
+from imagearena.cli.app import TableFormat, app, console
 from imagearena.errors import InputError
 
 
@@ -15,11 +15,6 @@ class SamplerChoice(StrEnum):
     active = "active"
     uniform = "uniform"
     both = "both"
-
-
-class SimFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def parse_checkpoints(values: list[str] | None) -> list[int] | None:
@@ -80,7 +75,7 @@ def simulate_command(
         0.2, "--explore", min=0.0, max=1.0, help="Uniform share of the active sampler."
     ),
     first_seed: int = typer.Option(0, "--first-seed", min=0, help="Seed of the first arena."),
-    fmt: SimFormat = typer.Option(SimFormat.table, "--format", "-f", help="Output format."),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Play pair samplers against a Bradley-Terry crowd with draws; print Kendall tau and top-k accuracy."""
     from imagearena.ratings.simulate import simulate
@@ -100,7 +95,7 @@ def simulate_command(
         sampler_options={"active": {"explore": explore}},
     )
     summary = result.summary()
-    if fmt is SimFormat.json:
+    if fmt is TableFormat.json:
         import json
 
         print(json.dumps(summary, indent=2))
