@@ -27,7 +27,7 @@ from imagearena.storage.catalog import (
     mark_present,
 )
 from imagearena.storage.models import Image, Model, Study, utcnow
-from imagearena.storage.studies import StudyRow, check_study_name, get_study
+from imagearena.storage.studies import StudyRow, check_study_name, create_study, find_study, get_study
 from imagearena.types import RoundType, StudyKind
 
 #: Rows per INSERT statement (SQLite allows 32,766 bound parameters; an image row binds 12).
@@ -52,23 +52,12 @@ def folder_study(
     ``round_type`` when it is given (the mode of this run), its earlier decisions of another type kept.
     """
     check_study_name(name)
-    found = session.scalar(select(Study).where(Study.name == name))
+    found = find_study(session, name)
     if found is None:
-        session.execute(
-            insert(Study).values(
-                name=name,
-                kind=StudyKind.FOLDER.value,
-                title=title or name,
-                description="",
-                epoch=0,
-                round_type=(round_type or RoundType.PAIR).value,
-                source=source,
-                created_at=utcnow(),
-            )
-        )
-        return get_study(session, name), True
+        kind, rtype = StudyKind.FOLDER.value, (round_type or RoundType.PAIR).value
+        return create_study(session, name, kind=kind, title=title, round_type=rtype, source=source), True
     wanted = found.round_type if round_type is None else round_type.value
-    if found.round_type != wanted or found.source != source:
+    if found.round_type != wanted or study_source(session, found.id)[2] != source:
         session.execute(update(Study).where(Study.id == found.id).values(round_type=wanted, source=source))
     return get_study(session, name), False
 
