@@ -133,37 +133,28 @@ def insert_judgement(
     """Store a judge's decision on ``match`` (a vote with ``winner`` for a pair, a round result with
     ``ranks`` otherwise) and its judgement row; returns the judgement's id."""
     at = at or datetime.now(UTC)
-    vote_id = round_id = None
-    if match.round_type == RoundType.PAIR:
-        vote = Vote(
-            study_id=study_id,
-            epoch=match.epoch,
-            model_a_id=match.models[0],
-            model_b_id=match.models[1],
-            prompt_id=match.prompt_id,
-            winner=winner,
-            judge=judge,
-            voter="",
-            tstamp=at,
-        )
-        session.add(vote)
-        session.flush()
-        vote_id = vote.id
-    else:
-        row = RoundResult(
-            study_id=study_id,
-            epoch=match.epoch,
+    common: dict[str, Any] = {
+        "study_id": study_id,
+        "epoch": match.epoch,
+        "prompt_id": match.prompt_id,
+        "judge": judge,
+        "voter": "",
+        "tstamp": at,
+    }
+    pair = match.round_type == RoundType.PAIR
+    decision = (
+        Vote(**common, model_a_id=match.models[0], model_b_id=match.models[1], winner=winner)
+        if pair
+        else RoundResult(
+            **common,
             round_type=match.round_type,
-            prompt_id=match.prompt_id,
-            judge=judge,
-            voter="",
-            tstamp=at,
             **{f"model_{k}_id": m for k, m in enumerate(match.models, start=1)},
             **{f"rank_{k}": int(r) for k, r in enumerate(ranks, start=1)},
         )
-        session.add(row)
-        session.flush()
-        round_id = row.id
+    )
+    session.add(decision)
+    session.flush()
+    vote_id, round_id = (decision.id, None) if pair else (None, decision.id)
     judgement = Judgement(
         study_id=study_id,
         match_id=match.match_id,
