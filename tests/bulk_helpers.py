@@ -9,12 +9,18 @@ import json
 import os
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from imagearena.generators import generators
 from imagearena.generators.procedural import ProceduralGenerator
 from imagearena.scorers import scorers
 
 LOG_ENV = "BULK_TEST_LOG"
+#: Set in the environment of a child process (the CLI in a subprocess, a Ray worker): importing this
+#: module there registers the plug-ins. The test process registers them per test instead (``plugins``),
+#: so they never leak into other tests' registry listings.
+REGISTER_ENV = "BULK_TEST_REGISTER"
 #: A file whose absence makes DiesOnce end its process (then it creates the file, so it dies once).
 DIE_ENV = "BULK_TEST_DIE_MARKER"
 #: Seconds each generated image takes (a slow generator, for a run killed from outside).
@@ -193,4 +199,17 @@ def reset() -> None:
     CountingGenerator.reset()
 
 
-register()
+@contextmanager
+def plugins() -> Iterator[None]:
+    """The plug-ins registered, with fresh counters, for the length of a test."""
+    register()
+    reset()
+    try:
+        yield
+    finally:
+        reset()
+        unregister()
+
+
+if os.environ.get(REGISTER_ENV):
+    register()

@@ -39,10 +39,8 @@ PROMPTS = [
 
 @pytest.fixture(autouse=True)
 def counting():
-    bulk_helpers.register()
-    bulk_helpers.reset()
-    yield
-    bulk_helpers.reset()
+    with bulk_helpers.plugins():
+        yield
 
 
 def entry(name: str, style: str, concurrency: int = 2):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import bulk_helpers
+import pytest
 from bulk_helpers import COUNTING_BACKEND, Brightness, Redness
 from seeding import STUDY
 
@@ -16,9 +17,13 @@ from imagearena.generators.config import parse_entry
 HTML = {"accept": "text/html"}
 
 
+@pytest.fixture(autouse=True)
+def counting():
+    with bulk_helpers.plugins():
+        yield
+
+
 def test_a_bulk_studys_pages_show_its_automatic_leaderboard(make_arena, make_client):
-    bulk_helpers.register()
-    bulk_helpers.reset()
     arena = make_arena()
     generators = [
         parse_entry(name, {"backend": COUNTING_BACKEND, "style": name, "size": "24x24"})

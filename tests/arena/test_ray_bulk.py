@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bulk_helpers
 import pytest
-from bulk_helpers import COUNTING_BACKEND, DIE_ENV, LOG_ENV, Brightness, DiesOnce, read_log
+from bulk_helpers import COUNTING_BACKEND, DIE_ENV, LOG_ENV, REGISTER_ENV, Brightness, DiesOnce, read_log
 
 from imagearena.arena.bulk import BulkPrompt, make_plan, run_bulk
 from imagearena.arena.database import database_session
@@ -38,6 +38,7 @@ def ray_log(tmp_path_factory):
         "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
         LOG_ENV: str(log),
         DIE_ENV: str(folder / "died"),
+        REGISTER_ENV: "1",
     }
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     try:
@@ -46,9 +47,13 @@ def ray_log(tmp_path_factory):
         ray.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def counting():
+    with bulk_helpers.plugins():
+        yield
+
+
 def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, db_url, ray_log):
-    bulk_helpers.register()
-    bulk_helpers.reset()
     before = len(read_log(str(ray_log)))  # the workers' log is shared by the module's tests
     settings = Settings(data_dir=tmp_path / "data", db_url=db_url)
     generators = [
@@ -80,7 +85,6 @@ def test_a_bulk_run_on_ray_actors_does_each_unit_once(tmp_path, db_url, ray_log)
 
 
 def test_a_worker_that_dies_is_replaced_and_its_batch_retried(tmp_path, sqlite_url, ray_log):
-    bulk_helpers.register()
     before = len(read_log(str(ray_log)))
     settings = Settings(data_dir=tmp_path / "data", db_url=sqlite_url)
     generator = parse_entry("crisp", {"backend": COUNTING_BACKEND, "style": "crisp", "size": "24x24"})

@@ -16,7 +16,16 @@ from collections import defaultdict
 import bulk_helpers
 import numpy as np
 import pytest
-from bulk_helpers import COUNTING_BACKEND, DELAY_ENV, LOG_ENV, Brightness, Redness, mean_pixel, read_log
+from bulk_helpers import (
+    COUNTING_BACKEND,
+    DELAY_ENV,
+    LOG_ENV,
+    REGISTER_ENV,
+    Brightness,
+    Redness,
+    mean_pixel,
+    read_log,
+)
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -46,10 +55,8 @@ a green tree in the snow\tScenes
 
 @pytest.fixture(autouse=True)
 def tiny_scorers():
-    bulk_helpers.register()
-    bulk_helpers.reset()
-    yield
-    bulk_helpers.reset()
+    with bulk_helpers.plugins():
+        yield
 
 
 @pytest.fixture
@@ -201,7 +208,7 @@ def test_a_bench_killed_with_sigkill_resumes_without_redoing_a_stored_unit(tmp_p
     args = ["bench", "--study", "k", "--prompts", str(prompts), "--generator", "crisp,glitchy", "--scorer",
             Brightness.name, "-n", "2", "--generators", str(gens), "--data-dir", str(data)]  # fmt: skip
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": tests, LOG_ENV: str(log), DELAY_ENV: "0.15"}
+    env = {**os.environ, "PYTHONPATH": tests, LOG_ENV: str(log), DELAY_ENV: "0.15", REGISTER_ENV: "1"}
     child = subprocess.Popen([sys.executable, "-c", RUN_CLI, *args], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)  # fmt: skip
     try:
