@@ -358,8 +358,10 @@ def run_bulk(
 
 def _open_study(session: Session, plan: BulkPlan) -> int:
     """The plan's study, created as a bulk study; its manifest gains this plan's prompts' categories."""
+    from imagearena.arena.prompt_sets import STORED_PREFIX
     from imagearena.storage.bulk import set_manifest
     from imagearena.storage.catalog import prompt_digest
+    from imagearena.storage.prompt_sets import attach_prompt_set
     from imagearena.storage.studies import get_or_create_study, study_source
 
     row = get_or_create_study(session, plan.study, kind=StudyKind.BULK)
@@ -377,6 +379,8 @@ def _open_study(session: Session, plan: BulkPlan) -> int:
         manifest[key] = list(dict.fromkeys([*manifest.get(key, []), *values]))
     if plan.source:
         manifest["prompts"] = list(dict.fromkeys([*manifest.get("prompts", []), plan.source]))
+    if plan.source.startswith(STORED_PREFIX):  # a stored set: attached to the study
+        attach_prompt_set(session, row.id, plan.source[len(STORED_PREFIX) :])
     set_manifest(session, row.id, json.dumps(manifest, sort_keys=True, ensure_ascii=False))
     session.commit()
     return row.id

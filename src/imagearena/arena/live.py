@@ -372,6 +372,7 @@ class LiveRounds:
         process is already making too many rounds."""
         from imagearena.storage.catalog import study_prompts
         from imagearena.storage.live import generated_since
+        from imagearena.storage.prompt_sets import attached_texts
 
         if self._closed:
             raise ServiceUnavailableError("the server is shutting down: try again in a moment")
@@ -391,7 +392,11 @@ class LiveRounds:
         if not text or settings.daily_budget:
             with self.arena.read_session() as session:
                 if not text:
-                    drawn = list(settings.prompts) or [p.text for p in study_prompts(session, row)]
+                    drawn = (
+                        list(settings.prompts)
+                        or attached_texts(session, row.id)
+                        or [p.text for p in study_prompts(session, row)]
+                    )
                     if not drawn:
                         raise InputError("this study has no prompts to draw from yet: type a prompt")
                     text = self._rng.choice(drawn)

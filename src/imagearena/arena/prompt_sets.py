@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imagearena.errors import InputError
+from imagearena.errors import ConflictError, InputError
 from imagearena.prompts.loaders import Prompt, PromptSet
 from imagearena.text import check_text
 
@@ -52,3 +52,38 @@ def stored_prompt_set(settings: Settings, name: str) -> PromptSet:
         row, items = get_prompt_set(session, name)
     prompts = tuple(Prompt(text, meta) for text, meta in items)
     return PromptSet(row.name, f"{STORED_PREFIX}{row.name}", prompts, row.fingerprint)
+
+
+def attach_prompt_set(settings: Settings, study: str, prompt_set: PromptSet | str) -> PromptSetRow:
+    """Attach a stored set (its name) to ``study``; a PromptSet read from a file is imported first
+    under its own name (replacing a stored set of that name), a ``db:NAME`` set is attached as is."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import attach_prompt_set as attach
+    from imagearena.storage.studies import get_study
+
+    if isinstance(prompt_set, str):
+        name = prompt_set
+    elif prompt_set.source.startswith(STORED_PREFIX):
+        name = prompt_set.source[len(STORED_PREFIX) :]
+    else:
+        stored = {r.name: r for r in list_prompt_sets(settings)}.get(prompt_set.name)
+        if stored is None:
+            name = import_prompt_set(settings, prompt_set, prompt_set.name).name
+        elif stored.fingerprint == prompt_set.fingerprint:
+            name = stored.name  # the same prompts, imported before
+        else:
+            raise ConflictError(
+                f"a different prompt set named {prompt_set.name!r} is stored: import the file under "
+                "another name (imagearena prompts import FILE --name NAME) and attach that name"
+            )
+    with database_session(settings.database_url) as session, session.begin():
+        return attach(session, get_study(session, study).id, name)
+
+
+def studies_using(settings: Settings, name: str) -> list[str]:
+    """The studies the stored set ``name`` is attached to."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import studies_using as rows
+
+    with database_session(settings.database_url) as session:
+        return rows(session, name)

@@ -31,6 +31,7 @@ class StudyDetail:
     summary: StudySummary
     models: list[tuple[str, int]]  # (name, images)
     prompts: list[str]
+    prompt_set: str | None = None  # the stored prompt set attached to the study
 
 
 def list_studies(arena: Arena) -> list[StudySummary]:
@@ -59,6 +60,7 @@ def _summary(row: StudyRow, counts: tuple[int, int, int, int, int]) -> StudySumm
 
 def study_detail(arena: Arena, study: str) -> StudyDetail:
     from imagearena.storage.catalog import image_counts_by_model, study_prompts
+    from imagearena.storage.prompt_sets import attached_prompt_set
     from imagearena.storage.studies import get_study, study_counts
 
     with arena.read_session() as session:
@@ -66,7 +68,8 @@ def study_detail(arena: Arena, study: str) -> StudyDetail:
         summary = _summary(row, study_counts(session, row.id, row.epoch))
         models = sorted(image_counts_by_model(session, row).items())
         prompts = [p.text for p in study_prompts(session, row)]
-    return StudyDetail(summary, models, prompts)
+        prompt_set = attached_prompt_set(session, row.id)
+    return StudyDetail(summary, models, prompts, prompt_set)
 
 
 def create_study(

@@ -277,16 +277,18 @@ def show_set(
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """The prompts of a stored set, in order, with their metadata."""
-    from imagearena.arena.prompt_sets import stored_prompt_set
+    from imagearena.arena.prompt_sets import stored_prompt_set, studies_using
     from imagearena.cli.db import load_settings
 
-    prompt_set = stored_prompt_set(load_settings(db, data_dir), name)
+    settings = load_settings(db, data_dir)
+    prompt_set = stored_prompt_set(settings, name)
+    studies = studies_using(settings, name)
     prompts = prompt_set.prompts[:limit] if limit else prompt_set.prompts
     if fmt is TableFormat.json:
         rows = [{"row": i, "prompt": p.text, "metadata": dict(p.metadata)} for i, p in enumerate(prompts)]
         print(
             json.dumps(
-                {"name": prompt_set.name, "prompts": len(prompt_set), "rows": rows},
+                {"name": prompt_set.name, "prompts": len(prompt_set), "studies": studies, "rows": rows},
                 indent=2,
                 ensure_ascii=False,
             )
@@ -295,7 +297,8 @@ def show_set(
     from rich.table import Table
 
     columns = metadata_columns(prompts)
-    table = Table(title=f"{prompt_set.name}: {len(prompt_set)} prompts")
+    attached = f", attached to {', '.join(studies)}" if studies else ""
+    table = Table(title=f"{prompt_set.name}: {len(prompt_set)} prompts{attached}")
     table.add_column("Row", justify="right")
     table.add_column("Prompt")
     for key in columns:
@@ -303,3 +306,20 @@ def show_set(
     for i, p in enumerate(prompts):
         table.add_row(str(i), p.text, *[str(p.metadata.get(key, "")) for key in columns])
     console().print(table, highlight=False)
+
+
+@prompts_app.command("attach")
+def attach_set(
+    source: str = typer.Argument(..., help="A stored set's name, or a prompt file (imported first)."),
+    study: str = typer.Option(..., "--study", help="The study the set is attached to."),
+    column: str | None = COLUMN_OPTION,
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """Attach a prompt set to a study: a live study draws its prompts from it."""
+    from imagearena.arena.prompt_sets import attach_prompt_set
+    from imagearena.cli.db import load_settings
+
+    settings = load_settings(db, data_dir)
+    row = attach_prompt_set(settings, study, load_set(source, column, "train", settings))
+    print(f"Attached the prompt set {row.name!r} ({row.prompts} prompts) to the study {study!r}.")

@@ -65,6 +65,10 @@ class Study(Base):
         String(10), default=RoundType.PAIR.value, server_default=RoundType.PAIR.value
     )
     source: Mapped[str] = mapped_column(Text, default="", server_default="")  # a folder study's folder
+    # the stored prompt set attached to the study (migration 0007)
+    prompt_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompt_set.id", name="fk_study_prompt_set_id_prompt_set"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

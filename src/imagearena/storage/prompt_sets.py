@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from imagearena.errors import ConflictError, UnknownNameError
 from imagearena.storage.catalog import normalize_prompt, prompt_digest
-from imagearena.storage.models import Prompt, PromptSet, PromptSetItem
+from imagearena.storage.models import Prompt, PromptSet, PromptSetItem, Study
 
 LOOKUP_CHUNK = 500  # digests per IN (...) query
 
@@ -117,3 +117,41 @@ def get_prompt_set(session: Session, name: str) -> tuple[PromptSetRow, list[tupl
         )
     ]
     return _row(prompt_set, len(items)), items
+
+
+def attach_prompt_set(session: Session, study_id: int, name: str) -> PromptSetRow:
+    """Attach the stored set ``name`` to the study (replacing any set attached before)."""
+    row, _ = get_prompt_set(session, name)
+    set_id = session.scalar(select(PromptSet.id).where(PromptSet.name == name))
+    session.execute(update(Study).where(Study.id == study_id).values(prompt_set_id=set_id))
+    return row
+
+
+def attached_prompt_set(session: Session, study_id: int) -> str | None:
+    """The name of the set attached to the study, or None."""
+    return session.scalar(
+        select(PromptSet.name).join(Study, Study.prompt_set_id == PromptSet.id).where(Study.id == study_id)
+    )
+
+
+def attached_texts(session: Session, study_id: int) -> list[str]:
+    """The texts of the set attached to the study, in order; empty when none is attached."""
+    query = (
+        select(Prompt.text)
+        .join(PromptSetItem, PromptSetItem.prompt_id == Prompt.id)
+        .join(Study, Study.prompt_set_id == PromptSetItem.set_id)
+        .where(Study.id == study_id)
+        .order_by(PromptSetItem.position)
+    )
+    return list(session.scalars(query))
+
+
+def studies_using(session: Session, name: str) -> list[str]:
+    """The names of the studies the set ``name`` is attached to."""
+    query = (
+        select(Study.name)
+        .join(PromptSet, PromptSet.id == Study.prompt_set_id)
+        .where(PromptSet.name == name)
+        .order_by(Study.name)
+    )
+    return list(session.scalars(query))

@@ -233,6 +233,7 @@ class StudyDetailOut(BaseModel):
     study: StudyOut
     models: list[ModelOut]
     prompts: list[str]
+    prompt_set: str | None = None  # the stored prompt set attached to the study
 
 
 class ResetOut(BaseModel):
@@ -394,6 +395,7 @@ def study_detail(study: str, request: Request) -> dict[str, Any]:
         "study": _study_out(d.summary),
         "models": [{"name": n, "images": c} for n, c in d.models],
         "prompts": d.prompts,
+        "prompt_set": d.prompt_set,
     }
 
 
