@@ -83,7 +83,7 @@ def attach_prompt_set(settings: Settings, study: str, prompt_set: PromptSet | st
 def studies_using(settings: Settings, name: str) -> list[str]:
     """The studies the stored set ``name`` is attached to."""
     from imagearena.arena.database import database_session
-    from imagearena.storage.prompt_sets import studies_using as rows
+    from imagearena.storage.studies import studies_using as rows
 
     with database_session(settings.database_url) as session:
         return rows(session, name)

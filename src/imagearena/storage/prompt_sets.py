@@ -144,14 +144,3 @@ def attached_texts(session: Session, study_id: int) -> list[str]:
         .order_by(PromptSetItem.position)
     )
     return list(session.scalars(query))
-
-
-def studies_using(session: Session, name: str) -> list[str]:
-    """The names of the studies the set ``name`` is attached to."""
-    query = (
-        select(Study.name)
-        .join(PromptSet, PromptSet.id == Study.prompt_set_id)
-        .where(PromptSet.name == name)
-        .order_by(Study.name)
-    )
-    return list(session.scalars(query))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imagearena.errors import ConflictError, InputError, UnknownNameError
-from imagearena.storage.models import Image, RoundResult, Study, Undo, Vote, utcnow
+from imagearena.storage.models import Image, PromptSet, RoundResult, Study, Undo, Vote, utcnow
 from imagearena.storage.rows import as_utc
 from imagearena.types import RoundType, StudyKind
 
@@ -197,3 +197,14 @@ def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int,
         )
         total += session.scalar(select(func.count(table.id)).where(table.study_id == study_id, kept)) or 0
     return int(models), int(prompts), int(images), int(current), int(total - current)
+
+
+def studies_using(session: Session, prompt_set: str) -> list[str]:
+    """The names of the studies the prompt set ``prompt_set`` is attached to."""
+    query = (
+        select(Study.name)
+        .join(PromptSet, PromptSet.id == Study.prompt_set_id)
+        .where(PromptSet.name == prompt_set)
+        .order_by(Study.name)
+    )
+    return list(session.scalars(query))
