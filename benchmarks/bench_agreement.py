@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import cpu_model
+from seed_votes import insert_random_votes
 
 from imagearena.ratings.agreement import agreement, human_ceiling
 from imagearena.settings import Settings
@@ -93,7 +94,6 @@ def build_study(folder: Path, votes: int, models: int = 20, prompts: int = 50) -
 
     from imagearena.storage import catalog, studies
     from imagearena.storage.engine import make_engine, make_sessionmaker, upgrade_database
-    from imagearena.storage.matches import MatchClaims, MatchVote, insert_match_votes
     from imagearena.storage.scores import set_score
 
     @dataclass(frozen=True)
@@ -124,30 +124,7 @@ def build_study(folder: Path, votes: int, models: int = 20, prompts: int = 50) -
                 set_score(s, image, "bench", float(rng.normal()))
         s.commit()
         ids = [[(im.id, im.model_id, im.prompt_id) for im in row] for row in images]
-        a = rng.integers(0, models, votes)
-        b = (a + rng.integers(1, models, votes)) % models
-        j = rng.integers(0, prompts, votes)
-        winners = np.array(["model_a", "model_b", "tie", "both_bad"])[
-            rng.choice(4, votes, p=[0.4, 0.4, 0.1, 0.1])
-        ]
-        for start in range(0, votes, 5000):
-            batch = []
-            for k in range(start, min(votes, start + 5000)):
-                left, right = ids[a[k]][j[k]], ids[b[k]][j[k]]
-                claims = MatchClaims(
-                    study.id,
-                    0,
-                    left[2],
-                    left[0],
-                    right[0],
-                    left[1],
-                    right[1],
-                    1_700_000_000 + k,
-                    k.to_bytes(12, "big"),
-                )
-                batch.append(MatchVote(claims, str(winners[k]), f"voter-{k % 997}"))
-            insert_match_votes(s, batch)
-            s.commit()
+        insert_random_votes(s, study.id, ids, votes, rng)
     engine.dispose()
     return settings
 
