@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagearena.errors import ImageArenaError, InputError
-from imagearena.generators.folder import PROMPT_FILES, PromptTable, is_inside, prompt_for, read_prompt_table
+from imagearena.generators.folder import is_inside, prompt_for, read_prompt_table
 from imagearena.media import (
     IMAGE_SUFFIXES,
     ImageInfo,
@@ -31,6 +31,7 @@ from imagearena.media import (
     read_limited,
     special_kind,
 )
+from imagearena.promptfile import PROMPT_FILES, PromptTable
 from imagearena.text import bad_character
 from imagearena.types import RoundType
 

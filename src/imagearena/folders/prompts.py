@@ -13,36 +13,18 @@ way.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 from imagearena.errors import ImageArenaError
 from imagearena.folders.paths import check_name
+from imagearena.promptfile import PROMPT_FILES, PromptTable, prompt_rows
 from imagearena.text import bad_character
 
-PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
-NAME_KEYS = ("file", "image", "filename", "path")
-TEXT_KEYS = ("prompt", "text", "caption")
-MAX_PROMPTS_FILE_BYTES = 64 * 1024 * 1024
 MAX_SIDECAR_BYTES = 64 * 1024
 #: Longest prompt kept; longer ones are cut here (a prompt is shown under an image, not stored whole).
 MAX_PROMPT_CHARS = 10_000
-
-
-@dataclass
-class PromptTable:
-    """Image name (relative, or a bare file name) -> prompt, and the problems met reading the file."""
-
-    prompts: dict[str, str] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, message)
-
-    def lookup(self, name: str) -> str | None:
-        """The prompt for the relative ``name``: its own line first, then its bare file name's."""
-        return self.prompts.get(name) or self.prompts.get(name.rsplit("/", 1)[-1])
 
 
 def clean_prompt(text: str) -> str | None:
@@ -56,18 +38,7 @@ def clean_prompt(text: str) -> str | None:
 def read_prompts_file(path: Path) -> PromptTable:
     """Read a JSON Lines or CSV prompts file (told by its extension: ``.jsonl``/``.ndjson``, else CSV)."""
     table = PromptTable()
-    where = path.name
-    try:
-        if path.stat().st_size > MAX_PROMPTS_FILE_BYTES:
-            table.problems.append((where, f"prompts file is over {MAX_PROMPTS_FILE_BYTES:,} bytes: skipped"))
-            return table
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        table.problems.append((where, f"cannot read the prompts file as UTF-8 text: {exc}"))
-        return table
-    jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
-    rows = _jsonl_rows(text, where, table) if jsonl else _csv_rows(text, where, table)
-    for line, name, prompt in rows:
+    for line, name, prompt in prompt_rows(path, table.problems):
         try:
             check_name(name.strip())
         except ImageArenaError as exc:
@@ -88,47 +59,6 @@ def folder_prompts_file(root: Path) -> Path | None:
         if candidate.is_file() and not candidate.is_symlink():
             return candidate
     return None
-
-
-def _pick(row: Mapping[str, object], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = row.get(key)
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _jsonl_rows(text: str, where: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        here = f"{where}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            table.problems.append((here, f"not valid JSON: {exc.msg}"))
-            continue
-        name = _pick(row, NAME_KEYS) if isinstance(row, dict) else None
-        prompt = _pick(row, TEXT_KEYS) if isinstance(row, dict) else None
-        if name is None or prompt is None:
-            table.problems.append((here, 'expected {"file": "<image name>", "prompt": "<text>"}'))
-            continue
-        yield here, name, prompt
-
-
-def _csv_rows(text: str, where: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    columns = [str(c).strip().lower() for c in reader.fieldnames or []]
-    if not any(k in columns for k in NAME_KEYS) or not any(k in columns for k in TEXT_KEYS):
-        table.problems.append((where, "expected a header with a 'file' and a 'prompt' column"))
-        return
-    for number, raw in enumerate(reader, start=2):
-        row = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
-        name, prompt = _pick(row, NAME_KEYS), _pick(row, TEXT_KEYS)
-        if name is None or prompt is None:
-            table.problems.append((f"{where}:{number}", "row lacks its file or its prompt"))
-            continue
-        yield f"{where}:{number}", name, prompt
 
 
 def read_sidecar(path: Path) -> str | None:

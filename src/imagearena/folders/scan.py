@@ -22,7 +22,6 @@ from pathlib import Path
 from imagearena.errors import ImageArenaError
 from imagearena.folders.paths import PathRefused, check_name, is_within
 from imagearena.folders.prompts import (
-    PromptTable,
     folder_prompts_file,
     prompt_from_header,
     read_prompts_file,
@@ -36,6 +35,7 @@ from imagearena.media import (
     read_header,
     special_kind,
 )
+from imagearena.promptfile import PromptTable
 from imagearena.text import bad_character
 
 #: Image formats the decoder does not accept: listed as skipped rather than silently left out.

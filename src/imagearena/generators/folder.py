@@ -13,15 +13,12 @@ prompt is the answer for seed ``k``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from imagearena.errors import ImageArenaError, InputError, UnknownNameError
+from imagearena.promptfile import MAX_PROMPTS_FILE_BYTES, PROMPT_FILES, PromptTable, prompt_rows
 from imagearena.text import check_text
 from imagearena.types import GeneratedImage, GenerationRequest
 
@@ -31,21 +28,9 @@ if TYPE_CHECKING:
     from imagearena.generators.config import GeneratorConfig
     from imagearena.media import Limits
 
-PROMPT_FILES = ("prompts.jsonl", "prompts.csv")
 #: The ImageReward benchmark's prompt list: images are named ``<id>_<k>.<ext>``.
 BENCHMARK_PROMPTS = "benchmark-prompts.json"
-FILE_KEYS = ("file", "image", "filename", "path")
-PROMPT_KEYS = ("prompt", "text", "caption")
-MAX_PROMPT_FILE_BYTES = 64 * 1024 * 1024
 MAX_SIDECAR_BYTES = 64 * 1024
-
-
-@dataclass
-class PromptTable:
-    """Relative image name -> prompt, plus the problems found while reading the prompt files."""
-
-    prompts: dict[str, str] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, message)
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -71,14 +56,6 @@ def safe_relative_name(name: str) -> str | None:
     return "/".join(parts)
 
 
-def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = row.get(key)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def read_prompt_table(root: Path) -> PromptTable:
     """Read ``prompts.jsonl`` and ``prompts.csv`` in ``root``; a bad line is a problem, not a failure."""
     table = PromptTable()
@@ -89,22 +66,7 @@ def read_prompt_table(root: Path) -> PromptTable:
         if not is_inside(path, root):
             table.problems.append((file_name, "prompt file is a symlink leaving the folder: refused"))
             continue
-        if path.stat().st_size > MAX_PROMPT_FILE_BYTES:
-            table.problems.append(
-                (file_name, f"prompt file is over {MAX_PROMPT_FILE_BYTES:,} bytes: refused")
-            )
-            continue
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (UnicodeDecodeError, OSError) as exc:
-            table.problems.append((file_name, f"cannot read prompt file as UTF-8 text: {exc}"))
-            continue
-        rows = (
-            _jsonl_rows(text, file_name, table)
-            if file_name.endswith(".jsonl")
-            else _csv_rows(text, file_name, table)
-        )
-        for where, name, prompt in rows:
+        for where, name, prompt in prompt_rows(path, table.problems):
             safe = safe_relative_name(name)
             if safe is None:
                 table.problems.append(
@@ -117,48 +79,13 @@ def read_prompt_table(root: Path) -> PromptTable:
     return table
 
 
-def _jsonl_rows(text: str, file_name: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{file_name}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            table.problems.append((where, f"not valid JSON: {exc.msg}"))
-            continue
-        name = _pick(row, FILE_KEYS) if isinstance(row, dict) else None
-        prompt = _pick(row, PROMPT_KEYS) if isinstance(row, dict) else None
-        if name is None or prompt is None:
-            table.problems.append((where, 'expected {"file": "<image name>", "prompt": "<text>"}'))
-            continue
-        yield where, name, prompt
-
-
-def _csv_rows(text: str, file_name: str, table: PromptTable) -> Iterator[tuple[str, str, str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in reader.fieldnames or []]
-    if not any(k in fields for k in FILE_KEYS) or not any(k in fields for k in PROMPT_KEYS):
-        table.problems.append((file_name, "expected a header with columns 'file' and 'prompt'"))
-        return
-    for number, raw in enumerate(reader, start=2):
-        row = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
-        name, prompt = _pick(row, FILE_KEYS), _pick(row, PROMPT_KEYS)
-        if name is None or prompt is None:
-            table.problems.append((f"{file_name}:{number}", "row is missing its file or prompt"))
-            continue
-        yield f"{file_name}:{number}", name, prompt
-
-
 def prompt_for(image: Path, root: Path, model: str, table: PromptTable) -> str | None:
     """The prompt of ``root/model/image.name``: sidecar first, then ``model/name``, then ``name``.
 
     Raises InputError for a sidecar that is a symlink leaving ``root`` or unreadable, and for a prompt
     no database can store (a NUL, a lone surrogate, a control character: see imagearena.text).
     """
-    prompt = _sidecar_prompt(image, root) or (
-        table.prompts.get(f"{model}/{image.name}") or table.prompts.get(image.name)
-    )
+    prompt = _sidecar_prompt(image, root) or table.lookup(f"{model}/{image.name}")
     if prompt is not None:
         from imagearena.media import ImageRejected
 
@@ -194,7 +121,7 @@ def benchmark_prompts(folder: Path) -> dict[str, str]:
     resolved = folder.resolve()
     for root in (resolved, resolved.parent, resolved.parent.parent):
         path = root / BENCHMARK_PROMPTS
-        if not path.is_file() or path.stat().st_size > MAX_PROMPT_FILE_BYTES:
+        if not path.is_file() or path.stat().st_size > MAX_PROMPTS_FILE_BYTES:
             continue
         try:
             rows = json.loads(path.read_text(encoding="utf-8-sig"))
