@@ -11,6 +11,7 @@ from imagearena.prompts.loaders import Prompt, PromptSet
 from imagearena.text import check_text
 
 if TYPE_CHECKING:
+    from imagearena.arena.runtime import Arena
     from imagearena.settings import Settings
     from imagearena.storage.prompt_sets import PromptSetRow
 
@@ -80,6 +81,32 @@ def attach_prompt_set(settings: Settings, study: str, prompt_set: PromptSet | st
         return attach(session, get_study(session, study).id, name)
 
 
+def detach_prompt_set(settings: Settings, study: str) -> str:
+    """Detach the set attached to ``study``; the detached set's name. A live study then draws its
+    prompts as it did before the attachment (its live settings' prompts, else its own prompts)."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.prompt_sets import detach_prompt_set as detach
+    from imagearena.storage.studies import get_study
+
+    with database_session(settings.database_url) as session, session.begin():
+        name = detach(session, get_study(session, study).id)
+    if name is None:
+        raise ConflictError(
+            f"the study {study!r} has no prompt set attached: nothing to detach "
+            "(imagearena prompts attach SET --study NAME attaches one)"
+        )
+    return name
+
+
+def attached_set(arena: Arena, study: str) -> PromptSetRow | None:
+    """The stored set attached to ``study`` (its name and prompt count), or None."""
+    from imagearena.storage.prompt_sets import attached_prompt_set_row
+    from imagearena.storage.studies import get_study
+
+    with arena.read_session() as session:
+        return attached_prompt_set_row(session, get_study(session, study).id)
+
+
 def studies_using(settings: Settings, name: str) -> list[str]:
     """The studies the stored set ``name`` is attached to."""
     from imagearena.arena.database import database_session
@@ -87,3 +114,12 @@ def studies_using(settings: Settings, name: str) -> list[str]:
 
     with database_session(settings.database_url) as session:
         return rows(session, name)
+
+
+def studies_by_set(settings: Settings, names: list[str]) -> dict[str, list[str]]:
+    """The studies each stored set of ``names`` is attached to, in one session."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.studies import studies_using as rows
+
+    with database_session(settings.database_url) as session:
+        return {name: rows(session, name) for name in names}

@@ -1,6 +1,7 @@
 """CLI commands: `imagearena prompts search|sample` over a prompt file, a Hugging Face dataset or a
-stored set, and `imagearena prompts import|list|show` for sets stored in the database. The embedding
-model, torch and the index load inside the commands."""
+stored set, and `imagearena prompts import|list|show|attach|detach` for sets stored in the database
+and the studies they are attached to. The embedding model, torch and the index load inside the
+commands."""
 
 from __future__ import annotations
 
@@ -246,25 +247,48 @@ def list_sets(
     db: str | None = DB_OPTION,
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
-    """The prompt sets stored in the database."""
-    from imagearena.arena.prompt_sets import list_prompt_sets
+    """The prompt sets stored in the database, and the studies each is attached to."""
+    from imagearena.arena.prompt_sets import list_prompt_sets, studies_by_set
     from imagearena.cli.db import load_settings
 
-    rows = list_prompt_sets(load_settings(db, data_dir))
+    settings = load_settings(db, data_dir)
+    rows = list_prompt_sets(settings)
+    attached = studies_by_set(settings, [r.name for r in rows])
     if fmt is TableFormat.json:
         shown = [
-            {"name": r.name, "prompts": r.prompts, "source": r.source, "created_at": r.created_at.isoformat()}
+            {
+                "name": r.name,
+                "prompts": r.prompts,
+                "source": r.source,
+                "created_at": r.created_at.isoformat(),
+                "studies": attached[r.name],
+            }
             for r in rows
         ]
         print(json.dumps(shown, indent=2, ensure_ascii=False))
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table()
-    for column, justify in (("Name", "left"), ("Prompts", "right"), ("Source", "left"), ("Imported", "left")):
+    columns = (
+        ("Name", "left"),
+        ("Prompts", "right"),
+        ("Source", "left"),
+        ("Imported", "left"),
+        ("Studies", "left"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(r.name, str(r.prompts), r.source, f"{r.created_at:%Y-%m-%d %H:%M}")
+        cells = (
+            r.name,
+            str(r.prompts),
+            r.source,
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            ", ".join(attached[r.name]),
+        )
+        table.add_row(*map(Text, cells))  # Text: a name with [brackets] is not read as markup
     console().print(table, highlight=False)
 
 
@@ -323,3 +347,17 @@ def attach_set(
     settings = load_settings(db, data_dir)
     row = attach_prompt_set(settings, study, load_set(source, column, "train", settings))
     print(f"Attached the prompt set {row.name!r} ({row.prompts} prompts) to the study {study!r}.")
+
+
+@prompts_app.command("detach")
+def detach_set(
+    study: str = typer.Option(..., "--study", help="The study whose prompt set is detached."),
+    db: str | None = DB_OPTION,
+    data_dir: Path | None = DATA_DIR_OPTION,
+) -> None:
+    """Detach a study's prompt set: a live study draws its prompts as it did before it was attached."""
+    from imagearena.arena.prompt_sets import detach_prompt_set
+    from imagearena.cli.db import load_settings
+
+    name = detach_prompt_set(load_settings(db, data_dir), study)
+    print(f"Detached the prompt set {name!r} from the study {study!r}.")

@@ -127,6 +127,25 @@ def attach_prompt_set(session: Session, study_id: int, name: str) -> PromptSetRo
     return row
 
 
+def detach_prompt_set(session: Session, study_id: int) -> str | None:
+    """Clear the study's attached set; the name of the set it had, or None when it had none."""
+    name = attached_prompt_set(session, study_id)
+    if name is not None:
+        session.execute(update(Study).where(Study.id == study_id).values(prompt_set_id=None))
+    return name
+
+
+def attached_prompt_set_row(session: Session, study_id: int) -> PromptSetRow | None:
+    """The set attached to the study with its prompt count, or None."""
+    prompt_set = session.scalar(
+        select(PromptSet).join(Study, Study.prompt_set_id == PromptSet.id).where(Study.id == study_id)
+    )
+    if prompt_set is None:
+        return None
+    count = session.scalar(select(func.count()).where(PromptSetItem.set_id == prompt_set.id)) or 0
+    return _row(prompt_set, int(count))
+
+
 def attached_prompt_set(session: Session, study_id: int) -> str | None:
     """The name of the set attached to the study, or None."""
     return session.scalar(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from imagearena.arena import leaderboards, studies
+from imagearena.arena.prompt_sets import attached_set
 from imagearena.arena.tokens import check_admin
 from imagearena.types import Outcome, RatingMethod, RoundType, StudyKind
 from imagearena.web.bulk import bulk_boards
@@ -110,6 +111,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
     arena = get_arena(request)
     leaderboards.check_method(method)
     summary = studies.study_detail(arena, study).summary
+    prompt_set = attached_set(arena, summary.name)
     # the built-ins fill the table's columns; a method a package registers ranks the rows when chosen
     shown = dict.fromkeys([*leaderboards.METHODS, method])
     boards = {m: leaderboards.leaderboard(arena, study, m) for m in shown}
@@ -125,6 +127,7 @@ def leaderboard_page(study: str, request: Request, method: str = RatingMethod.EL
         "leaderboard.html",
         {
             "study": summary,
+            "prompt_set": prompt_set,
             "method": method,
             "methods": {m: leaderboards.method_title(m) for m in leaderboards.method_names()},
             "rows": ordered,
@@ -179,9 +182,14 @@ def study_page(study: str, request: Request) -> HTMLResponse:
     detail = studies.study_detail(get_arena(request), study)
     live = live_page_settings(request, detail.summary.name, admin=is_admin(request))
     bulk = bulk_boards(get_arena(request), detail.summary)
-    return render(
-        request, "study.html", {"study": detail.summary, "detail": detail, StudyKind.BULK.value: bulk, **live}
-    )
+    prompt_set = attached_set(get_arena(request), detail.summary.name)
+    context = {
+        "study": detail.summary,
+        "detail": detail,
+        "prompt_set": prompt_set,
+        StudyKind.BULK.value: bulk,
+    }
+    return render(request, "study.html", {**context, **live})
 
 
 # --- admin forms (the admin token arrives once through the login form, then as a cookie) ------------
