@@ -23,6 +23,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imagearena.devices import cuda_has_bf16, dtype_name, pick_device, unknown_dtype
 from imagearena.errors import InputError, MissingDependencyError
 from imagearena.generators.config import MAX_IMAGES_PER_REQUEST, int_option, str_option
 from imagearena.generators.errors import UnknownModelError
@@ -31,15 +32,6 @@ from imagearena.types import GeneratedImage, GenerationRequest
 if TYPE_CHECKING:
     from imagearena.generators.config import GeneratorConfig
 
-DTYPE_NAMES = {
-    "fp32": "float32",
-    "float32": "float32",
-    "fp16": "float16",
-    "float16": "float16",
-    "half": "float16",
-    "bf16": "bfloat16",
-    "bfloat16": "bfloat16",
-}
 DEFAULT_BATCH_SIZE = 4
 
 
@@ -56,36 +48,6 @@ def require_packages() -> Any:
             missing = (exc.name or package).partition(".")[0]
             raise MissingDependencyError("the diffusers generator", "gen", missing) from None
     return torch
-
-
-def pick_device(torch: Any, requested: str | None) -> str:
-    """``auto`` (or nothing) picks cuda, then mps, then cpu; a named device must exist here."""
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = mps is not None and mps.is_available()
-    if requested in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
-    device = str(requested)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f'device {device!r}: CUDA is not available here; use device = "auto" or "cpu"')
-    if device.startswith("mps") and not has_mps:
-        raise InputError(f'device {device!r}: MPS is not available here; use device = "auto" or "cpu"')
-    return device
-
-
-def dtype_name(device: str, requested: str | None, *, cuda_bf16: bool) -> str:
-    """The torch dtype name for ``device``: ``requested`` when given; for ``auto`` float32 on a CPU (the
-    same images on any CPU; half precision there is emulated and slow), bf16 on GPUs that have it (the
-    SDXL and Flux VAEs overflow in fp16), fp16 on other GPUs and on MPS."""
-    if requested not in (None, "", "auto"):
-        try:
-            return DTYPE_NAMES[str(requested).removeprefix("torch.")]
-        except KeyError:
-            raise InputError(f"unknown dtype {requested!r}: use one of auto, fp32, fp16, bf16") from None
-    if device.startswith("cuda"):
-        return "bfloat16" if cuda_bf16 else "float16"
-    if device.startswith("mps"):
-        return "float16"
-    return "float32"
 
 
 @dataclass
@@ -207,20 +169,23 @@ class DiffusersGenerator:
         # a local folder is named by its resolved path, so two spellings share one pipeline
         self.model = str(path.resolve()) if path.exists() else model
 
-    def _pipeline(self) -> tuple[_Loaded, str, str]:
+    def _placement(self) -> tuple[str, str]:
+        """The device and the dtype name the pipeline runs on (the options, or what ``auto`` picks here)."""
         torch = require_packages()
-        device = pick_device(torch, self.device_option)
-        cuda_bf16 = device.startswith("cuda") and bool(torch.cuda.is_bf16_supported())
-        dtype = dtype_name(device, self.dtype_option, cuda_bf16=cuda_bf16)
+        device = pick_device(torch, self.device_option, option="device")
+        try:
+            return device, dtype_name(device, self.dtype_option, cuda_bf16=cuda_has_bf16(torch, device))
+        except KeyError:
+            raise unknown_dtype(self.dtype_option) from None
+
+    def _pipeline(self) -> tuple[_Loaded, str, str]:
+        device, dtype = self._placement()
         return _load(self.model, device, dtype, self.variant), device, dtype
 
     def check(self) -> str:
         """Reads the pipeline's model_index.json (from the folder, or the hub cache) without loading any
         weights, and says which pipeline would run where."""
-        torch = require_packages()
-        device = pick_device(torch, self.device_option)
-        cuda_bf16 = device.startswith("cuda") and bool(torch.cuda.is_bf16_supported())
-        dtype = dtype_name(device, self.dtype_option, cuda_bf16=cuda_bf16)
+        device, dtype = self._placement()
         index = model_index(self.model)
         if index is None:
             return f"{self.model} is not in the local hub cache: the first generation downloads it ({device}, {dtype})"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from imagearena import devices
 from imagearena.errors import InputError, MissingDependencyError
 from imagearena.scorers.precision import SlowDtypeWarning, choose_dtype, cpu_flags, has_native_bf16
 
@@ -54,22 +55,7 @@ def require_torch() -> Any:
 
 def pick_device(device: str | None = None) -> str:
     """``None`` or ``"auto"`` picks cuda, then mps, then cpu."""
-    torch = require_torch()
-
-    if device not in (None, "", "auto"):
-        device = str(device)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise InputError(f"--device {device}: CUDA is not available here; use --device auto or cpu")
-        if device.startswith("mps") and not (
-            getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-        ):
-            raise InputError(f"--device {device}: MPS is not available here; use --device auto or cpu")
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    return devices.pick_device(require_torch(), device)
 
 
 def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
@@ -78,12 +64,12 @@ def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
     require_torch()
     import torch
 
-    cuda_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
     cpu_bf16 = device.startswith("cpu") and has_native_bf16(cpu_flags())
     try:
+        cuda_bf16 = devices.cuda_has_bf16(torch, device)
         choice = choose_dtype(device, dtype, cuda_bf16=cuda_bf16, cpu_bf16=cpu_bf16)
     except KeyError:
-        raise InputError(f"unknown dtype {dtype!r}: use one of auto, fp32, fp16, bf16") from None
+        raise devices.unknown_dtype(dtype) from None
     if choice.warning:
         warnings.warn(choice.warning, SlowDtypeWarning, stacklevel=2)
     chosen: torch.dtype = getattr(torch, choice.name)

@@ -14,17 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagearena.devices import dtype_name, is_auto
+
 # /proc/cpuinfo flags of native bf16 arithmetic: x86 AVX-512 BF16 and AMX, Arm's BF16 extension.
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
-DTYPE_NAMES = {
-    "fp32": "float32",
-    "float32": "float32",
-    "fp16": "float16",
-    "float16": "float16",
-    "half": "float16",
-    "bf16": "bfloat16",
-    "bfloat16": "bfloat16",
-}
 
 
 class SlowDtypeWarning(UserWarning):
@@ -64,17 +57,11 @@ def choose_dtype(
 
     ``cuda_bf16``: the GPU supports bf16; ``cpu_bf16``: the CPU has native bf16 (see BF16_CPU_FLAGS).
     Raises KeyError for an unknown dtype name."""
-    if requested not in (None, "", "auto"):
-        name = DTYPE_NAMES[str(requested).removeprefix("torch.")]
-        if name == "bfloat16" and device.startswith("cpu") and not cpu_bf16:
-            return DtypeChoice(
-                name,
-                "bf16 on this CPU is emulated (no AVX-512 BF16, AMX or Arm BF16) and runs several times "
-                "slower than float32: use --dtype fp32 (or auto)",
-            )
-        return DtypeChoice(name)
-    if device.startswith("cuda"):
-        return DtypeChoice("bfloat16" if cuda_bf16 else "float16")
-    if device.startswith("mps"):
-        return DtypeChoice("float16")
-    return DtypeChoice("float32")  # reproducible on any CPU; bf16 there only when asked for
+    name = dtype_name(device, requested, cuda_bf16=cuda_bf16)  # float32 on every CPU for auto
+    if not is_auto(requested) and name == "bfloat16" and device.startswith("cpu") and not cpu_bf16:
+        return DtypeChoice(
+            name,
+            "bf16 on this CPU is emulated (no AVX-512 BF16, AMX or Arm BF16) and runs several times "
+            "slower than float32: use --dtype fp32 (or auto)",
+        )
+    return DtypeChoice(name)
