@@ -197,8 +197,8 @@ def _window_battles(arena: Arena, key: RoundKey, window: Window) -> tuple[VoteSt
         hit = arena.boards.window(key, window, state)
         if hit is not None:
             return state, hit
-        votes = list(iter_votes(session, key[0], key[1], *window))
-        rounds = list(iter_rounds(session, key[0], key[1], *window))
+        votes = list(iter_votes(session, *key, window))
+        rounds = list(iter_rounds(session, *key, window))
     battles = battles_of(votes, rounds)
     arena.boards.remember_window(key, window, state, battles)
     return state, battles

@@ -113,40 +113,46 @@ def _named_votes(study_id: int) -> Select[int, str, str, str, datetime]:
     )
 
 
-def _vote_query(
-    study_id: int, epoch: int | None, since: datetime | None, until: datetime | None, judge: str = HUMAN
-) -> Select[int, str, str, str, datetime, str, str, int, str]:
+#: A time window of decisions, [since, until); None leaves that end open.
+Window = tuple[datetime | None, datetime | None]
+ALL_TIME: Window = (None, None)
+
+
+def _decisions_in(
+    table: type[Vote] | type[RoundResult],
+    epoch: int | BindParameter[int] | None,
+    window: Window = ALL_TIME,
+    judge: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The conditions that keep a study's pair votes (``table`` Vote) or round results (RoundResult) of
+    one epoch (None: every epoch), cast in ``window``, by ``judge`` (None: any judge)."""
+    since, until = window
+    conditions = [] if judge is None else [table.judge == judge]
+    if epoch is not None:
+        conditions.append(table.epoch == epoch)
+    if since is not None:
+        conditions.append(table.tstamp >= since)
+    if until is not None:
+        conditions.append(table.tstamp < until)
+    return conditions
+
+
+def iter_votes(
+    session: Session, study_id: int, epoch: int | None, window: Window = ALL_TIME, *, judge: str = HUMAN
+) -> Iterator[VoteRecord]:
+    """Votes in the order they were cast (TrueSkill and online Elo depend on it); epoch None = all epochs;
+    ``judge``'s only: people's unless it names an automatic judge."""
     stmt = (
         _named_votes(study_id)
         .add_columns(Vote.judge, Vote.voter, Vote.epoch, Prompt.text)
         .outerjoin(Prompt, Prompt.id == Vote.prompt_id)
-        .where(Vote.judge == judge)
+        .where(*_decisions_in(Vote, epoch, window, judge))
+        .order_by(Vote.tstamp, Vote.id)
     )
-    if epoch is not None:
-        stmt = stmt.where(Vote.epoch == epoch)
-    if since is not None:
-        stmt = stmt.where(Vote.tstamp >= since)
-    if until is not None:
-        stmt = stmt.where(Vote.tstamp < until)
-    return stmt
-
-
-def iter_votes(
-    session: Session,
-    study_id: int,
-    epoch: int | None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    *,
-    judge: str = HUMAN,
-) -> Iterator[VoteRecord]:
-    """Votes in the order they were cast (TrueSkill and online Elo depend on it); epoch None = all epochs;
-    ``judge``'s only: people's unless it names an automatic judge."""
-    stmt = _vote_query(study_id, epoch, since, until, judge).order_by(Vote.tstamp, Vote.id)
-    for vote_id, model_a, model_b, winner, tstamp, judge, voter, epoch_, prompt in session.execute(
+    for vote_id, model_a, model_b, winner, tstamp, judge_, voter, epoch_, prompt in session.execute(
         stmt.execution_options(yield_per=2000)
     ):
-        yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, prompt, voter, epoch_)
+        yield VoteRecord(vote_id, model_a, model_b, winner, as_utc(tstamp), judge_, prompt, voter, epoch_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +183,9 @@ _M = tuple(aliased(Model) for _ in range(4))
 def _round_query(
     study_id: int | BindParameter[int],
     epoch: int | BindParameter[int] | None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    window: Window = ALL_TIME,
     *,
+    judge: str | None = None,
     kept: bool = True,
 ) -> Select[*tuple[Any, ...]]:
     r = RoundResult
@@ -199,13 +205,7 @@ def _round_query(
     stmt = stmt.outerjoin(Prompt, Prompt.id == r.prompt_id).where(r.study_id == study_id)
     if kept:
         stmt = stmt.where(round_kept())
-    if epoch is not None:
-        stmt = stmt.where(r.epoch == epoch)
-    if since is not None:
-        stmt = stmt.where(r.tstamp >= since)
-    if until is not None:
-        stmt = stmt.where(r.tstamp < until)
-    return stmt
+    return stmt.where(*_decisions_in(r, epoch, window, judge))
 
 
 def _round_record(row: tuple[object, ...]) -> RoundRecord:
@@ -224,21 +224,11 @@ def _round_record(row: tuple[object, ...]) -> RoundRecord:
 
 
 def iter_rounds(
-    session: Session,
-    study_id: int,
-    epoch: int | None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    *,
-    judge: str = HUMAN,
+    session: Session, study_id: int, epoch: int | None, window: Window = ALL_TIME, *, judge: str = HUMAN
 ) -> Iterator[RoundRecord]:
     """Four-image round results in the order they were cast, undone ones left out; epoch None = all;
     ``judge``'s only: people's unless it names an automatic judge."""
-    stmt = (
-        _round_query(study_id, epoch, since, until)
-        .where(RoundResult.judge == judge)
-        .order_by(RoundResult.tstamp, RoundResult.id)
-    )
+    stmt = _round_query(study_id, epoch, window, judge=judge).order_by(RoundResult.tstamp, RoundResult.id)
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield _round_record(tuple(row))
 
@@ -368,11 +358,10 @@ def recent_votes(session: Session, study_id: int, epoch: int | None, limit: int 
         .outerjoin(Match, Match.id == Vote.match_id)
         .outerjoin(left, left.id == Match.left_image_id)
         .outerjoin(right, right.id == Match.right_image_id)
+        .where(*_decisions_in(Vote, epoch))
         .order_by(Vote.id.desc())
         .limit(limit)
     )
-    if epoch is not None:
-        stmt = stmt.where(Vote.epoch == epoch)
     return [
         HistoryItem(vote_id, model_a, model_b, winner, as_utc(tstamp), judge, prompt, *images)
         for vote_id, model_a, model_b, winner, tstamp, judge, prompt, *images in session.execute(stmt)
