@@ -30,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "generators"))  # the pipeline builder the tests use
+sys.path.insert(0, str(HERE.parent / "tests"))  # and the tiny tokenizer it builds on
 
 from machine import cpu_model  # noqa: E402
 

@@ -4,51 +4,14 @@ diffusers generator loads it through the same code path as a real checkpoint fol
 The tests use the tiny shape: UNet, VAE and CLIP text encoder of a few thousand parameters, images 16 x 16
 by default (sample_size 8 times the VAE's factor 2; any multiple of 8 works). benchmarks/bench_diffusers.py
 also builds the full SD 1.5 shape. The tokenizer is CLIP's BPE over single byte characters (no merges),
-built here from GPT-2's byte table.
+from tests/tiny_models.py.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-
-def _bytes_to_unicode() -> list[str]:
-    """GPT-2's reversible byte -> printable character table, as CLIP's BPE vocabulary uses."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def _tokenizer(folder: Path, max_tokens: int) -> tuple[object, int]:
-    """CLIP's BPE tokenizer over single byte characters (no merges), and its vocabulary size."""
-    from transformers import CLIPTokenizer
-
-    chars = _bytes_to_unicode()
-    vocab_list = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
-    vocab = {tok: i for i, tok in enumerate(vocab_list)}
-    tok_dir = folder / "tokenizer-source"
-    tok_dir.mkdir(parents=True, exist_ok=True)
-    (tok_dir / "vocab.json").write_text(json.dumps(vocab))
-    (tok_dir / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(
-        str(tok_dir / "vocab.json"),
-        str(tok_dir / "merges.txt"),
-        pad_token="<|endoftext|>",
-        model_max_length=max_tokens,
-    )
-    return tokenizer, len(vocab)
-
+from tiny_models import clip_tokenizer
 
 #: Component shapes: "tiny" for tests (a few thousand parameters, 16 x 16 images by default), "sd15" with
 #: Stable Diffusion 1.5's UNet, VAE and CLIP ViT-L/14 text encoder (random weights: the same compute).
@@ -117,7 +80,9 @@ def build_tiny_sd(folder: Path, *, shape: str = "tiny") -> Path:
 
     spec = SHAPES[shape]
     max_tokens = int(spec["max_tokens"])
-    tokenizer, vocab_size = _tokenizer(folder, max_tokens)
+    tokenizer, vocab_size = clip_tokenizer(
+        folder / "tokenizer-source", pad_token="<|endoftext|>", model_max_length=max_tokens
+    )
     torch.manual_seed(0)
     unet = UNet2DConditionModel(in_channels=4, out_channels=4, **spec["unet"])
     vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, **spec["vae"])

@@ -15,49 +15,16 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+from tiny_models import clip_tokenizer  # noqa: E402
 
 WORDS = ["a", "photo", "of", "cat", "dog", "red", "blue", "car", "house", "tree", "the", "on", "in"]
 
 
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible byte -> printable character table, as CLIP's BPE vocabulary uses."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs), strict=True))
-
-
 def write_clip_tokenizer(folder: Path) -> int:
     """A CLIP BPE tokenizer with single characters plus a few whole words; returns its vocab size."""
-    from transformers import CLIPTokenizer
-
-    chars = list(bytes_to_unicode().values())
-    vocab_list = chars + [c + "</w>" for c in chars]
-    merges = []
-    for word in WORDS:  # merge each word left to right so it becomes one token
-        pieces = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(pieces) > 1:
-            merges.append(f"{pieces[0]} {pieces[1]}")
-            pieces = [pieces[0] + pieces[1]] + pieces[2:]
-            if pieces[0] not in vocab_list:
-                vocab_list.append(pieces[0])
-    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
-    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(dict.fromkeys(merges)) + "\n")
-    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), pad_token="!")
-    tok.save_pretrained(folder)
-    return len(vocab)
+    tokenizer, vocab_size = clip_tokenizer(folder, WORDS, pad_token="!")
+    tokenizer.save_pretrained(folder)
+    return vocab_size
 
 
 def write_clip_preprocessor(folder: Path, size: int) -> None:
