@@ -4,10 +4,14 @@ against a stub server), and counts of what a round left behind."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
+from stub_server import StubServer
 
 KEY = "sk-live-test-0123456789abcdef"
 STYLES = ("crisp", "painterly", "blurry", "glitchy")
@@ -42,6 +46,16 @@ def write_generators(path: Path, *, stub_url: str | None = None, timeout_s: floa
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
+
+
+@contextmanager
+def stub_generators(monkeypatch: pytest.MonkeyPatch, path: Path) -> Iterator[StubServer]:
+    """A stub OpenAI server, its key in the environment, named ``remote`` (timeout 1 s) beside the
+    procedural entries in the generators file at ``path``: the generators of a live study's tests."""
+    monkeypatch.setenv("LIVE_TEST_KEY", KEY)
+    with StubServer() as server:
+        write_generators(path, stub_url=server.url, timeout_s=1)
+        yield server
 
 
 def counts(arena) -> dict[str, int]:

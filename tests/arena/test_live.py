@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import KEY, STYLES, counts, media_files, png, write_generators
+from live_helpers import KEY, STYLES, counts, media_files, png, stub_generators
 from sqlalchemy import select
-from stub_server import Reply, StubServer
+from stub_server import Reply
 
 from imagearena.arena import live
 from imagearena.arena.votes import record_vote
@@ -19,15 +19,13 @@ from imagearena.errors import ConflictError, InputError
 
 
 @pytest.fixture
-def stub(monkeypatch):
-    monkeypatch.setenv("LIVE_TEST_KEY", KEY)
-    with StubServer() as server:
+def stub(monkeypatch, seeded):
+    with stub_generators(monkeypatch, seeded.generators_path) as server:
         yield server
 
 
 @pytest.fixture
-def live_arena(make_arena, seeded, stub):
-    write_generators(seeded.generators_path, stub_url=stub.url, timeout_s=1)
+def live_arena(make_arena, stub):
     return make_arena(prompt_deny_terms="forbidden thing, gore")
 
 

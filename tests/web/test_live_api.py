@@ -7,22 +7,20 @@ import base64
 import time
 
 import pytest
-from live_helpers import KEY, STYLES, counts, media_files, png, write_generators
-from stub_server import Reply, StubServer
+from live_helpers import KEY, STYLES, counts, media_files, png, stub_generators
+from stub_server import Reply
 
 PROCS = [f"proc-{s}" for s in STYLES]
 
 
 @pytest.fixture
-def stub(monkeypatch):
-    monkeypatch.setenv("LIVE_TEST_KEY", KEY)
-    with StubServer() as server:
+def stub(monkeypatch, seeded):
+    with stub_generators(monkeypatch, seeded.generators_path) as server:
         yield server
 
 
 @pytest.fixture
-def live_client(make_client, seeded, stub):
-    write_generators(seeded.generators_path, stub_url=stub.url, timeout_s=1)
+def live_client(make_client, stub):
     return make_client(prompt_deny_terms="forbidden")
 
 
