@@ -7,6 +7,7 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
@@ -65,5 +66,8 @@ def make_folder(root: Path, count: int, *, fmt: str = "PNG", subfolders: int = 0
     return sorted(names)
 
 
-def write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+def write_prompts(path: Path, rows: Iterable[tuple[str, str]], *, then: str = "") -> None:
+    """A JSON Lines prompts file: one ``{"file": name, "prompt": text}`` a line for each (name, text),
+    then the text ``then`` as it is (a bad line, say)."""
+    lines = "".join(json.dumps({"file": name, "prompt": text}) + "\n" for name, text in rows)
+    path.write_text(lines + then, encoding="utf-8")

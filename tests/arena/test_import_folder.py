@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from folder_files import write_prompts
 from PIL import Image
 
 from imagearena.arena.importing import import_folder
@@ -38,12 +39,7 @@ def folder(tmp_path):
     (root / "sdxl" / "dog.png").write_bytes(png((20, 20, 20)))
     (root / "flux" / "cat.png").write_bytes(png((30, 30, 30)))
     (root / "flux" / "dog.jpg").write_bytes(jpeg(1))
-    (root / "prompts.jsonl").write_text(
-        json.dumps({"file": "cat.png", "prompt": "a cat"})
-        + "\n"
-        + json.dumps({"file": "dog.png", "prompt": "a dog"})
-        + "\n"
-    )
+    write_prompts(root / "prompts.jsonl", [("cat.png", "a cat"), ("dog.png", "a dog")])
     (root / "flux" / "dog.txt").write_text("a dog\n")  # sidecar
     return root
 
@@ -156,12 +152,7 @@ def test_symlinks_leaving_the_folder_are_refused(session, media_store, folder, t
     "bad", ["../outside.png", "/etc/passwd", "sdxl/../../x.png", "a/b/c.png", "..\\x.png"]
 )
 def test_prompt_file_names_that_climb_out_are_refused(session, media_store, folder, bad):
-    (folder / "prompts.jsonl").write_text(
-        json.dumps({"file": bad, "prompt": "sneaky"})
-        + "\n"
-        + json.dumps({"file": "cat.png", "prompt": "a cat"})
-        + "\n"
-    )
+    write_prompts(folder / "prompts.jsonl", [(bad, "sneaky"), ("cat.png", "a cat")])
     (folder / "sdxl" / "dog.txt").write_text("a dog")
     report = import_folder(session, media_store, folder, "s")
     assert [(p.path, p.reason) for p in report.problems] == [("prompts.jsonl:1", "prompt-file")]

@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from folder_files import bomb_png, image_bytes, make_folder, noisy_bytes, png_with_text
+from folder_files import bomb_png, image_bytes, make_folder, noisy_bytes, png_with_text, write_prompts
 
 from imagearena.folders.scan import scan_folder
 from imagearena.media import ImageRejected, Limits, read_header
@@ -112,12 +112,8 @@ def test_prompts_come_from_sidecar_then_file_then_png_text(tmp_path):
     (root / "short.png").write_bytes(png_with_text({"parameters": "just a prompt\nSteps: 4, Seed: 1"}))
     (root / "comfy.png").write_bytes(png_with_text({"prompt": comfy}))
     (root / "plain.png").write_bytes(image_bytes())
-    (root / "prompts.jsonl").write_text(
-        json.dumps({"file": "listed.png", "prompt": "from the prompts file"})
-        + "\n"
-        + json.dumps({"file": "../x.png", "prompt": "refused"})
-        + "\nnot json\n"
-    )
+    rows = [("listed.png", "from the prompts file"), ("../x.png", "refused")]
+    write_prompts(root / "prompts.jsonl", rows, then="not json\n")
     scan = _scan(root)
     prompts = {i.name: i.prompt for i in scan.images}
     assert prompts == {

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from folder_files import write_prompts
 from PIL import Image
 
 from imagearena.errors import InputError, UnknownNameError
@@ -28,9 +27,7 @@ def model_dir(tmp_path):
     _save(model / "cat2.png", (0, 255, 0))
     _save(model / "dog.png", (0, 0, 255))
     (model / "dog.txt").write_text("a dog")
-    (root / "prompts.jsonl").write_text(
-        "\n".join(json.dumps({"file": f, "prompt": "a cat"}) for f in ("cat1.png", "sdxl/cat2.png"))
-    )
+    write_prompts(root / "prompts.jsonl", [("cat1.png", "a cat"), ("sdxl/cat2.png", "a cat")])
     (model / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     (model / "broken.txt").write_text("a broken image")
     return model
