@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 from stub_server import StubServer
+
+if TYPE_CHECKING:
+    from imagearena.settings import Settings
 
 KEY = "sk-live-test-0123456789abcdef"
 STYLES = ("crisp", "painterly", "blurry", "glitchy")
@@ -48,13 +51,13 @@ def write_generators(path: Path, *, stub_url: str | None = None, timeout_s: floa
     path.write_text("\n".join(lines))
 
 
-@contextmanager
-def stub_generators(monkeypatch: pytest.MonkeyPatch, path: Path) -> Iterator[StubServer]:
-    """A stub OpenAI server, its key in the environment, named ``remote`` (timeout 1 s) beside the
-    procedural entries in the generators file at ``path``: the generators of a live study's tests."""
+def live_stub(monkeypatch: pytest.MonkeyPatch, seeded: Settings) -> Iterator[StubServer]:
+    """The live tests' ``stub`` fixture (``stub = pytest.fixture(live_stub, name="stub")``): a stub
+    OpenAI server, its key in the environment, named ``remote`` (timeout 1 s) beside the procedural
+    entries in the seeded study's generators file."""
     monkeypatch.setenv("LIVE_TEST_KEY", KEY)
     with StubServer() as server:
-        write_generators(path, stub_url=server.url, timeout_s=1)
+        write_generators(seeded.generators_path, stub_url=server.url, timeout_s=1)
         yield server
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import KEY, STYLES, counts, media_files, png, stub_generators
+from live_helpers import KEY, STYLES, counts, live_stub, media_files, png
 from sqlalchemy import select
 from stub_server import Reply
 
@@ -17,11 +17,7 @@ from imagearena.arena import live
 from imagearena.arena.votes import record_vote
 from imagearena.errors import ConflictError, InputError
 
-
-@pytest.fixture
-def stub(monkeypatch, seeded):
-    with stub_generators(monkeypatch, seeded.generators_path) as server:
-        yield server
+stub = pytest.fixture(live_stub, name="stub")
 
 
 @pytest.fixture

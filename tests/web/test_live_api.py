@@ -7,16 +7,13 @@ import base64
 import time
 
 import pytest
-from live_helpers import KEY, STYLES, counts, media_files, png, stub_generators
+from live_helpers import KEY, STYLES, counts, live_stub, media_files, png
 from stub_server import Reply
 
 PROCS = [f"proc-{s}" for s in STYLES]
 
 
-@pytest.fixture
-def stub(monkeypatch, seeded):
-    with stub_generators(monkeypatch, seeded.generators_path) as server:
-        yield server
+stub = pytest.fixture(live_stub, name="stub")
 
 
 @pytest.fixture
