@@ -27,6 +27,8 @@ ELO_PER_NAT = ELO_PER_LOGIT
 CENTER = 1000.0
 #: The standard normal's 97.5% quantile: a 95% interval is the estimate -/+ Z95 standard errors.
 Z95 = 1.959963984540054
+#: Default ridge penalty on the natural scale: keeps undefeated models finite, otherwise maximum likelihood.
+RIDGE = 1e-6
 #: Above this many models the m x m Hessian is not formed: L-BFGS fit, diagonal variance approximation.
 DENSE_LIMIT = 2000
 #: Battles aggregated at a time: bounds the temporaries whatever the battle count.
@@ -218,7 +220,7 @@ def fit_bt(
     counts: PairCounts,
     *,
     init: np.ndarray | None = None,
-    reg: float = 1e-6,
+    reg: float = RIDGE,
     tol: float = 1e-10,
     max_iter: int = 100,
     covariance: bool = True,
@@ -388,7 +390,7 @@ def bootstrap_bt(
     rounds: int = 100,
     seed: int = 0,
     init: np.ndarray | None = None,
-    reg: float = 1e-6,
+    reg: float = RIDGE,
 ) -> np.ndarray:
     """Ratings (rounds x m, Elo scale, mean 1000) from a seeded multinomial bootstrap of the battles.
 

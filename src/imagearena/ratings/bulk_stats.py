@@ -5,9 +5,9 @@ A generator's score is the mean over prompts of the mean over that prompt's imag
 paper's Table 1 protocol), and its interval is a Student-t interval over those per-prompt means: the
 images of one prompt share it, so the prompt is the unit of replication. For Bradley-Terry each prompt
 is one battle per pair of generators, won by the higher per-prompt mean (equal means tie), fitted by
-the same method as the human leaderboard (``fit_bt``, its sandwich 95% interval, upper-bound ranks)
-with one difference: the strengths get the Gaussian prior of the active sampler
-(``ratings.sampling.INITIAL_PRIOR_SD``, 200 Elo) instead of the leaderboard's near-zero ridge. Scores
+the human leaderboard's method (``leaderboard`` with ``RatingMethod.BT``: its sandwich 95% interval,
+upper-bound ranks) with one option: ``prior_sd``, the Gaussian prior of the active sampler
+(``ratings.sampling.INITIAL_PRIOR_SD``, 200 Elo) in place of the leaderboard's near-zero ridge. Scores
 often separate generators completely (one wins on every prompt), where the maximum-likelihood rating
 is infinite: with the tiny ridge it came out thousands of points away, with an interval that shrank
 as the rating grew. With the prior it stays within a few hundred points and its interval keeps a
@@ -25,18 +25,16 @@ from itertools import combinations
 import numpy as np
 
 from imagearena.ratings.battles import Battles
-from imagearena.ratings.bradley_terry import Z95, aggregate, fit_bt
-from imagearena.ratings.rows import rating_rows, upper_bound_ranks
-from imagearena.ratings.sampling import ELO_TO_NATURAL, INITIAL_PRIOR_SD
-from imagearena.types import Outcome, RatingRow
+from imagearena.ratings.leaderboard import leaderboard
+from imagearena.ratings.sampling import INITIAL_PRIOR_SD
+from imagearena.types import Outcome, RatingMethod, RatingRow
 
 #: Per-prompt means closer than this count as equal (a tie) in the pairwise comparisons.
 TIE_TOLERANCE = 1e-12
 #: Label of prompts without a category in the per-category tables.
 NO_CATEGORY = "(none)"
-#: Ridge of the per-prompt Bradley-Terry fit on the natural scale: the active sampler's Gaussian prior
-#: on strengths (standard deviation INITIAL_PRIOR_SD Elo points).
-PRIOR_RIDGE = 1.0 / (INITIAL_PRIOR_SD * ELO_TO_NATURAL) ** 2
+#: Prior standard deviation (Elo points) of the per-prompt Bradley-Terry strengths: the active sampler's.
+PRIOR_SD = INITIAL_PRIOR_SD
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +139,6 @@ def prompt_battles(per_prompt: Mapping[str, Mapping[str, tuple[float, int]]]) ->
     return Battles.from_records(a, b, winner)
 
 
-def prompt_bt(battles: Battles) -> list[RatingRow]:
-    """Bradley-Terry rows of per-prompt battles: ratings (mean 1000) fitted with the prior
-    :data:`PRIOR_RIDGE`, their sandwich 95% interval, ranked with upper-bound semantics as on the
-    human leaderboard."""
-    fit = fit_bt(aggregate(battles), reg=PRIOR_RIDGE)
-    rating = fit.ratings
-    lower, upper = rating - Z95 * fit.std, rating + Z95 * fit.std
-    ranks = upper_bound_ranks(np.round(lower, 9), np.round(upper, 9))
-    return rating_rows(battles, rating, lower, upper, key=np.round(rating, 9), ranks=ranks)
-
-
 def scorer_board(
     scorer: str, scores: Iterable[ImageScore], categories: Mapping[str, str] | None = None
 ) -> ScorerBoard:
@@ -159,7 +146,7 @@ def scorer_board(
     per_prompt = prompt_means(scores)
     means = generator_means(per_prompt)
     battles = prompt_battles(per_prompt)
-    bt = prompt_bt(battles) if len(battles) else []
+    bt = leaderboard(battles, RatingMethod.BT, prior_sd=PRIOR_SD) if len(battles) else []
     by_category: dict[str, dict[str, MeanCI]] = {}
     if categories:
         groups: dict[str, set[str]] = defaultdict(set)

@@ -30,6 +30,7 @@ def leaderboard(
     anchor: tuple[str, float] | None = None,
     seed: int = 0,
     weights: np.ndarray | None = None,
+    prior_sd: float | None = None,
 ) -> list[RatingRow]:
     """One row per model, sorted best first, by the method registered under ``method``.
 
@@ -37,7 +38,12 @@ def leaderboard(
     - ``trueskill``: ``rating`` is mu, bounds are mu -/+ 3 sigma; sorted and ranked by mu - 3 sigma.
     - ``bt``: Bradley-Terry, mean 1000 or shifted so ``anchor`` = (model, rating); 95% bounds by
       ``ci`` ("sandwich" or a ``rounds``-round seeded "bootstrap"); ``weights`` are optional
-      per-battle inverse propensities; ranked with upper-bound semantics (:func:`upper_bound_ranks`).
+      per-battle inverse propensities; ``prior_sd`` (Elo points) gives the strengths a Gaussian prior
+      in place of the near-zero ridge, which keeps a model that wins every battle a few prior standard
+      deviations out instead of thousands of points; ranked with upper-bound semantics
+      (:func:`upper_bound_ranks`).
+
+    ``weights`` and ``prior_sd`` apply to ``bt`` only; the other methods refuse them.
     """
     if method not in rating_methods:
         raise InputError(f"unknown rating method {method!r}; use one of {', '.join(rating_methods.names())}")
@@ -47,7 +53,13 @@ def leaderboard(
         raise InputError(f"the Elo K factor must be a positive number, got {k}")
     if anchor is not None and anchor[0] not in battles.models:
         raise UnknownNameError(f"anchor model {anchor[0]!r} is not among the rated models")
-    options = FitOptions(k=k, ci=ci, rounds=rounds, anchor=anchor, seed=seed, weights=weights)
+    if prior_sd is not None and not (prior_sd > 0 and np.isfinite(prior_sd)):
+        raise InputError(
+            f"the prior standard deviation must be a positive number of Elo points, got {prior_sd}"
+        )
+    options = FitOptions(
+        k=k, ci=ci, rounds=rounds, anchor=anchor, seed=seed, weights=weights, prior_sd=prior_sd
+    )
     return rating_methods.create(method).fit(battles, options)
 
 
