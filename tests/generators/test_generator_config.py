@@ -19,6 +19,7 @@ from imagearena.generators.config import (
     load_generators,
     parse_entry,
     parse_generators,
+    request_batches,
 )
 from imagearena.generators.errors import GeneratorAuthError
 from imagearena.settings import Settings
@@ -185,3 +186,14 @@ def test_the_documented_examples_load(doc):
         for config in parse_generators({"generators": entries}, doc).values():
             if config.backend in ("procedural", "openai", "a1111"):
                 assert create(config).name == config.name
+
+
+@pytest.mark.parametrize(
+    ("n", "per_call", "seeded", "batches"),
+    [(5, 2, False, [(2, None), (2, None), (1, None)]), (4, 4, False, [(4, None)]),
+     (1, 10, False, [(1, None)]), (3, 2, True, [(1, 7), (1, 8), (1, 9)])],
+)  # fmt: skip
+def test_a_request_is_split_into_calls(n, per_call, seeded, batches):
+    from imagearena.types import GenerationRequest
+
+    assert request_batches(GenerationRequest("a cat", seed=7, n=n), per_call, seeded=seeded) == batches

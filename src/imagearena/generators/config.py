@@ -113,6 +113,16 @@ def check_request(request: GenerationRequest) -> None:
         raise InputError(f"steps must be at least 1, not {request.steps}")
 
 
+def request_batches(
+    request: GenerationRequest, per_call: int, *, seeded: bool
+) -> list[tuple[int, int | None]]:
+    """How a request's ``n`` images are asked of a backend, as (images, seed) per call: one call a seed
+    (``seed + k``) when the backend takes a seed, else calls of up to ``per_call`` images and no seed."""
+    if seeded:
+        return [(1, request.seed + k) for k in range(request.n)]
+    return [(min(per_call, request.n - start), None) for start in range(0, request.n, per_call)]
+
+
 def backend_options(backend: str) -> frozenset[str]:
     """The extra keys a backend reads (its factory's ``OPTIONS``); imports the backend's module only."""
     return frozenset(getattr(generators.factory(backend), "OPTIONS", frozenset()))

@@ -38,7 +38,14 @@ from importlib import import_module
 from typing import Any, TypeVar
 
 from imagearena.errors import InputError, MissingDependencyError
-from imagearena.generators.config import GeneratorConfig, bool_option, float_option, int_option, str_option
+from imagearena.generators.config import (
+    GeneratorConfig,
+    bool_option,
+    float_option,
+    int_option,
+    request_batches,
+    str_option,
+)
 from imagearena.generators.errors import (
     GenerationRefused,
     GeneratorAuthError,
@@ -396,12 +403,7 @@ class GoogleGenerator:
     ) -> list[GeneratedImage]:
         from google.genai import types
 
-        seeded = self.add_watermark is False
-        batches: list[tuple[int, int | None]] = [(1, req.seed + k) for k in range(req.n)] if seeded else []
-        left = 0 if seeded else req.n
-        while left:
-            batches.append((min(left, IMAGEN_PER_CALL), None))
-            left -= batches[-1][0]
+        batches = request_batches(req, IMAGEN_PER_CALL, seeded=self.add_watermark is False)
         params = dict(record)
         if req.guidance is not None:
             params["guidance"] = req.guidance

@@ -18,6 +18,7 @@ from imagearena.generators.config import (
     GeneratorConfig,
     bool_option,
     int_option,
+    request_batches,
     str_option,
     table_option,
 )
@@ -124,14 +125,7 @@ class OpenAIGenerator:
         size = f"{req.width}x{req.height or req.width}" if req.width else None
         if req.height and not req.width:
             size = f"{req.height}x{req.height}"
-        batches: list[tuple[int, int | None]] = []  # (images, seed)
-        if self.send_seed:
-            batches = [(1, req.seed + k) for k in range(req.n)]
-        else:
-            left = req.n
-            while left:
-                batches.append((min(left, self.images_per_request), None))
-                left -= batches[-1][0]
+        batches = request_batches(req, self.images_per_request, seeded=self.send_seed)
         images: list[GeneratedImage] = []
         for count, seed in batches:
             body: dict[str, Any] = {"prompt": req.prompt, "n": count}

@@ -31,6 +31,7 @@ from imagearena.errors import InputError, MissingDependencyError
 from imagearena.generators.config import (
     GeneratorConfig,
     int_option,
+    request_batches,
     str_option,
     table_option,
 )
@@ -219,14 +220,7 @@ class VertexEndpointGenerator:
             if value is not None:
                 parameters[key] = value
         parameters.update(self.parameters)
-        batches: list[tuple[int, int | None]] = []  # (images, seed)
-        if self.seed_key:
-            batches = [(1, req.seed + k) for k in range(req.n)]
-        else:
-            left = req.n
-            while left:
-                batches.append((min(left, self.images_per_request), None))
-                left -= batches[-1][0]
+        batches = request_batches(req, self.images_per_request, seeded=bool(self.seed_key))
         record: dict[str, object] = {
             "backend": "vertex-endpoint",
             "endpoint": self.resource,
