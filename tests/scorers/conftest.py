@@ -17,6 +17,15 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from tiny_models import clip_tokenizer  # noqa: E402
 
+#: The vision tower of the tiny CLIP and BLIP models: 32 x 32 images in 8 x 8 patches.
+TINY_VISION = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "image_size": 32,
+    "patch_size": 8,
+}
 WORDS = ["a", "photo", "of", "cat", "dog", "red", "blue", "car", "house", "tree", "the", "on", "in"]
 
 
@@ -62,14 +71,7 @@ def tiny_clip_config(vocab_size: int, projection_dim: int = 16):
             "bos_token_id": vocab_size - 2,
             "pad_token_id": 0,
         },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "image_size": 32,
-            "patch_size": 8,
-        },
+        vision_config=dict(TINY_VISION),
     )
 
 
@@ -115,14 +117,7 @@ def tiny_blip(models_dir: Path) -> Path:
             "sep_token_id": 3,
             "pad_token_id": 0,
         },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "image_size": 32,
-            "patch_size": 8,
-        },
+        vision_config=dict(TINY_VISION),
     )
     torch.manual_seed(1)
     model = BlipForImageTextRetrieval(config)

@@ -30,6 +30,11 @@ def run(*args):
     return result
 
 
+def score_clip(weights, *args, prompt="a cat"):
+    """``imagearena score -s clip`` with the tiny CLIP's ``weights``, one prompt, on the CPU."""
+    return run("score", "-s", "clip", "--weights", weights, "-p", prompt, "--device", "cpu", *args)
+
+
 def test_json_in_input_order_with_ranks(tiny_clip, image_files, images):
     result = run(
         "score",
@@ -78,23 +83,7 @@ def test_unreadable_images_are_reported_and_skipped(tiny_clip, image_files, tmp_
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     missing = tmp_path / "missing.jpg"
-    result = run(
-        "score",
-        "-s",
-        "clip",
-        "--weights",
-        tiny_clip,
-        "-p",
-        "a cat",
-        "--device",
-        "cpu",
-        "-f",
-        "json",
-        image_files[0],
-        broken,
-        missing,
-        image_files[1],
-    )
+    result = score_clip(tiny_clip, "-f", "json", image_files[0], broken, missing, image_files[1])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert [r["image"] for r in rows] == [str(image_files[0]), str(image_files[1])]
@@ -103,10 +92,9 @@ def test_unreadable_images_are_reported_and_skipped(tiny_clip, image_files, tmp_
 
 
 def test_min_score_filters(tiny_clip, image_files):
-    base = ["score", "-s", "clip", "--weights", tiny_clip, "-p", "a cat", "--device", "cpu", "-f", "json"]
-    scores = sorted(r["score"] for r in json.loads(run(*base, *image_files).stdout))
+    scores = sorted(r["score"] for r in json.loads(score_clip(tiny_clip, "-f", "json", *image_files).stdout))
     threshold = (scores[1] + scores[2]) / 2
-    kept = json.loads(run(*base, "--min-score", threshold, *image_files).stdout)
+    kept = json.loads(score_clip(tiny_clip, "-f", "json", "--min-score", threshold, *image_files).stdout)
     assert sorted(r["score"] for r in kept) == scores[2:]
 
 
@@ -157,22 +145,7 @@ def test_write_metadata_keeps_png_pixels_and_uses_sidecar_for_jpeg(tiny_clip, im
     images[0].save(jpeg, quality=90)
     before_png = np.asarray(Image.open(image_files[0]))
     jpeg_bytes = jpeg.read_bytes()
-    run(
-        "score",
-        "-s",
-        "clip",
-        "--weights",
-        tiny_clip,
-        "-p",
-        "a cat",
-        "--device",
-        "cpu",
-        "--write-metadata",
-        "-f",
-        "json",
-        image_files[0],
-        jpeg,
-    )
+    score_clip(tiny_clip, "--write-metadata", "-f", "json", image_files[0], jpeg)
     after = Image.open(image_files[0])
     assert np.array_equal(np.asarray(after), before_png)
     record = json.loads(after.text["imagearena"])
@@ -180,21 +153,7 @@ def test_write_metadata_keeps_png_pixels_and_uses_sidecar_for_jpeg(tiny_clip, im
     assert jpeg.read_bytes() == jpeg_bytes
     assert read_score(jpeg)["score"] == pytest.approx(record["score"], abs=100)
     # running again replaces the record rather than adding a second chunk
-    run(
-        "score",
-        "-s",
-        "clip",
-        "--weights",
-        tiny_clip,
-        "-p",
-        "a dog",
-        "--device",
-        "cpu",
-        "--write-metadata",
-        "-f",
-        "json",
-        image_files[0],
-    )
+    score_clip(tiny_clip, "--write-metadata", "-f", "json", image_files[0], prompt="a dog")
     data = image_files[0].read_bytes()
     assert data.count(b"iTXtimagearena") == 1 and read_score(image_files[0])["prompt"] == "a dog"
 
