@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-
-def imagearena(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGEARENA_")}  # only what args say
-    return subprocess.run(
-        [sys.executable, "-m", "imagearena", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
+from cli_process import imagearena
 
 
 def test_db_current_on_a_missing_sqlite_file_creates_nothing(tmp_path):

@@ -19,24 +19,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cli_process import clean_env, imagearena
 from folder_files import bomb_png, make_folder
 
 from imagearena.folders.formats import parse_decision_log, read_rankings_csv
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("IMAGEARENA_")}
-
-
-def imagearena(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "imagearena", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=_env(),
-    )
 
 
 def _port() -> int:
@@ -80,7 +66,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=_env(),
+            env=clean_env(),
             start_new_session=True,
         )
         self.lines: list[str] = []
