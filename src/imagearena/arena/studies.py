@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from imagearena.arena.runtime import Arena
+from imagearena.settings import Settings
 from imagearena.storage.studies import StudyRow
 from imagearena.storage.votes import HistoryItem as HistoryItem  # for web.api's history
 from imagearena.storage.votes import PublicVote as PublicVote  # for web.api's HistoryItemOut
@@ -40,6 +41,39 @@ def list_studies(arena: Arena) -> list[StudySummary]:
 
     with arena.read_session() as session:
         return [_summary(row, study_counts(session, row.id, row.epoch)) for row in rows(session)]
+
+
+@dataclass(frozen=True)
+class StudyListing:
+    """A study as ``imagearena studies`` lists it: its summary and the stored prompt set attached to it."""
+
+    summary: StudySummary
+    prompt_set: str | None
+
+
+def stored_studies(settings: Settings) -> list[StudyListing]:
+    """Every study of the database at ``settings.database_url`` with its counts and attached prompt set,
+    for a command that runs once. Creates nothing: a missing SQLite file or a database without the
+    schema has no studies; a schema older than this version is an error asking for ``db upgrade``."""
+    from imagearena.arena.database import database_session
+    from imagearena.storage.engine import revisions, sqlite_file
+    from imagearena.storage.prompt_sets import attached_prompt_set
+    from imagearena.storage.studies import list_studies as rows
+    from imagearena.storage.studies import study_counts
+
+    url = settings.database_url
+    path = sqlite_file(url) if url.startswith("sqlite") else None
+    if path is not None and not path.exists():
+        return []
+    if revisions(url)[0] is None:
+        return []
+    with database_session(url, create=False) as session:
+        return [
+            StudyListing(
+                _summary(row, study_counts(session, row.id, row.epoch)), attached_prompt_set(session, row.id)
+            )
+            for row in rows(session)
+        ]
 
 
 def study_names(arena: Arena) -> list[str]:

@@ -16,6 +16,7 @@ from imagearena.cli import prompts as _prompts  # noqa: F401
 from imagearena.cli import rating as _rating  # noqa: F401
 from imagearena.cli import scoring as _scoring  # noqa: F401
 from imagearena.cli import simulate as _simulate  # noqa: F401
+from imagearena.cli import studies as _studies  # noqa: F401
 from imagearena.cli.app import app
 from imagearena.errors import ImageArenaError
 

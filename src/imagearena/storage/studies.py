@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from imagearena.errors import ConflictError, InputError, UnknownNameError
 from imagearena.storage.models import Image, PromptSet, RoundResult, Study, Undo, Vote, utcnow
 from imagearena.storage.rows import as_utc
+from imagearena.storage.votes import HUMAN
 from imagearena.types import RoundType, StudyKind
 
 STUDY_KINDS = tuple(k.value for k in StudyKind)
@@ -178,7 +179,8 @@ def bump_epoch(session: Session, study_id: int) -> int:
 
 def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int, int, int, int]:
     """(models, prompts, images, decisions in the current epoch, archived decisions) of a study; a
-    decision is a pair vote or a four-image round's result, and undone ones are not counted."""
+    decision is a pair vote or a four-image round's result that a person cast, and undone ones and an
+    automatic judge's (arena.judging) are not counted."""
     models, prompts, images = session.execute(
         select(
             func.count(func.distinct(Image.model_id)),
@@ -188,7 +190,7 @@ def study_counts(session: Session, study_id: int, epoch: int) -> tuple[int, int,
     ).one()
     current = total = 0
     for table, undone in ((Vote, Undo.vote_id), (RoundResult, Undo.round_id)):
-        kept = ~exists().where(undone == table.id)
+        kept = ~exists().where(undone == table.id) & (table.judge == HUMAN)
         current += (
             session.scalar(
                 select(func.count(table.id)).where(table.study_id == study_id, table.epoch == epoch, kept)
