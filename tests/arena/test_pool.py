@@ -100,9 +100,13 @@ def test_active_sampler_is_the_default_when_available():
     from imagearena.arena.pool import default_sampler_factory
     from imagearena.ratings.sampling import ActiveSampler
 
-    assert isinstance(default_sampler_factory(["a", "b"]), ActiveSampler)
-    many = [f"m{i}" for i in range(200)]
-    assert isinstance(default_sampler_factory(many), UniformSampler)  # stays cheap per match
+    few = default_sampler_factory(["a", "b"])
+    assert isinstance(few, ActiveSampler) and few.dense_max < 200
+    # a large pool (a folder of images) is served actively too, with the diagonal covariance that
+    # keeps a round O(names)
+    many = default_sampler_factory([f"m{i}" for i in range(200)])
+    assert isinstance(many, ActiveSampler) and not many._dense
+    assert len(set(many.next_group(4))) == 4
 
 
 def test_pool_cache_reloads_in_the_background_only_when_the_version_changes():

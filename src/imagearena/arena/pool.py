@@ -29,18 +29,19 @@ class PoolImage:
     format: str
 
 
-# The active sampler's cost per pair grows with the square of the models (and its refits with the
-# cube), on the request's thread; its cost per vote at 30, 100 and 300 models is measured by
-# benchmarks/bench_sampling.py (benchmarks/README.md, "bench_sampling.py"). Above the cap, pairs are uniform.
-ACTIVE_SAMPLER_MAX_MODELS = 128
+# The active sampler's full-covariance mode costs O(models^2) per pair (and its refits O(models^3)),
+# on the request's thread; its cost per vote at 30, 100 and 300 models is measured by
+# benchmarks/bench_sampling.py (benchmarks/README.md, "bench_sampling.py"). Above this many models
+# it keeps a diagonal covariance instead: O(models) per round, so a folder of 10,000 images is served
+# actively too (bench_label_efficiency.py prints the cost of a group of four from 10,000 names).
+DENSE_SAMPLER_MAX_MODELS = 128
 
 
 def default_sampler_factory(models: list[str]) -> Sampler[Battles]:
-    """The active sampler while the study is small enough for it to stay cheap per match; uniform
-    pairs above that."""
+    """The active sampler, in its full-covariance mode while that stays cheap per match."""
     from imagearena.ratings.sampling import make_sampler  # numpy and scipy load with the first pool
 
-    return make_sampler("active" if len(models) <= ACTIVE_SAMPLER_MAX_MODELS else "uniform", models)
+    return make_sampler("active", models, dense_max=DENSE_SAMPLER_MAX_MODELS)
 
 
 class StudyPool:
@@ -97,6 +98,13 @@ class StudyPool:
         if self.sampler is not None and model_a in self.playable_models and model_b in self.playable_models:
             with self._lock:
                 self.sampler.observe(model_a, model_b, winner)
+
+    def seed_scores(self, scores: dict[str, float]) -> None:
+        """Hand the sampler a guess at the order (a folder's pre-rank scores), where it takes one."""
+        seed = getattr(self.sampler, "seed_scores", None)
+        if seed is not None:
+            with self._lock:
+                seed({name: v for name, v in scores.items() if name in self.playable_models})
 
     def observe_round(self, models: Sequence[str], ranks: Sequence[int], round_type: RoundType) -> None:
         """Learn from a four-image round: the sampler's own multi-way update where it has one, else

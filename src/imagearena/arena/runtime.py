@@ -18,7 +18,7 @@ from imagearena.arena.tokens import TokenSigner, load_or_create_secret
 from imagearena.arena.writer import VoteWriter, write_match_votes
 from imagearena.media import MediaStore
 from imagearena.settings import Settings
-from imagearena.types import Sampler
+from imagearena.types import Sampler, StudyKind
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -115,6 +115,7 @@ class Arena:
 
     def _load_pool(self, study: str) -> StudyPool:
         from imagearena.storage.catalog import catalog_version, study_images
+        from imagearena.storage.folder_sync import prerank_scores
         from imagearena.storage.studies import get_study
         from imagearena.storage.votes import iter_rounds, iter_votes
 
@@ -124,6 +125,7 @@ class Arena:
             images = study_images(session, row.id)
             votes = list(iter_votes(session, row.id, row.epoch))
             rounds = list(iter_rounds(session, row.id, row.epoch))
+            seed = prerank_scores(session, row.id) if row.kind == StudyKind.FOLDER else {}
         pool = StudyPool(
             study_id=row.id,
             name=row.name,
@@ -133,6 +135,8 @@ class Arena:
             sampler_factory=self.sampler_factory,
             round_type=row.round_type,
         )
+        if seed:
+            pool.seed_scores(seed)
         if (votes or rounds) and pool.sampler is not None:
             from imagearena.arena.decisions import battles_of
 

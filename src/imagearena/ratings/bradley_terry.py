@@ -203,10 +203,13 @@ class BTFit:
         return np.sqrt(np.maximum(d, 0.0))
 
 
-def _neg_loglik(theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float) -> float:
+def _neg_loglik(
+    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, mu: np.ndarray | float
+) -> float:
     d = theta[c.i] - theta[c.j]
+    off = theta - mu
     # -[s log p + (tot - s) log(1 - p)] with p = sigmoid(d), written stably
-    return float(np.sum(tot * np.logaddexp(0.0, d) - s * d) + 0.5 * reg * theta @ theta)
+    return float(np.sum(tot * np.logaddexp(0.0, d) - s * d) + 0.5 * reg * off @ off)
 
 
 def _laplacian(m: int, i: np.ndarray, j: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -225,6 +228,7 @@ def fit_bt(
     max_iter: int = 100,
     covariance: bool = True,
     dense_limit: int = DENSE_LIMIT,
+    prior_mean: np.ndarray | None = None,
 ) -> BTFit:
     """Fit Bradley-Terry to aggregated counts.
 
@@ -237,6 +241,9 @@ def fit_bt(
         covariance: compute the sandwich covariance (skip it inside bootstrap rounds).
         dense_limit: above this many models with battles, L-BFGS and a diagonal variance instead of
             Newton and the full m x m covariance.
+        prior_mean: centre of the ridge per model (natural scale), for a prior guess of the strengths
+            such as a reward model's scores; default 0 for every model. Models without battles get it
+            as their ``theta``.
 
     Returns:
         :class:`BTFit` with ``ratings`` (Elo scale, mean 1000 over models that have battles), ``cov``
@@ -249,7 +256,13 @@ def fit_bt(
     idx = np.flatnonzero(played)
     k = len(idx)
     ratings = np.full(m, CENTER)
-    theta_full = np.zeros(m)
+    if prior_mean is not None:
+        prior_mean = np.asarray(prior_mean, dtype=float)
+        if prior_mean.shape != (m,) or not np.all(np.isfinite(prior_mean)):
+            raise InputError(
+                f"prior_mean needs one finite value per model ({m}), got shape {prior_mean.shape}"
+            )
+    theta_full = np.zeros(m) if prior_mean is None else prior_mean.copy()
     if k < 2:
         cov = np.full((m, m) if m <= dense_limit else m, np.inf)
         return BTFit(ratings, cov, theta_full, 0)
@@ -265,13 +278,16 @@ def fit_bt(
         if init.shape != (m,):
             raise InputError(f"init needs one value per model ({m}), got shape {init.shape}")
         theta = init[idx] - init[idx].mean()
+    # The fit runs centred; so does the prior's centre (the likelihood ignores the common level).
+    level = 0.0 if prior_mean is None else float(prior_mean[idx].mean())
+    mu: np.ndarray | float = 0.0 if prior_mean is None else prior_mean[idx] - level
     if k > dense_limit:
-        theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, tol, max_iter)
+        theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, mu, tol, max_iter)
     else:
         with _one_blas_thread(k):
-            theta, n_iter = _fit_newton(theta, c, s, tot, reg, tol, max_iter)
+            theta, n_iter = _fit_newton(theta, c, s, tot, reg, mu, tol, max_iter)
     theta -= theta.mean()
-    theta_full[idx] = theta
+    theta_full[idx] = theta + level
     ratings[idx] = CENTER + ELO_PER_NAT * theta
     if not covariance:
         cov = np.zeros(0)
@@ -289,16 +305,23 @@ def fit_bt(
 
 
 def _fit_newton(
-    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, tol: float, max_iter: int
+    theta: np.ndarray,
+    c: PairCounts,
+    s: np.ndarray,
+    tot: np.ndarray,
+    reg: float,
+    mu: np.ndarray | float,
+    tol: float,
+    max_iter: int,
 ) -> tuple[np.ndarray, int]:
     k = c.n_models
     ones = np.full((k, k), 1.0 / k)
-    f = _neg_loglik(theta, c, s, tot, reg)
+    f = _neg_loglik(theta, c, s, tot, reg, mu)
     for it in range(1, max_iter + 1):
         d = theta[c.i] - theta[c.j]
         p = 1.0 / (1.0 + np.exp(-d))
         r = s - tot * p  # d loglik / d theta_i per pair
-        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * theta
+        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * (theta - mu)
         hess = _laplacian(k, c.i, c.j, tot * p * (1.0 - p))
         hess[np.diag_indices(k)] += reg
         step = np.linalg.solve(hess + ones, g)
@@ -306,7 +329,7 @@ def _fit_newton(
         t = 1.0
         while True:
             new = theta + t * step
-            f_new = _neg_loglik(new, c, s, tot, reg)
+            f_new = _neg_loglik(new, c, s, tot, reg, mu)
             if f_new <= f + 1e-12 * abs(f) or t < 1e-6:
                 break
             t *= 0.5
@@ -317,7 +340,14 @@ def _fit_newton(
 
 
 def _fit_lbfgs(
-    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, tol: float, max_iter: int
+    theta: np.ndarray,
+    c: PairCounts,
+    s: np.ndarray,
+    tot: np.ndarray,
+    reg: float,
+    mu: np.ndarray | float,
+    tol: float,
+    max_iter: int,
 ) -> tuple[np.ndarray, int]:
     from scipy.optimize import minimize
 
@@ -327,8 +357,8 @@ def _fit_lbfgs(
         d = th[c.i] - th[c.j]
         p = 1.0 / (1.0 + np.exp(-d))
         r = s - tot * p
-        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * th
-        return _neg_loglik(th, c, s, tot, reg), -g
+        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * (th - mu)
+        return _neg_loglik(th, c, s, tot, reg, mu), -g
 
     res = minimize(fun, theta, jac=True, method="L-BFGS-B", options={"maxiter": 50 * max_iter, "gtol": 1e-9})
     return res.x, int(res.nit)

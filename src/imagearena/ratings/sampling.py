@@ -19,11 +19,12 @@ partners only among the names ranked near each candidate, so a call costs O(name
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import erf, expit
+from scipy.special import erf, expit, ndtri
+from scipy.stats import rankdata
 
 from imagearena.errors import InputError, UnknownNameError
 from imagearena.ratings.battles import Battles
@@ -46,6 +47,11 @@ WINDOW = 24
 #: Prior spread of strengths (Elo) before any vote, and the range an estimated one is kept in.
 INITIAL_PRIOR_SD = 200.0
 PRIOR_SD_RANGE = (25.0, 1000.0)
+#: How much of the prior spread an outside score (``seed_scores``, a reward model's pre-rank) is
+#: trusted to explain: the prior mean of a name is this times the prior spread times its normal score.
+#: Reward models agree with people on roughly 60-65% of pairs, a weak but real signal: enough to
+#: make the first rounds compare images the scorer finds close, too little to outweigh a few votes.
+SEED_SCORE_WEIGHT = 0.5
 
 #: Battle outcome code -> 0 (model_a wins), 1 (model_b wins) or 2 (draw: tie or both_bad).
 _DRAW_CODE = np.array([2 if o.is_draw else o.code for o in Outcome])
@@ -152,6 +158,14 @@ class _Sampler:
             raise UnknownNameError(
                 f"model {name!r} is not in the sampler; add it first with add_model({name!r})"
             ) from None
+
+    def seed_scores(self, scores: Mapping[str, float]) -> None:
+        """A guess at the order before any vote, from an outside score such as a reward model's
+        (higher is better; names without a score, or with a non-finite one, get no guess). The uniform
+        sampler ignores it; the active sampler centres its prior on it (``SEED_SCORE_WEIGHT``), so its
+        first rounds compare names the score finds close. Votes alone decide every leaderboard."""
+        for name in scores:
+            self._idx(name)
 
     @property
     def votes(self) -> dict[str, int]:
@@ -389,6 +403,8 @@ class ActiveSampler(_Sampler):
         # uncertainty mass (row sums of the misorder weights over its window).
         self._var = self._mass = np.zeros(0)
         self._order = self._pos = np.zeros(0, dtype=np.int64)
+        # Normal scores of an outside score per name (seed_scores), 0 where there is none.
+        self._seed_z = np.zeros(0)
         super().__init__(models, seed=seed)
 
     @property
@@ -397,6 +413,28 @@ class ActiveSampler(_Sampler):
 
     def _grow(self, m: int) -> None:
         self._fitted = False  # the pair set changed: refit before serving
+        self._seed_z = np.append(self._seed_z, np.zeros(m - len(self._seed_z)))
+
+    def seed_scores(self, scores: Mapping[str, float]) -> None:
+        idx, values = [], []
+        for name, value in scores.items():
+            k = self._idx(name)
+            if np.isfinite(value):
+                idx.append(k)
+                values.append(float(value))
+        z = np.zeros(len(self.models))
+        if len(idx) >= 2:
+            ranks = rankdata(values)  # normal scores of the ranks: the score's scale does not matter
+            z[idx] = ndtri((ranks - 0.5) / len(idx))
+        self._seed_z = z
+        self._fitted = False
+
+    def _prior_mean(self) -> np.ndarray | None:
+        """Centre of the prior per name (natural scale), from ``seed_scores``; None without one."""
+        if not self._seed_z.any():
+            return None
+        mean: np.ndarray = SEED_SCORE_WEIGHT * self._seed_z / np.sqrt(self._ridge)
+        return mean
 
     def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
         self._pending += len(a)
@@ -430,7 +468,10 @@ class ActiveSampler(_Sampler):
             return
         decisive, draws = self._votes.matrices(len(self.models))
         counts = PairCounts.from_matrices(decisive, draws)
-        theta = fit_bt(counts, init=self._padded_theta(), reg=self._ridge, tol=1e-6, covariance=False).theta
+        mean = self._prior_mean()
+        theta = fit_bt(
+            counts, init=self._padded_theta(), reg=self._ridge, tol=1e-6, covariance=False, prior_mean=mean
+        ).theta
         games = decisive + decisive.T + draws
         p = expit(theta[:, None] - theta[None, :])
         self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
@@ -450,13 +491,15 @@ class ActiveSampler(_Sampler):
                 self._lap = np.diag(g.sum(axis=1)) - g
                 self._mm = cov @ self._lap @ cov
         if self._estimate_prior and m > 2 and games.any():
-            self._update_prior(theta, cov)
+            self._update_prior(theta if mean is None else theta - mean, cov)
         self._fitted = True
 
     def _update_prior(self, theta: np.ndarray, cov: np.ndarray) -> None:
         """One EM step on the prior variance of the strength contrasts, for the next refit: the mean of
-        E[theta_i^2 | votes] over the m - 1 free directions (the overall level is not identified)."""
+        E[(theta_i - prior mean_i)^2 | votes] over the m - 1 free directions (the overall level is not
+        identified); ``theta`` comes already less the prior mean."""
         m = len(theta)
+        theta = theta - theta.mean()
         centred_trace = float(np.trace(cov) - cov.sum() / m)
         var = (float(theta @ theta) + centred_trace) / (m - 1)
         lo, hi = (v * ELO_TO_NATURAL for v in PRIOR_SD_RANGE)
@@ -590,11 +633,20 @@ class ActiveSampler(_Sampler):
         m = len(self.models)
         counts = self._votes.counts(m)
         theta = self._padded_theta()
+        mean = self._prior_mean()
         if len(counts.i):
             # Newton while few names have votes (L-BFGS costs more there), L-BFGS beyond
             theta = fit_bt(
-                counts, init=theta, reg=self._ridge, tol=1e-6, covariance=False, dense_limit=512
+                counts,
+                init=theta,
+                reg=self._ridge,
+                tol=1e-6,
+                covariance=False,
+                dense_limit=512,
+                prior_mean=mean,
             ).theta
+        elif mean is not None:
+            theta = mean.copy()
         p = expit(theta[counts.i] - theta[counts.j])
         w = counts.n.sum(axis=1) * p * (1.0 - p)
         precision = np.bincount(counts.i, w, m) + np.bincount(counts.j, w, m) + self._ridge
@@ -605,7 +657,9 @@ class ActiveSampler(_Sampler):
         self._mass = self._masses(np.arange(m))
         self._pending = self._booked = 0
         if self._estimate_prior and m > 2 and len(counts.i):
-            var = (float(theta @ theta) + float(self._var.sum())) / (m - 1)
+            off = theta if mean is None else theta - mean
+            off = off - off.mean()
+            var = (float(off @ off) + float(self._var.sum())) / (m - 1)
             lo, hi = (v * ELO_TO_NATURAL for v in PRIOR_SD_RANGE)
             self._ridge = 1.0 / min(max(var, lo * lo), hi * hi)
         self._fitted = True
