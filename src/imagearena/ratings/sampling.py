@@ -403,7 +403,8 @@ class ActiveSampler(_Sampler):
         # uncertainty mass (row sums of the misorder weights over its window).
         self._var = self._mass = np.zeros(0)
         self._order = self._pos = np.zeros(0, dtype=np.int64)
-        # Normal scores of an outside score per name (seed_scores), 0 where there is none.
+        # Normal scores of an outside score per name (seed_scores), 0 where there is none or for
+        # names added after it.
         self._seed_z = np.zeros(0)
         super().__init__(models, seed=seed)
 
@@ -413,7 +414,6 @@ class ActiveSampler(_Sampler):
 
     def _grow(self, m: int) -> None:
         self._fitted = False  # the pair set changed: refit before serving
-        self._seed_z = np.append(self._seed_z, np.zeros(m - len(self._seed_z)))
 
     def seed_scores(self, scores: Mapping[str, float]) -> None:
         idx, values = [], []
@@ -433,7 +433,8 @@ class ActiveSampler(_Sampler):
         """Centre of the prior per name (natural scale), from ``seed_scores``; None without one."""
         if not self._seed_z.any():
             return None
-        mean: np.ndarray = SEED_SCORE_WEIGHT * self._seed_z / np.sqrt(self._ridge)
+        z = np.append(self._seed_z, np.zeros(len(self.models) - len(self._seed_z)))  # names added since
+        mean: np.ndarray = SEED_SCORE_WEIGHT * z / np.sqrt(self._ridge)
         return mean
 
     def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
