@@ -6,14 +6,12 @@ and undone votes are not counted; a missing database is not created."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cli_process import imagearena
 from folder_files import image_bytes
 
 from imagearena.arena.demo_data import DEMO_STUDY, create_demo
@@ -22,18 +20,6 @@ from imagearena.arena.judging import judge_study
 from imagearena.arena.runtime import Arena
 from imagearena.judges import JudgeImage, Verdict
 from imagearena.types import RoundType, StudyKind
-
-
-def imagearena(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGEARENA_")}  # only what args say
-    return subprocess.run(
-        [sys.executable, "-m", "imagearena", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
 
 
 class LeftJudge:
