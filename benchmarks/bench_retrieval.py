@@ -13,9 +13,16 @@ The 1,000,000 vectors: there are no million real prompts here, so they are made 
 MiniLM embeddings of the 2,198 prompts in ../shared/data (PartiPrompts and both ImageReward files):
 each is a random mix a*e_i + (1-a)*e_j of two of them plus Gaussian noise of norm --noise, made unit
 length. Queries are 200 other such mixes. Use --vectors random for isotropic Gaussian vectors (the
-hardest case for a graph index; no structure at all).
+hardest case for a graph index; no structure at all). --seed picks another draw of vectors and queries
+(seed S draws the vectors with 2S-1 and the queries with 2S; the default 1 is the draw of earlier runs).
 
-Usage:  .venv/bin/python benchmarks/bench_retrieval.py [--count 1000000] [--queries 200] [--json out.json]
+The graph and search settings default to IndexParams' (--connectivity, --ef-add, --ef-search,
+--candidates, --dtype override them); --sweep repeats the queries on the same graph over
+--sweep-ef x --sweep-candidates. Build and query CPU seconds are printed beside the wall times, since
+on a shared machine the wall times are inflated by other work.
+
+Usage:  .venv/bin/python benchmarks/bench_retrieval.py [--count 1000000] [--queries 200] [--seed 1]
+            [--embeddings-from DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,12 +89,19 @@ def synthetic(base: np.ndarray, count: int, noise: float, seed: int, kind: str) 
     return out
 
 
-def timed_queries(search, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:  # noqa: ANN001
+def timed_queries(
+    search,  # noqa: ANN001
+    queries: np.ndarray,
+    cpu: list[float] | None = None,
+) -> tuple[np.ndarray, list[float]]:
+    """Each query alone: its rows and wall times (its CPU times appended to ``cpu`` when given)."""
     rows, times = [], []
     for q in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r, _ = search(q[None, :], K)
         times.append(time.perf_counter() - t)
+        if cpu is not None:
+            cpu.append(time.process_time() - c)
         rows.append(r[0])
     return np.array(rows), times
 
@@ -99,6 +114,10 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(
         np.mean([len(set(f.tolist()) & set(t.tolist())) / K for f, t in zip(found, truth, strict=True)])
     )
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
 
 
 def main() -> None:
@@ -114,7 +133,26 @@ def main() -> None:
         "--dtype", default=IndexParams.dtype, help="the graph's vector storage: i8, bf16, f16, f32"
     )
     parser.add_argument(
+        "--connectivity", type=int, default=IndexParams.connectivity, help="the graph's links per node (M)"
+    )
+    parser.add_argument(
         "--ef-add", type=int, default=IndexParams.expansion_add, help="the build's expansion_add"
+    )
+    parser.add_argument(
+        "--ef-search", type=int, default=IndexParams.expansion_search, help="the query's expansion_search"
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=IndexParams.candidates,
+        help="HNSW results per wanted result, re-ranked exactly",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="which draw of vectors and queries")
+    parser.add_argument(
+        "--sweep-ef", type=_ints, default=[64, 128, 256, 512, 1024], help="ef_search values of --sweep"
+    )
+    parser.add_argument(
+        "--sweep-candidates", type=_ints, default=[1, 2, 4, 8], help="candidates values of --sweep"
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
@@ -146,23 +184,30 @@ def main() -> None:
             f" prompts/s; ratio {emb['ours_per_s'] / emb['anchor_per_s']:.2f}"
         )
 
-    vectors = synthetic(base, args.count, args.noise, 1, args.vectors)
-    queries = synthetic(base, args.queries, args.noise, 2, args.vectors)
+    vectors = synthetic(base, args.count, args.noise, 2 * args.seed - 1, args.vectors)
+    queries = synthetic(base, args.queries, args.noise, 2 * args.seed, args.vectors)
     print(
-        f"vectors: {args.count} x {vectors.shape[1]} ({args.vectors}, noise {args.noise}), {args.queries} queries"
+        f"vectors: {args.count} x {vectors.shape[1]} ({args.vectors}, noise {args.noise}, seed {args.seed}), "
+        f"{args.queries} queries"
     )
 
     truth, exact_times = timed_queries(lambda q, k: exact_top_k(vectors, q, k), queries)
     exact_p50 = pct(exact_times, 50)
     print(f"exact numpy top-{K}: p50 {exact_p50:.1f} ms, p99 {pct(exact_times, 99):.1f} ms")
 
-    params = IndexParams(dtype=args.dtype, expansion_add=args.ef_add)
+    params = IndexParams(
+        dtype=args.dtype,
+        connectivity=args.connectivity,
+        expansion_add=args.ef_add,
+        expansion_search=args.ef_search,
+        candidates=args.candidates,
+    )
     t, cpu = time.perf_counter(), time.process_time()
     index = ApproximateIndex.build(vectors, params)
     build_s, build_cpu = time.perf_counter() - t, time.process_time() - cpu
     print(
         f"index build ({params.dtype}, M={params.connectivity}, ef_add={params.expansion_add}): {build_s:.1f} s "
-        f"({args.count / build_s:.0f} vectors/s, {build_cpu / build_s:.2f} cores busy)"
+        f"({args.count / build_s:.0f} vectors/s), CPU {build_cpu:.1f} s ({build_cpu / build_s:.2f} cores busy)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "index.usearch"
@@ -177,24 +222,23 @@ def main() -> None:
             f"index file {size_mb:.0f} MiB: save {save_s:.2f} s, open (memory-mapped) {load_s * 1e3:.1f} ms"
         )
         index.search(queries[:20], K)  # page in the upper levels
-        found, times = timed_queries(index.search, queries)
+        cpu_times: list[float] = []
+        found, times = timed_queries(index.search, queries, cpu_times)
         p50, rec = pct(times, 50), recall(found, truth)
         print(
             f"approximate top-{K} (ef_search={params.expansion_search}, x{params.candidates} candidates "
             f"re-ranked): p50 {p50:.2f} ms (ratio to 10 ms target {p50 / 10:.3f}; to exact numpy "
             f"{p50 / exact_p50:.4f}, {exact_p50 / p50:.0f}x faster), p99 {pct(times, 99):.2f} ms, "
-            f"recall@{K} {rec:.3f} (ratio to 0.95 target {rec / 0.95:.3f})"
+            f"CPU p50 {pct(cpu_times, 50):.2f} ms, recall@{K} {rec:.3f} (ratio to 0.95 target {rec / 0.95:.3f})"
         )
         sweep = []
         if args.sweep:
-            for ef in (64, 128, 256, 512, 1024):
-                for cand in (1, 2, 4, 8):
+            for ef in args.sweep_ef:
+                for cand in args.sweep_candidates:
                     trial = ApproximateIndex(
                         index.graph,
                         vectors,
-                        IndexParams(
-                            args.dtype, expansion_add=args.ef_add, expansion_search=ef, candidates=cand
-                        ),
+                        replace(params, expansion_search=ef, candidates=cand),
                     )
                     f, ts = timed_queries(trial.search, queries)
                     sweep.append(
@@ -215,11 +259,15 @@ def main() -> None:
                 {
                     "count": args.count,
                     "vectors": args.vectors,
+                    "seed": args.seed,
+                    "params": params.as_dict(),
                     "embedding": emb,
                     "exact_p50_ms": exact_p50,
                     "build_s": build_s,
+                    "build_cpu_s": build_cpu,
                     "query_p50_ms": p50,
                     "query_p99_ms": pct(times, 99),
+                    "query_cpu_p50_ms": pct(cpu_times, 50),
                     "recall_at_10": rec,
                     "sweep": sweep,
                 },

@@ -3,6 +3,7 @@ changing either embeds again and drops the stale entry; a half-written entry is 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -152,3 +153,31 @@ def test_index_saved_once_and_rebuilt_when_its_settings_change(tmp_path: Path) -
     assert isinstance(
         cached_index(x, tmp_path, exact_limit=1000, params=IndexParams(connectivity=8)), ApproximateIndex
     )
+
+
+def test_an_index_saved_with_the_earlier_defaults_is_rebuilt_with_the_current_ones(tmp_path: Path) -> None:
+    """The defaults before connectivity 32 and x4 candidates: a saved graph of 16 links per node is
+    still a readable index, but opening the set through the cache builds it again with the current
+    settings (its index.json names the settings it was built with, so the change is seen)."""
+    earlier = IndexParams(dtype="i8", connectivity=16, expansion_add=64, expansion_search=1024, candidates=2)
+    assert earlier != IndexParams()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    cached_index(x, tmp_path, exact_limit=1000, params=earlier)
+    assert json.loads((tmp_path / "index.json").read_text())["params"] == earlier.as_dict()
+    shutil.copy(tmp_path / "index.usearch", tmp_path / "earlier.usearch")
+
+    old = ApproximateIndex.load(tmp_path / "earlier.usearch", x, IndexParams())
+    assert old.graph.connectivity == 16  # the file's own graph, searched with today's settings
+    rows, sims = old.search(x[:5], 3)
+    assert rows[:, 0].tolist() == list(range(5))
+    np.testing.assert_allclose(sims[:, 0], 1.0, rtol=1e-5)
+
+    phases: list[str] = []
+    current = cached_index(
+        x, tmp_path, exact_limit=1000, on_progress=lambda phase, done, total: phases.append(phase)
+    )
+    assert isinstance(current, ApproximateIndex) and set(phases) == {"indexing"}
+    assert current.graph.connectivity == IndexParams().connectivity
+    assert json.loads((tmp_path / "index.json").read_text())["params"] == IndexParams().as_dict()
