@@ -147,6 +147,18 @@ def test_index_saved_once_and_rebuilt_when_its_settings_change(tmp_path: Path) -
     )
     assert isinstance(again, ApproximateIndex) and phases == []
     np.testing.assert_array_equal(again.search(x[:5], 3)[0], built.search(x[:5], 3)[0])
+    # the search settings apply to the saved graph as it is: no rebuild
+    wider = IndexParams(expansion_search=2048, candidates=8)
+    searched = cached_index(
+        x,
+        tmp_path,
+        exact_limit=1000,
+        params=wider,
+        on_progress=lambda phase, done, total: phases.append(phase),
+    )
+    assert phases == [] and (tmp_path / "index.usearch").stat().st_mtime_ns == saved
+    assert isinstance(searched, ApproximateIndex) and searched.params == wider
+    assert searched.graph.expansion_search == 2048
     cached_index(x, tmp_path, exact_limit=1000, params=IndexParams(connectivity=8))
     assert (tmp_path / "index.usearch").stat().st_mtime_ns != saved
     (tmp_path / "index.usearch").write_bytes(b"garbage")

@@ -128,13 +128,16 @@ def cached_index(
     on_progress: Progress | None = None,
 ) -> SearchIndex:
     """Exact search below ``exact_limit`` rows; else the approximate index saved in ``folder``
-    (built and saved on first use, and again when its parameters change)."""
+    (built and saved on first use, and again when a parameter of its graph changes; the search
+    parameters, ``expansion_search`` and ``candidates``, apply to a saved graph as they are)."""
     if vectors.shape[0] < exact_limit:
         return ExactIndex(vectors)
     params = params or IndexParams()
     expected = {"count": int(vectors.shape[0]), "params": params.as_dict()}
     meta = _read_json(folder / INDEX_META)
-    if meta == expected:
+    saved = meta.get("params") if meta is not None else None
+    same_graph = isinstance(saved, dict) and all(saved.get(k) == v for k, v in params.graph_dict().items())
+    if meta is not None and meta.get("count") == expected["count"] and same_graph:
         try:
             return ApproximateIndex.load(folder / INDEX, vectors, params)
         except (OSError, RuntimeError, ValueError):

@@ -50,6 +50,10 @@ class IndexParams:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def graph_dict(self) -> dict[str, Any]:
+        """The parameters the saved graph depends on; the search ones can change without a rebuild."""
+        return {"dtype": self.dtype, "connectivity": self.connectivity, "expansion_add": self.expansion_add}
+
 
 def _order(sims: NDArray[np.float32], rows: NDArray[np.int64], k: int) -> Hits:
     """Each row's k best (highest similarity, then lowest index), best first, padded to k."""
