@@ -219,8 +219,9 @@ class Sampler(Protocol[BattlesT_contra]):
 
     def next_pair(self) -> tuple[str, str]: ...
 
-    def next_group(self, size: int) -> tuple[str, ...]:
-        """``size`` distinct names in display order (size <= number of names; size 2 is a pair)."""
+    def next_group(self, size: int, round_type: RoundType | str | None = None) -> tuple[str, ...]:
+        """``size`` distinct names in display order (size <= number of names; size 2 is a pair), for a
+        round of ``round_type`` when given."""
         ...
 
     def pair_probability(self, model_a: str, model_b: str) -> float:

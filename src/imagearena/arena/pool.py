@@ -129,7 +129,9 @@ class StudyPool:
             return None
         with self._lock:
             for _ in range(8):
-                group = self.sampler.next_pair() if size == 2 else self.sampler.next_group(size)
+                group = (
+                    self.sampler.next_pair() if size == 2 else self.sampler.next_group(size, self.round_type)
+                )
                 if len(set(group)) == size and allowed.issuperset(group):
                     return tuple(group)
         return None
@@ -193,7 +195,7 @@ class StudyPool:
             next_group = getattr(self.sampler, "next_group", None)
             if next_group is not None and len(self.playable_models) >= size:
                 for _ in range(8):
-                    ids = [self.model_ids.get(n) for n in next_group(size)]
+                    ids = [self.model_ids.get(n) for n in next_group(size, self.round_type)]
                     group = [m for m in ids if m is not None]
                     if len(set(group)) == size:
                         common = frozenset.intersection(*(self._prompts_of[m] for m in group))

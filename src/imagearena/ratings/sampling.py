@@ -19,6 +19,7 @@ partners only among the names ranked near each candidate, so a call costs O(name
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,11 @@ ELO_TO_NATURAL = LOGIT_PER_ELO
 #: the names ranked near each candidate (O(names) per call instead of O(names^2), refits O(votes)).
 DENSE_MAX = 256
 #: Share of groups (size > 2) the active sampler draws uniformly (see ActiveSampler).
-GROUP_EXPLORE = 0.5
+GROUP_EXPLORE = 0.2
+#: Groups the full-covariance mode scores for a round: every choice of the group's size among this
+#: many names ranked next to each other, at each place of the ranking, and this many uniform groups.
+GROUP_WINDOW = 6
+GROUP_RANDOM = 200
 #: Names on each side, in the current ranking, among which the diagonal mode looks for partners.
 WINDOW = 24
 
@@ -271,8 +276,10 @@ class _Sampler:
         """The pair to show next, in random left/right order."""
         raise NotImplementedError
 
-    def next_group(self, size: int) -> tuple[str, ...]:
-        """``size`` distinct names to show next, in random display order; size 2 is :meth:`next_pair`."""
+    def next_group(self, size: int, round_type: RoundType | str | None = None) -> tuple[str, ...]:
+        """``size`` distinct names to show next, in random display order; size 2 is :meth:`next_pair`.
+        ``round_type`` (``best4``, ``order4``) says what the round will ask, so the active sampler can
+        weigh what its answer is worth."""
         raise NotImplementedError
 
     def pair_probability(self, model_a: str, model_b: str) -> float:
@@ -285,7 +292,7 @@ class UniformSampler(_Sampler):
     """Every unordered pair (or group) equally likely: the baseline. O(1) per pair and O(models)
     memory, so it also serves rankings of thousands of items."""
 
-    def next_group(self, size: int) -> tuple[str, ...]:
+    def next_group(self, size: int, round_type: RoundType | str | None = None) -> tuple[str, ...]:
         self._check_servable(size)
         if size == 2:
             return self.next_pair()
@@ -324,6 +331,51 @@ def _misorder_weight(z: np.ndarray) -> np.ndarray:
     return weight
 
 
+_PERMUTATIONS4 = np.array(list(itertools.permutations(range(4))))
+
+
+def _choice_information(e: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+    """Fisher information of one multinomial-logit choice among ``remaining`` (0/1 masks, (..., k)),
+    the items' exp-strengths ``e`` (..., k): diag(q) - q q^T with q the choice probabilities."""
+    w = e * remaining
+    q = w / w.sum(axis=-1, keepdims=True)
+    info: np.ndarray = q[..., :, None] * np.eye(q.shape[-1]) - q[..., :, None] * q[..., None, :]
+    return info
+
+
+def round_information(strengths: np.ndarray, round_type: RoundType | None) -> np.ndarray:
+    """Expected Fisher information about the strengths (natural scale) of the names of a round, for
+    each row of ``strengths`` ((n, k) -> (n, k, k)), under the crowd model the simulations use.
+
+    ``best4``: one Plackett-Luce pick, diag(p) - p p^T. ``order4``: a Plackett-Luce order, the sum of
+    its three choices' informations averaged over the 24 orders by their probability. Otherwise (no
+    round type known, pairs): the rank-broken pairs as independent Bradley-Terry votes, the Laplacian
+    of p (1 - p) over the pairs.
+    """
+    t = strengths - strengths.max(axis=-1, keepdims=True)
+    e = np.exp(t)
+    k = strengths.shape[-1]
+    if round_type is RoundType.BEST4:
+        return _choice_information(e, np.ones(k))
+    if round_type is RoundType.ORDER4 and k == 4:
+        info = np.zeros((*strengths.shape, k))
+        for perm in _PERMUTATIONS4:
+            remaining = np.ones(k)
+            prob = np.ones(strengths.shape[:-1])
+            stages = np.zeros_like(info)
+            for item in perm[:-1]:
+                stages += _choice_information(e, remaining)
+                prob = prob * e[..., item] / (e * remaining).sum(axis=-1)
+                remaining = remaining.copy()
+                remaining[item] = 0.0
+            info += prob[..., None, None] * stages
+        return info
+    p = expit(strengths[..., :, None] - strengths[..., None, :])
+    w = p * (1.0 - p) * (1.0 - np.eye(k))
+    lap: np.ndarray = w.sum(axis=-1)[..., :, None] * np.eye(k) - w
+    return lap
+
+
 class ActiveSampler(_Sampler):
     """Chooses the pair whose next vote most reduces the expected number of wrongly ordered pairs.
 
@@ -343,16 +395,21 @@ class ActiveSampler(_Sampler):
     pairs are still uncertain. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
     interval instead (the Chatbot Arena rule, paper Eq. 9, in its model-based form).
 
-    ``next_group(size)`` serves the best pair, then adds one name at a time: the one whose comparisons
-    with the names already in the group are worth most after those already chosen are booked as
-    virtual votes (``power`` applies to pairs only). A share ``group_explore`` (default one half) of
-    groups is drawn uniformly, so each name is in at least ``group_explore * size / models`` of them;
-    groups need more than pairs' 20%: the greedy group gathers names of neighbouring ranks, and
-    benchmarks/bench_label_efficiency.py found best-of-4 picks among them alone learn less per click
-    than uniform groups, while half of each did better than either. Above ``dense_max`` names the
-    covariance is kept diagonal (the same scores with the cross terms dropped, each name's uncertainty
-    mass summed over the ``WINDOW`` names ranked nearest on each side) and partners are looked for in
-    those windows; ``pair_probability`` is then the exploration floor plus the current favourite.
+    ``next_group(size, round_type)`` scores whole rounds: the round's expected Fisher information F
+    under the Plackett-Luce crowd (a pick for ``best4``, an order for ``order4``; see
+    :func:`round_information`) lowers the covariance by C K C^T with K = (I + F A)^-1 F (C the
+    group's columns of the covariance, A its block), so its value, the drop in the weighted
+    difference variances, is tr(K (cov G cov)[group, group]): O(size^3) per group once cov G cov is
+    known. The groups scored are every ``size`` of the ``GROUP_WINDOW`` names ranked next to each
+    other, at every place of the ranking, and ``GROUP_RANDOM`` uniform groups; the best is served and
+    booked by that exact update. A share ``group_explore`` (default 0.2, as for pairs) of groups is
+    drawn uniformly, so each name is in at least ``group_explore * size / models`` of them. Above
+    ``dense_max`` names (or with ``criterion="ci"``) a group starts from the best pair and adds one
+    name at a time, the one whose comparisons with those chosen are worth most. Above ``dense_max``
+    names the covariance is kept diagonal (the same scores with the cross terms dropped, each name's
+    uncertainty mass summed over the ``WINDOW`` names ranked nearest on each side) and partners are
+    looked for in those windows; ``pair_probability`` is then the exploration floor plus the current
+    favourite.
     """
 
     def __init__(
@@ -588,21 +645,89 @@ class ActiveSampler(_Sampler):
         else:
             self._virtual_diagonal(a, b)
 
-    def next_group(self, size: int) -> tuple[str, ...]:
+    def next_group(self, size: int, round_type: RoundType | str | None = None) -> tuple[str, ...]:
         self._check_servable(size)
         if size == 2:
             return self.next_pair()
+        rt = None if round_type is None else parse_round_type(round_type)
         self._ensure_fitted()
         self.last_probability = float("nan")
+        exact = self._dense and self.criterion == "rank"
         group = None
         if self._rng.random() >= self.group_explore:
-            group = self._dense_group(size) if self._dense else self._diagonal_group(size)
+            if exact:
+                group = self._best_group(size, rt)
+            else:
+                group = self._dense_group(size) if self._dense else self._diagonal_group(size)
         if group is None:  # exploration, or nothing left to learn
             group = self._uniform_group(size)
-            for x, a in enumerate(group):
-                for b in group[:x]:
-                    self._book(a, b)
+            if exact:
+                self._book_group(np.array(group), rt)
+            else:
+                for x, a in enumerate(group):
+                    for b in group[:x]:
+                        self._book(a, b)
         return self._shown(group)
+
+    def _candidate_groups(self, size: int) -> np.ndarray:
+        """Groups worth scoring, (n, size) sorted indices: every ``size`` of the ``GROUP_WINDOW`` names
+        ranked next to each other at each place of the current ranking (where the uncertain orders
+        are), and ``GROUP_RANDOM`` uniform groups."""
+        m = len(self.models)
+        w = min(GROUP_WINDOW, m)
+        order = np.argsort(self._theta, kind="stable")
+        starts = np.arange(m - w + 1)
+        subsets = np.array(list(itertools.combinations(range(w), size)))
+        windows = order[starts[:, None, None] + subsets[None, :, :]].reshape(-1, size)
+        randoms = np.array([self._uniform_group(size) for _ in range(GROUP_RANDOM)])
+        groups = np.sort(np.concatenate([windows, randoms]), axis=1)
+        unique: np.ndarray = np.unique(groups, axis=0)
+        return unique
+
+    def _group_gain(self, groups: np.ndarray, rt: RoundType | None) -> tuple[np.ndarray, np.ndarray]:
+        """(value, K) per group: the expected drop in misordered pairs from one round on it, and the
+        matrix K = (I + F A)^-1 F that books it, with F the round's information and A the groups'
+        covariance block. The round lowers the covariance by C K C^T (C = cov[:, group]), so the
+        weighted sum of difference variances drops by tr(K (cov G cov)[group, group])."""
+        info = round_information(self._theta[groups], rt)
+        block = self._cov[groups[:, :, None], groups[:, None, :]]
+        weights = self._mm[groups[:, :, None], groups[:, None, :]]
+        eye = np.eye(groups.shape[1])
+        k = np.linalg.solve(eye + info @ block, info)
+        k = 0.5 * (k + np.swapaxes(k, -1, -2))  # symmetric in exact arithmetic
+        value: np.ndarray = np.einsum("nij,nji->n", k, weights)
+        return value, k
+
+    def _best_group(self, size: int, rt: RoundType | None) -> list[int] | None:
+        """The candidate group whose round is worth most (full covariance)."""
+        groups = self._candidate_groups(size)
+        with _one_blas_thread(len(self.models)):
+            value, k = self._group_gain(groups, rt)
+        if value.max() <= 0.0:
+            return None
+        best = self._pick(value)
+        self._book_round(groups[best], k[best])
+        return [int(g) for g in groups[best]]
+
+    def _book_group(self, group: np.ndarray, rt: RoundType | None) -> None:
+        _, k = self._group_gain(np.sort(group)[None, :], rt)
+        self._book_round(np.sort(group), k[0])
+
+    def _book_round(self, group: np.ndarray, k: np.ndarray) -> None:
+        """Book a served round as its expected information: cov' = cov - C K C^T, and the difference
+        variances and cov G cov to match, holding the strengths and weights of the last refit."""
+        self._booked += len(group) * (len(group) - 1) // 2
+        c = self._cov[:, group]
+        ck = c @ k
+        lc = self._lap @ c
+        # cov' G cov' = mm - R G cov - cov G R + R G R, with R = C K C^T
+        rgc = ck @ (lc.T @ self._cov)
+        self._mm -= rgc
+        self._mm -= rgc.T
+        self._mm += ck @ (lc.T @ c) @ ck.T
+        self._cov -= ck @ c.T
+        dc = np.diag(self._cov)
+        self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * self._cov, 0.0)
 
     def _pick(self, values: np.ndarray) -> int:
         """Index of the largest value, ties broken at random."""

@@ -424,7 +424,7 @@ def run_clicks(
             else:
                 decisive[(i, j) if code == 0 else (j, i)] += 1
         else:
-            group = smp.next_group(4)
+            group = smp.next_group(4, rt)
             idx = [index[g] for g in group]
             ranks = voter.best4(idx) if rt is RoundType.BEST4 else voter.order4(idx)
             smp.observe_round(group, ranks, rt)
