@@ -203,13 +203,30 @@ class BTFit:
         return np.sqrt(np.maximum(d, 0.0))
 
 
-def _neg_loglik(
-    theta: np.ndarray, c: PairCounts, s: np.ndarray, tot: np.ndarray, reg: float, mu: np.ndarray | float
-) -> float:
-    d = theta[c.i] - theta[c.j]
-    off = theta - mu
-    # -[s log p + (tot - s) log(1 - p)] with p = sigmoid(d), written stably
-    return float(np.sum(tot * np.logaddexp(0.0, d) - s * d) + 0.5 * reg * off @ off)
+@dataclass(frozen=True)
+class _Objective:
+    """The penalised negative log-likelihood a fit minimises: the counts ``c``, each row's score ``s``
+    (wins plus half the ties) and total ``tot``, and the Gaussian ridge ``reg`` centred on ``mu``."""
+
+    c: PairCounts
+    s: np.ndarray
+    tot: np.ndarray
+    reg: float
+    mu: np.ndarray | float
+
+    def value(self, theta: np.ndarray) -> float:
+        d = theta[self.c.i] - theta[self.c.j]
+        off = theta - self.mu
+        # -[s log p + (tot - s) log(1 - p)] with p = sigmoid(d), written stably
+        return float(np.sum(self.tot * np.logaddexp(0.0, d) - self.s * d) + 0.5 * self.reg * off @ off)
+
+    def ascent(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gradient of the log-posterior, p = sigmoid(theta_i - theta_j) per row)."""
+        c, k = self.c, self.c.n_models
+        p = 1.0 / (1.0 + np.exp(-(theta[c.i] - theta[c.j])))
+        r = self.s - self.tot * p  # d loglik / d theta_i per pair
+        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - self.reg * (theta - self.mu)
+        return g, p
 
 
 def _laplacian(m: int, i: np.ndarray, j: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -281,11 +298,12 @@ def fit_bt(
     # The fit runs centred; so does the prior's centre (the likelihood ignores the common level).
     level = 0.0 if prior_mean is None else float(prior_mean[idx].mean())
     mu: np.ndarray | float = 0.0 if prior_mean is None else prior_mean[idx] - level
+    obj = _Objective(c, s, tot, reg, mu)
     if k > dense_limit:
-        theta, n_iter = _fit_lbfgs(theta, c, s, tot, reg, mu, tol, max_iter)
+        theta, n_iter = _fit_lbfgs(theta, obj, tol, max_iter)
     else:
         with _one_blas_thread(k):
-            theta, n_iter = _fit_newton(theta, c, s, tot, reg, mu, tol, max_iter)
+            theta, n_iter = _fit_newton(theta, obj, tol, max_iter)
     theta -= theta.mean()
     theta_full[idx] = theta + level
     ratings[idx] = CENTER + ELO_PER_NAT * theta
@@ -304,32 +322,21 @@ def fit_bt(
     return BTFit(ratings, cov, theta_full, n_iter)
 
 
-def _fit_newton(
-    theta: np.ndarray,
-    c: PairCounts,
-    s: np.ndarray,
-    tot: np.ndarray,
-    reg: float,
-    mu: np.ndarray | float,
-    tol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, int]:
+def _fit_newton(theta: np.ndarray, obj: _Objective, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+    c = obj.c
     k = c.n_models
     ones = np.full((k, k), 1.0 / k)
-    f = _neg_loglik(theta, c, s, tot, reg, mu)
+    f = obj.value(theta)
     for it in range(1, max_iter + 1):
-        d = theta[c.i] - theta[c.j]
-        p = 1.0 / (1.0 + np.exp(-d))
-        r = s - tot * p  # d loglik / d theta_i per pair
-        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * (theta - mu)
-        hess = _laplacian(k, c.i, c.j, tot * p * (1.0 - p))
-        hess[np.diag_indices(k)] += reg
+        g, p = obj.ascent(theta)
+        hess = _laplacian(k, c.i, c.j, obj.tot * p * (1.0 - p))
+        hess[np.diag_indices(k)] += obj.reg
         step = np.linalg.solve(hess + ones, g)
         # backtracking keeps Newton monotone when a model is (nearly) undefeated
         t = 1.0
         while True:
             new = theta + t * step
-            f_new = _neg_loglik(new, c, s, tot, reg, mu)
+            f_new = obj.value(new)
             if f_new <= f + 1e-12 * abs(f) or t < 1e-6:
                 break
             t *= 0.5
@@ -339,26 +346,11 @@ def _fit_newton(
     return theta, max_iter
 
 
-def _fit_lbfgs(
-    theta: np.ndarray,
-    c: PairCounts,
-    s: np.ndarray,
-    tot: np.ndarray,
-    reg: float,
-    mu: np.ndarray | float,
-    tol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, int]:
+def _fit_lbfgs(theta: np.ndarray, obj: _Objective, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     from scipy.optimize import minimize
 
-    k = c.n_models
-
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
-        d = th[c.i] - th[c.j]
-        p = 1.0 / (1.0 + np.exp(-d))
-        r = s - tot * p
-        g = np.bincount(c.i, r, minlength=k) - np.bincount(c.j, r, minlength=k) - reg * (th - mu)
-        return _neg_loglik(th, c, s, tot, reg, mu), -g
+        return obj.value(th), -obj.ascent(th)[0]
 
     res = minimize(fun, theta, jac=True, method="L-BFGS-B", options={"maxiter": 50 * max_iter, "gtol": 1e-9})
     return res.x, int(res.nit)
