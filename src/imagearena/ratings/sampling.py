@@ -331,7 +331,11 @@ def _misorder_weight(z: np.ndarray) -> np.ndarray:
     return weight
 
 
-_PERMUTATIONS4 = np.array(list(itertools.permutations(range(4))))
+#: The sets of names still to be placed when an order of four makes its second and third choice:
+#: all but one (4), all but two (6).
+_LEFT_AFTER_ONE = 1.0 - np.eye(4)
+_FIRST_TWO = list(itertools.combinations(range(4), 2))
+_LEFT_AFTER_TWO = np.array([[0.0 if k in pair else 1.0 for k in range(4)] for pair in _FIRST_TWO])
 
 
 def _choice_information(e: np.ndarray, remaining: np.ndarray) -> np.ndarray:
@@ -348,9 +352,11 @@ def round_information(strengths: np.ndarray, round_type: RoundType | None) -> np
     each row of ``strengths`` ((n, k) -> (n, k, k)), under the crowd model the simulations use.
 
     ``best4``: one Plackett-Luce pick, diag(p) - p p^T. ``order4``: a Plackett-Luce order, the sum of
-    its three choices' informations averaged over the 24 orders by their probability. Otherwise (no
-    round type known, pairs): the rank-broken pairs as independent Bradley-Terry votes, the Laplacian
-    of p (1 - p) over the pairs.
+    its three choices' informations; a choice's information depends only on the names left, so it is
+    the first choice's, plus the second's over the 4 names that can go first, plus the third's over
+    the 6 pairs that can go first and second, each by its probability. Otherwise (no round type
+    known, pairs): the rank-broken pairs as independent Bradley-Terry votes, the Laplacian of
+    p (1 - p) over the pairs.
     """
     t = strengths - strengths.max(axis=-1, keepdims=True)
     e = np.exp(t)
@@ -358,18 +364,22 @@ def round_information(strengths: np.ndarray, round_type: RoundType | None) -> np
     if round_type is RoundType.BEST4:
         return _choice_information(e, np.ones(k))
     if round_type is RoundType.ORDER4 and k == 4:
-        info = np.zeros((*strengths.shape, k))
-        for perm in _PERMUTATIONS4:
-            remaining = np.ones(k)
-            prob = np.ones(strengths.shape[:-1])
-            stages = np.zeros_like(info)
-            for item in perm[:-1]:
-                stages += _choice_information(e, remaining)
-                prob = prob * e[..., item] / (e * remaining).sum(axis=-1)
-                remaining = remaining.copy()
-                remaining[item] = 0.0
-            info += prob[..., None, None] * stages
-        return info
+        total = e.sum(axis=-1, keepdims=True)
+        first = e / total  # (..., 4): who is placed first
+        # P(the first two are {a, b}) = p_a e_b / (S - e_a) + p_b e_a / (S - e_b)
+        a, b = (np.array(x) for x in zip(*_FIRST_TWO, strict=True))
+        two = first[..., a] * e[..., b] / (total - e[..., a]) + first[..., b] * e[..., a] / (
+            total - e[..., b]
+        )
+        info = _choice_information(e, np.ones(k))
+        info = info + np.einsum(
+            "...s,...sij->...ij", first, _choice_information(e[..., None, :], _LEFT_AFTER_ONE)
+        )
+        info = info + np.einsum(
+            "...s,...sij->...ij", two, _choice_information(e[..., None, :], _LEFT_AFTER_TWO)
+        )
+        out: np.ndarray = info
+        return out
     p = expit(strengths[..., :, None] - strengths[..., None, :])
     w = p * (1.0 - p) * (1.0 - np.eye(k))
     lap: np.ndarray = w.sum(axis=-1)[..., :, None] * np.eye(k) - w
