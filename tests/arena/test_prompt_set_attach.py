@@ -10,8 +10,7 @@ import time
 import bulk_helpers
 import pytest
 from bulk_helpers import Brightness
-from live_helpers import STYLES, write_generators
-from stub_server import StubServer
+from live_helpers import STYLES, live_stub
 from typer.testing import CliRunner
 
 from imagearena.arena import live
@@ -83,18 +82,13 @@ def test_bench_with_a_stored_set_attaches_it_to_the_bulk_study(settings, tmp_pat
     assert shown["studies"] == ["b"]  # a prompt file is recorded in the manifest, not attached
 
 
-@pytest.fixture
-def stub(monkeypatch):
-    monkeypatch.setenv("LIVE_TEST_KEY", "test-key")
-    with StubServer() as server:
-        yield server
+stub = pytest.fixture(live_stub, name="stub")
 
 
 def test_a_live_study_draws_from_its_attached_set_unless_its_settings_list_prompts(make_arena, seeded, stub):
     from imagearena.arena.prompt_sets import attach_prompt_set, import_prompt_set
     from imagearena.prompts.loaders import Prompt, PromptSet
 
-    write_generators(seeded.generators_path, stub_url=stub.url, timeout_s=1)
     arena = make_arena()
     texts = ("a purple moon", "an orange kite")
     import_prompt_set(

@@ -9,8 +9,7 @@ import sys
 import time
 
 import pytest
-from live_helpers import STYLES, write_generators
-from stub_server import StubServer
+from live_helpers import STYLES, live_stub
 from typer.testing import CliRunner
 
 from imagearena.arena import live
@@ -73,17 +72,12 @@ def test_detach_clears_the_attachment_and_refuses_a_study_without_one(make_arena
     assert (code, out) == (1, "") and err.startswith("Error: unknown study 'nope'")
 
 
-@pytest.fixture
-def stub(monkeypatch):
-    monkeypatch.setenv("LIVE_TEST_KEY", "test-key")
-    with StubServer() as server:
-        yield server
+stub = pytest.fixture(live_stub, name="stub")
 
 
 def test_a_live_study_falls_back_to_what_it_did_before_once_its_set_is_detached(make_arena, seeded, stub):
     """Detached, a live study whose settings list no prompts draws from its own prompts (those of the
     images it has) as before the attachment: none yet -> the error that says why it cannot generate."""
-    write_generators(seeded.generators_path, stub_url=stub.url, timeout_s=1)
     arena = make_arena()
     texts = ("a purple moon", "an orange kite", "a grey whale")
     import_prompt_set(seeded, a_set(*texts), "sky")
