@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from imagearena.errors import InputError, UnknownNameError
-from imagearena.ratings.battles import MODEL_A, MODEL_B, Battles
+from imagearena.ratings.battles import MODEL_A, MODEL_B, NO_GROUP, Battles
 from imagearena.types import ELO_PER_LOGIT
 
 #: Elo points per natural-log odds unit: 400 / ln 10.
@@ -61,11 +61,33 @@ def _one_blas_thread(k: int) -> AbstractContextManager[Any]:
 
 
 @dataclass(frozen=True, eq=False)
+class RoundBattles:
+    """The battles rank-broken from four-image rounds, one row each, beside their counts.
+
+    The likelihood reads them as plain pairs (their cells are in :class:`PairCounts`), but the pairs of
+    one round come from one decision and are not independent: a best-of-4 pick is three wins that
+    stand or fall together. Intervals that treat them as independent battles are too narrow (in
+    simulation about half the real variance of best-of-4 ratings, 95% intervals covering 84%), so the
+    sandwich sums each round's scores before squaring them and the bootstrap redraws whole rounds.
+    ``row`` and ``rel`` locate each battle's cell in the counts (pair row; 0 lower index won, 1 higher
+    won, 2 draw); ``round`` numbers the rounds 0..n_rounds-1; ``weight`` is the battle's weight (1
+    without weights).
+    """
+
+    row: np.ndarray
+    rel: np.ndarray
+    round: np.ndarray
+    weight: np.ndarray
+    n_rounds: int
+
+
+@dataclass(frozen=True, eq=False)
 class PairCounts:
     """Battles aggregated per unordered pair (i < j).
 
     ``n`` (P x 3) counts rows where i won, j won, or they drew (tie or both_bad); ``w`` holds the same
     cells' summed weights and ``w2`` their summed squared weights (both equal ``n`` without weights).
+    ``rounds`` lists the battles that came from four-image rounds (None when there are none).
     """
 
     n_models: int
@@ -74,6 +96,7 @@ class PairCounts:
     n: np.ndarray
     w: np.ndarray
     w2: np.ndarray
+    rounds: RoundBattles | None = None
 
     @classmethod
     def from_arrays(
@@ -181,7 +204,20 @@ def aggregate(battles: Battles, weights: np.ndarray | None = None, *, chunk: int
         wt[pinv, rel] = wcell
         w2t[pinv, rel] = w2cell
     i, j = np.divmod(pairs, m)
-    return PairCounts(m, i, j, n, wt, w2t)
+    return PairCounts(m, i, j, n, wt, w2t, _round_battles(battles, weights, pairs, m))
+
+
+def _round_battles(
+    battles: Battles, weights: np.ndarray | None, pairs: np.ndarray, m: int
+) -> RoundBattles | None:
+    """The battles of four-image rounds with their cells among ``pairs`` (sorted pair keys)."""
+    if not battles.has_groups:
+        return None
+    at = np.flatnonzero(battles.groups() != NO_GROUP)
+    pair_key, rel = np.divmod(_cell_keys(battles.a[at], battles.b[at], battles.outcome[at], m), 3)
+    ids, rnd = np.unique(battles.groups()[at], return_inverse=True)
+    weight = np.ones(len(at)) if weights is None else weights[at]
+    return RoundBattles(np.searchsorted(pairs, pair_key), rel, rnd, weight, len(ids))
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,7 +321,7 @@ def fit_bt(
         return BTFit(ratings, cov, theta_full, 0)
     remap = np.full(m, -1, dtype=np.int64)
     remap[idx] = np.arange(k)
-    c = PairCounts(k, remap[counts.i], remap[counts.j], counts.n, counts.w, counts.w2)
+    c = PairCounts(k, remap[counts.i], remap[counts.j], counts.n, counts.w, counts.w2, counts.rounds)
     s = c.w[:, 0] + 0.5 * c.w[:, 2]
     tot = c.w.sum(axis=1)
     if init is None:
@@ -369,16 +405,46 @@ def _sandwich(theta: np.ndarray, c: PairCounts, reg: float, dense_limit: int) ->
     tot = c.w.sum(axis=1)
     h = tot * p * (1.0 - p)
     meat = c.w2[:, 0] * (1.0 - p) ** 2 + c.w2[:, 1] * p**2 + c.w2[:, 2] * (0.5 - p) ** 2
+    cross = _round_cross_scores(c, p, diagonal=k > dense_limit)
     if k > dense_limit:
         hd = np.bincount(c.i, h, minlength=k) + np.bincount(c.j, h, minlength=k) + reg
         bd = np.bincount(c.i, meat, minlength=k) + np.bincount(c.j, meat, minlength=k)
+        if cross is not None:
+            bd += cross
         return ELO_PER_NAT**2 * bd / hd**2
     hess = _laplacian(k, c.i, c.j, h)
     hess[np.diag_indices(k)] += reg
     ones = np.full((k, k), 1.0 / k)
     hinv = np.linalg.inv(hess + ones) - ones  # the pseudo-inverse on the centred subspace
-    cov: np.ndarray = ELO_PER_NAT**2 * (hinv @ _laplacian(k, c.i, c.j, meat) @ hinv)
+    b = _laplacian(k, c.i, c.j, meat)
+    if cross is not None:
+        b += cross
+    cov: np.ndarray = ELO_PER_NAT**2 * (hinv @ b @ hinv)
     return cov
+
+
+def _round_cross_scores(c: PairCounts, p: np.ndarray, *, diagonal: bool) -> np.ndarray | None:
+    """What the battles of one round add to the sandwich's meat beyond independent battles: the sum
+    over rounds of the cross products of their battles' scores, S^T S less its per-battle part, with
+    S the sparse rounds x models matrix of summed weighted scores. k x k, or its diagonal when
+    ``diagonal``; None without rounds."""
+    from scipy.sparse import csr_matrix
+
+    rounds = c.rounds
+    if rounds is None:
+        return None
+    k = c.n_models
+    lo, hi = c.i[rounds.row], c.j[rounds.row]
+    # the lower-index model's residual: won 1 - p, lost -p, drew 1/2 - p
+    r = rounds.weight * (np.array([1.0, 0.0, 0.5])[rounds.rel] - p[rounds.row])
+    at = np.concatenate([rounds.round, rounds.round])
+    scores = csr_matrix((np.concatenate([r, -r]), (at, np.concatenate([lo, hi]))), shape=(rounds.n_rounds, k))
+    if diagonal:
+        per_battle = np.bincount(lo, r * r, minlength=k) + np.bincount(hi, r * r, minlength=k)
+        diag: np.ndarray = np.asarray(scores.multiply(scores).sum(axis=0)).ravel() - per_battle
+        return diag
+    cross: np.ndarray = (scores.T @ scores).toarray() - _laplacian(k, lo, hi, r * r)
+    return cross
 
 
 def anchor_ratings(models: list[str], ratings: np.ndarray, anchor: tuple[str, float]) -> np.ndarray:
@@ -416,33 +482,41 @@ def bootstrap_bt(
 ) -> np.ndarray:
     """Ratings (rounds x m, Elo scale, mean 1000) from a seeded multinomial bootstrap of the battles.
 
-    Each round draws how many times each (pair, outcome) cell appears among N resampled battles;
-    weighted cells keep their mean weight per battle.
+    Each round draws how many times each (pair, outcome) cell appears among N resampled pair votes;
+    weighted cells keep their mean weight per battle. Four-image rounds (``counts.rounds``) are
+    redrawn whole, their battles together, since they come from one decision each.
     """
     if rounds < 1:
         raise InputError("bootstrap needs at least one round (--rounds)")
     rng = np.random.default_rng(seed)
-    n = counts.n.ravel()
-    total = int(round(n.sum()))
-    prob = n / n.sum()
+    shape = counts.n.shape
+    n, w, w2 = counts.n.ravel(), counts.w.ravel(), counts.w2.ravel()
     unweighted = counts.w is counts.n
+    group = counts.rounds
+    if group is not None:  # the cells of pair votes alone
+        cell = group.row * 3 + group.rel
+        n = n - np.bincount(cell, minlength=n.size)
+        w = w - np.bincount(cell, group.weight, minlength=n.size)
+        w2 = w2 - np.bincount(cell, group.weight**2, minlength=n.size)
+    total = int(round(n.sum()))
+    prob = n / max(n.sum(), 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        wmean = np.where(n > 0, counts.w.ravel() / n, 0.0)
-        w2mean = np.where(n > 0, counts.w2.ravel() / n, 0.0)
+        wmean = np.where(n > 0, w / n, 0.0)
+        w2mean = np.where(n > 0, w2 / n, 0.0)
     out = np.empty((rounds, counts.n_models))
     for r in range(rounds):
-        draw = rng.multinomial(total, prob).astype(float)
-        nd = draw.reshape(counts.n.shape)
+        draw = rng.multinomial(total, prob).astype(float) if total else np.zeros(n.size)
+        dw, dw2 = draw * wmean, draw * w2mean
+        if group is not None:
+            times = rng.multinomial(group.n_rounds, np.full(group.n_rounds, 1.0 / group.n_rounds))
+            per_battle = times[group.round].astype(float)
+            draw += np.bincount(cell, per_battle, minlength=n.size)
+            dw += np.bincount(cell, per_battle * group.weight, minlength=n.size)
+            dw2 += np.bincount(cell, per_battle * group.weight**2, minlength=n.size)
+        nd = draw.reshape(shape)
         if unweighted:
             c = PairCounts(counts.n_models, counts.i, counts.j, nd, nd, nd)
         else:
-            c = PairCounts(
-                counts.n_models,
-                counts.i,
-                counts.j,
-                nd,
-                (draw * wmean).reshape(nd.shape),
-                (draw * w2mean).reshape(nd.shape),
-            )
+            c = PairCounts(counts.n_models, counts.i, counts.j, nd, dw.reshape(shape), dw2.reshape(shape))
         out[r] = fit_bt(c, init=init, reg=reg, covariance=False).ratings
     return out
