@@ -356,7 +356,14 @@ def test_observe_round_is_its_rank_broken_pairs(make) -> None:
     for x, y, w in [("b", "c", "tie"), ("b", "d", "model_b"), ("c", "d", "model_b")]:
         by_pairs.observe(x, y, w)
     assert by_round.votes == by_pairs.votes
-    assert [by_round.next_group(3) for _ in range(5)] == [by_pairs.next_group(3) for _ in range(5)]
+    if isinstance(by_round, ActiveSampler):
+        # the same strengths; only their certainty differs (a round is one decision, see
+        # test_group_information.py)
+        by_round.refit()
+        by_pairs.refit()
+        assert by_round.ratings == pytest.approx(by_pairs.ratings)
+    else:
+        assert [by_round.next_group(3) for _ in range(5)] == [by_pairs.next_group(3) for _ in range(5)]
     with pytest.raises(InputError, match="best4 ranks"):
         by_round.observe_round(["a", "b", "c", "d"], [1, 1, 2, 2], "best4")
     with pytest.raises(InputError, match="once"):

@@ -28,7 +28,7 @@ from scipy.special import erf, expit, ndtri
 from scipy.stats import rankdata
 
 from imagearena.errors import InputError, UnknownNameError
-from imagearena.ratings.battles import Battles
+from imagearena.ratings.battles import NO_GROUP, Battles
 from imagearena.ratings.bradley_terry import PairCounts, _one_blas_thread, fit_bt
 from imagearena.ratings.rounds import parse_round_type, rank_break
 from imagearena.registry import Registry
@@ -129,6 +129,75 @@ class _PairVotes:
         return decisive, draws
 
 
+def _rounds_of(
+    group: np.ndarray, a: np.ndarray, b: np.ndarray, draw: np.ndarray
+) -> tuple[np.ndarray, list[RoundType]]:
+    """The rounds behind rank-broken battles: each round id's four names ((n, 4), sorted) and its type,
+    read from its battles: six with a decided one come from an order of four; three (a pick), or six
+    draws (no clear best, or an order of four all tied), count as a best-of-4 pick."""
+    order = np.argsort(group, kind="stable")
+    _, start, count = np.unique(group[order], return_index=True, return_counts=True)
+    rows, kinds = [], []
+    for s, c in zip(start.tolist(), count.tolist(), strict=True):
+        at = order[s : s + c]
+        names = np.unique(np.concatenate([a[at], b[at]]))
+        if len(names) == 4:
+            rows.append(names)
+            kinds.append(RoundType.ORDER4 if c == 6 and not draw[at].all() else RoundType.BEST4)
+    return np.array(rows, dtype=np.int64).reshape(-1, 4), kinds
+
+
+class _RoundCounts:
+    """Four-image rounds aggregated per (round type, set of four names), and their rank-broken
+    battles per pair, so a refit can count each round's information as one decision."""
+
+    _KINDS = (RoundType.BEST4, RoundType.ORDER4)
+
+    def __init__(self) -> None:
+        self._row: dict[tuple[int, ...], int] = {}
+        self.names = np.zeros((16, 4), dtype=np.int64)
+        self.kind = np.zeros(16, dtype=np.int64)
+        self.n = np.zeros(16)
+        self.size = 0
+        self.battles = _PairVotes()
+
+    def add(self, groups: np.ndarray, kinds: Sequence[RoundType], a: np.ndarray, b: np.ndarray) -> None:
+        for names, rt in zip(np.sort(groups, axis=1).tolist(), kinds, strict=True):
+            kind = self._KINDS.index(rt)
+            key = (kind, *names)
+            r = self._row.get(key)
+            if r is None:
+                r = self._row[key] = self.size
+                if self.size == len(self.n):
+                    self.names = np.vstack([self.names, np.zeros_like(self.names)])
+                    self.kind = np.append(self.kind, np.zeros_like(self.kind))
+                    self.n = np.append(self.n, np.zeros_like(self.n))
+                self.names[r], self.kind[r] = names, kind
+                self.size += 1
+            self.n[r] += 1.0
+        self.battles.add(a, b, np.zeros(len(a), dtype=np.int64))
+
+    def games(self, m: int) -> np.ndarray:
+        """Rank-broken battles of the rounds per pair (m x m, symmetric)."""
+        decisive, _ = self.battles.matrices(m)
+        out: np.ndarray = decisive + decisive.T
+        return out
+
+    def information(self, theta: np.ndarray) -> np.ndarray:
+        """The rounds' expected Fisher information about ``theta`` (m x m): each round's
+        :func:`round_information` at these strengths, times how often it was played."""
+        m = len(theta)
+        out = np.zeros((m, m))
+        for kind, rt in enumerate(self._KINDS):
+            at = np.flatnonzero(self.kind[: self.size] == kind)
+            if not len(at):
+                continue
+            names = self.names[at]
+            info = round_information(theta[names], rt) * self.n[at, None, None]
+            np.add.at(out, (names[:, :, None], names[:, None, :]), info)
+        return out
+
+
 class _Sampler:
     """Shared bookkeeping: model names, the random generator, per-model vote counts."""
 
@@ -203,6 +272,7 @@ class _Sampler:
         np.add.at(self._served, a, 1)
         np.add.at(self._served, b, 1)
         self._record(a, b, code)
+        self._record_rounds(np.array([idx], dtype=np.int64), [rt], a, b)
 
     def observe_battles(self, battles: Battles) -> None:
         """Record many votes at once from a :class:`imagearena.ratings.battles.Battles` (rank-broken
@@ -232,9 +302,20 @@ class _Sampler:
         m = len(self._served)
         self._served += np.bincount(a, minlength=m) + np.bincount(b, minlength=m)
         self._record(a, b, _DRAW_CODE[outcome])
+        if battles.has_groups:
+            grouped = np.flatnonzero(battles.groups() != NO_GROUP)
+            draw = _DRAW_CODE[outcome[grouped]] == 2
+            groups, kinds = _rounds_of(battles.groups()[grouped], a[grouped], b[grouped], draw)
+            self._record_rounds(groups, kinds, a[grouped], b[grouped])
 
     def _record(self, a: np.ndarray, b: np.ndarray, code: np.ndarray) -> None:
         """Hook for subclasses: ``code`` is 0 when ``a`` won, 1 when ``b`` won, 2 for a draw."""
+
+    def _record_rounds(
+        self, groups: np.ndarray, kinds: Sequence[RoundType], a: np.ndarray, b: np.ndarray
+    ) -> None:
+        """Hook for subclasses: four-image rounds ``groups`` ((n, 4) indices) of ``kinds``, whose
+        rank-broken battles (``a``, ``b``) were just passed to ``_record``."""
 
     # -- serving ------------------------------------------------------------------------------------
     def _check_servable(self, size: int = 2) -> None:
@@ -458,6 +539,7 @@ class ActiveSampler(_Sampler):
         self._estimate_prior = prior_sd is None
         self._ridge = 1.0 / ((prior_sd or INITIAL_PRIOR_SD) * ELO_TO_NATURAL) ** 2
         self._votes = _PairVotes()
+        self._rounds = _RoundCounts()
         self._theta = np.zeros(0)
         self._pending = 0
         self._booked = 0  # virtual votes since the last refit
@@ -508,6 +590,11 @@ class ActiveSampler(_Sampler):
         self._pending += len(a)
         self._votes.add(a, b, code)
 
+    def _record_rounds(
+        self, groups: np.ndarray, kinds: Sequence[RoundType], a: np.ndarray, b: np.ndarray
+    ) -> None:
+        self._rounds.add(groups, kinds, a, b)
+
     @property
     def _dense(self) -> bool:
         return len(self.models) <= self.dense_max
@@ -543,9 +630,12 @@ class ActiveSampler(_Sampler):
         games = decisive + decisive.T + draws
         p = expit(theta[:, None] - theta[None, :])
         self._info = p * (1.0 - p)  # Fisher information of one more vote on the pair
-        w = games * self._info
-        hess = np.diag(w.sum(axis=1) + self._ridge) - w  # posterior precision (Laplacian + prior)
         m = len(theta)
+        # posterior precision: the pair votes' Laplacian, each four-image round's own information
+        # (its rank-broken battles are not independent votes: read as such, a best-of-4 pick would
+        # count about twice what it is worth) and the prior
+        w = (games - self._rounds.games(m)) * self._info
+        hess = np.diag(w.sum(axis=1) + self._ridge) - w + self._rounds.information(theta)
         with _one_blas_thread(m):  # small dense algebra: BLAS threads only wait on a busy machine
             cov = np.linalg.inv(hess)
             self._theta, self._cov = theta, cov
