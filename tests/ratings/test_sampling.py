@@ -414,3 +414,37 @@ def test_a_pool_of_ten_thousand_names_serves_groups() -> None:
     assert sampler._var.shape == (10_000,) and sampler._cov.size == 0
     a, b = sampler.next_pair()
     assert 0.0 < sampler.pair_probability(a, b) <= 1.0
+
+
+def test_misorder_weight_is_the_expected_derivative_at_the_horizon() -> None:
+    """horizon^2 E_d[d/dv Phi(-|d| / sqrt v)] at v = horizon * var, d ~ N(diff, var), by quadrature;
+    at horizon 1 it is docs/ratings.md's h(z) / v."""
+    from scipy.integrate import quad
+    from scipy.special import erf
+    from scipy.stats import norm
+
+    from imagearena.ratings.sampling import _misorder_weight
+
+    for diff, var, horizon in [(0.0, 1.0, 0.5), (0.8, 0.3, 0.5), (-1.5, 2.0, 0.25), (0.4, 0.5, 1.0)]:
+        v = horizon * var
+
+        def integrand(d: float, diff: float = diff, var: float = var, v: float = v) -> float:
+            return float(
+                norm.pdf(d, diff, np.sqrt(var)) * norm.pdf(abs(d) / np.sqrt(v)) * abs(d) / (2 * v**1.5)
+            )
+
+        expected = horizon**2 * (quad(integrand, -np.inf, 0.0)[0] + quad(integrand, 0.0, np.inf)[0])
+        assert float(_misorder_weight(np.array(diff), np.array(var), horizon)) == pytest.approx(
+            expected, rel=1e-7
+        )
+    z = np.linspace(-4.0, 4.0, 17)
+    h = (
+        np.exp(-(z**2) / 4)
+        / (4 * np.sqrt(np.pi))
+        * (np.exp(-(z**2) / 4) / np.sqrt(np.pi) + np.abs(z) / 2 * erf(np.abs(z) / 2))
+    )
+    np.testing.assert_allclose(_misorder_weight(z * np.sqrt(0.7), np.full(17, 0.7), 1.0), h / 0.7, rtol=1e-12)
+    # looking ahead lets go of pairs too close to settle by then and of pairs already apart
+    near, far = _misorder_weight(np.array([0.0, 3.0]), np.array([1.0, 1.0]), 0.5)
+    now_near, now_far = _misorder_weight(np.array([0.0, 3.0]), np.array([1.0, 1.0]), 1.0)
+    assert near < now_near and far < now_far

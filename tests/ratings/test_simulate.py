@@ -77,7 +77,7 @@ def test_default_checkpoints() -> None:
 
 
 def test_simulation_is_deterministic_and_improves_with_votes() -> None:
-    kwargs = dict(models=10, votes=800, seeds=3, spread=200.0, checkpoints=[50, 800])
+    kwargs = dict(models=10, votes=800, seeds=3, spread=200.0, checkpoints=[20, 800])
     one, two = simulate(**kwargs), simulate(**kwargs)
     for name in ("active", "uniform"):
         np.testing.assert_array_equal(one.tau[name], two.tau[name])

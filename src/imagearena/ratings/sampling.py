@@ -46,6 +46,11 @@ GROUP_EXPLORE = 0.2
 #: many names ranked next to each other, at each place of the ranking, and this many uniform groups.
 GROUP_WINDOW = 6
 GROUP_RANDOM = 200
+#: How far ahead the active sampler weighs a pair's chance of being misordered: at the variance its
+#: difference will have after as many decisions again as were made so far (half today's). Weighing
+#: today's chance instead spreads the rounds too thin: in simulation (30 models, best-of-4 rounds,
+#: 40 seeds) it took 4% more clicks to Kendall tau 0.9 and its mean tau was lower up to 3600 clicks.
+HORIZON = 0.5
 #: Names on each side, in the current ranking, among which the diagonal mode looks for partners.
 WINDOW = 24
 
@@ -259,8 +264,9 @@ class _Sampler:
 
     def observe_round(self, models: Sequence[str], ranks: Sequence[int], round_type: RoundType | str) -> None:
         """Record one round: ``models`` in display order and their ranks (1 = best, equal = tie), as
-        :func:`imagearena.ratings.rounds.validate_ranks` takes them. The round counts as its rank-broken
-        pairs: a best-of-4 pick as the pick beating each other image, an order as all six pairs."""
+        :func:`imagearena.ratings.rounds.validate_ranks` takes them. The strengths read the round as its
+        rank-broken pairs (a best-of-4 pick as the pick beating each other image, an order as all six
+        pairs), as the leaderboard does; the active sampler's certainty counts it as one decision."""
         rt = parse_round_type(round_type)
         idx = [self._idx(name) for name in models]
         if len(set(idx)) != len(idx):
@@ -397,18 +403,28 @@ class UniformSampler(_Sampler):
         return 2.0 / (m * (m - 1))
 
 
-def _misorder_weight(z: np.ndarray) -> np.ndarray:
-    """Expected drop in a pair's chance of being misordered per unit of variance removed, times the
-    variance; ``z`` is the estimated difference over its standard deviation.
+def _misorder_weight(diff: np.ndarray, var: np.ndarray, horizon: float = HORIZON) -> np.ndarray:
+    """Expected drop in a pair's chance of being misordered, ``horizon`` ahead, per unit of variance
+    removed today; ``diff`` is the estimated difference and ``var`` its variance (both > 0 where used).
 
-    Derivation (docs/ratings.md): with the true difference d ~ N(estimate, s^2), an unbiased estimate
-    with variance v misorders the pair with probability Phi(-|d|/sqrt v); its derivative in v averaged
-    over d has this closed form. It peaks for pairs whose order is uncertain (z near 0) and vanishes for
-    pairs already clearly apart, which uniform sampling keeps paying for.
+    Derivation (docs/ratings.md): the true difference is d ~ N(diff, var); the ranking read later,
+    its estimate's variance then v = horizon * var, misorders the pair with probability
+    Phi(-|d| / sqrt v). Information added today lowers v by horizon^2 times what it lowers today's
+    variance (precisions add), so the weight is horizon^2 E_d[dPhi/dv], in closed form below. It
+    peaks for pairs whose order is uncertain and vanishes for pairs already clearly apart, which
+    uniform sampling keeps paying for; a horizon below 1 also lets go of pairs too close to settle.
     """
-    az = np.abs(z)
-    e = np.exp(-(az**2) / 4.0)
-    weight: np.ndarray = e / (4.0 * np.sqrt(np.pi)) * (e / np.sqrt(np.pi) + 0.5 * az * erf(az / 2.0))
+    v = horizon * var
+    total = v + var
+    # d weighted by the derivative's Gaussian factor: normal with this mean and spread
+    mean = diff * (horizon / (1.0 + horizon))
+    sd = np.sqrt(var * (horizon / (1.0 + horizon)))
+    folded = sd * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * (mean / sd) ** 2) + mean * erf(
+        mean / (sd * np.sqrt(2.0))
+    )
+    weight: np.ndarray = (
+        horizon**2 * np.exp(-0.5 * diff**2 / total) * folded / (2.0 * v * np.sqrt(2.0 * np.pi * total))
+    )
     return weight
 
 
@@ -486,7 +502,9 @@ class ActiveSampler(_Sampler):
     pairs are still uncertain. ``criterion="ci"`` scores a pair by the shrinkage of its own confidence
     interval instead (the Chatbot Arena rule, paper Eq. 9, in its model-based form).
 
-    ``next_group(size, round_type)`` scores whole rounds: the round's expected Fisher information F
+    A refit's precision counts each four-image round by its own expected information (below), not
+    its rank-broken battles as independent votes, which made the sampler about twice as sure as it
+    should be. ``next_group(size, round_type)`` scores whole rounds: the round's expected Fisher information F
     under the Plackett-Luce crowd (a pick for ``best4``, an order for ``order4``; see
     :func:`round_information`) lowers the covariance by C K C^T with K = (I + F A)^-1 F (C the
     group's columns of the covariance, A its block), so its value, the drop in the weighted
@@ -644,7 +662,7 @@ class ActiveSampler(_Sampler):
             self._var_d = np.maximum(dc[:, None] + dc[None, :] - 2.0 * cov, 0.0)
             if self.criterion == "rank":
                 safe = np.where(self._var_d > 0, self._var_d, 1.0)
-                g = _misorder_weight((theta[:, None] - theta[None, :]) / np.sqrt(safe)) / safe
+                g = _misorder_weight(theta[:, None] - theta[None, :], safe)
                 np.fill_diagonal(g, 0.0)
                 self._lap = np.diag(g.sum(axis=1)) - g
                 self._mm = cov @ self._lap @ cov
@@ -902,7 +920,7 @@ class ActiveSampler(_Sampler):
     def _weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Misorder weight over the difference's variance for pairs (a, b): the diagonal of G."""
         var_d = self._var[a] + self._var[b]
-        g: np.ndarray = _misorder_weight((self._theta[a] - self._theta[b]) / np.sqrt(var_d)) / var_d
+        g: np.ndarray = _misorder_weight(self._theta[a] - self._theta[b], var_d)
         return g
 
     def _masses(self, items: np.ndarray) -> np.ndarray:
