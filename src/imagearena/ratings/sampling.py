@@ -192,15 +192,16 @@ class _RoundCounts:
         """The rounds' expected Fisher information about ``theta`` (m x m): each round's
         :func:`round_information` at these strengths, times how often it was played."""
         m = len(theta)
-        out = np.zeros((m, m))
+        out = np.zeros(m * m)
         for kind, rt in enumerate(self._KINDS):
             at = np.flatnonzero(self.kind[: self.size] == kind)
             if not len(at):
                 continue
             names = self.names[at]
             info = round_information(theta[names], rt) * self.n[at, None, None]
-            np.add.at(out, (names[:, :, None], names[:, None, :]), info)
-        return out
+            cells = names[:, :, None] * m + names[:, None, :]
+            out += np.bincount(cells.ravel(), info.ravel(), minlength=m * m)
+        return out.reshape(m, m)
 
 
 class _Sampler:
