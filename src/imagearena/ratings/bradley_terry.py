@@ -428,11 +428,11 @@ def _round_cross_scores(c: PairCounts, p: np.ndarray, *, diagonal: bool) -> np.n
     over rounds of the cross products of their battles' scores, S^T S less its per-battle part, with
     S the sparse rounds x models matrix of summed weighted scores. k x k, or its diagonal when
     ``diagonal``; None without rounds."""
-    from scipy.sparse import csr_matrix
-
     rounds = c.rounds
     if rounds is None:
         return None
+    from scipy.sparse import csr_matrix  # here: a plain rating of pair votes does not load scipy
+
     k = c.n_models
     lo, hi = c.i[rounds.row], c.j[rounds.row]
     # the lower-index model's residual: won 1 - p, lost -p, drew 1/2 - p
