@@ -183,6 +183,7 @@ def _refused(*args: str) -> str:
         (["-m", "bt", "--rounds", "50"], "--rounds applies to --method bt --ci bootstrap only"),
         (["--seed", "3"], "--seed applies to --method bt --ci bootstrap only"),
         (["-m", "trueskill", "--anchor", "sd15=1000"], "--anchor applies to --method elo or bt only"),
+        (["--prior-sd", "200"], "--prior-sd applies to --method bt only"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(log: Path, args: list[str], message: str) -> None:
@@ -270,3 +271,22 @@ def test_an_unknown_method_names_the_registered_ones(log: Path) -> None:
         message = _refused(str(log), "--method", "glicko")
     assert message.startswith("unknown rating method 'glicko'; use one of ")
     assert all(m in message for m in ("elo", "trueskill", "bt", name))
+
+
+def test_prior_sd_keeps_an_unbeaten_model_near_the_field(tmp_path: Path) -> None:
+    """flux wins all its battles: maximum likelihood sends it over a thousand points up; a 200 Elo
+    prior keeps it within a few spreads, in the sandwich and the bootstrap fits alike."""
+    p = tmp_path / "votes.csv"
+    rows = ["model_a,model_b,winner"] + ["flux,sd15,model_a", "flux,sdxl,model_a"] * 10
+    rows += ["sd15,sdxl,model_a", "sd15,sdxl,model_b"] * 5
+    p.write_text("\n".join(rows) + "\n")
+
+    def flux(*args: str) -> float:
+        out = json.loads(_run(str(p), "-m", "bt", "-f", "json", *args))
+        return float({r["model"]: r["rating"] for r in out}["flux"])
+
+    assert flux() > 2500
+    assert 1100 < flux("--prior-sd", "200") < 1800
+    assert flux("--prior-sd", "200", "--ci", "bootstrap", "--rounds", "5") == flux("--prior-sd", "200")
+    for bad in ("0", "-5", "nan"):
+        assert "prior standard deviation" in _refused(str(p), "-m", "bt", "--prior-sd", bad)

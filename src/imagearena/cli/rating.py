@@ -50,6 +50,7 @@ APPLIES: dict[str, tuple[Callable[[str, CIChoice], bool], str]] = {
     "rounds": (_bt_bootstrap, "--method bt --ci bootstrap"),
     "seed": (_bt_bootstrap, "--method bt --ci bootstrap"),
     "anchor": (lambda method, ci: method != RatingMethod.TRUESKILL, "--method elo or bt"),
+    "prior_sd": (lambda method, ci: method == RatingMethod.BT, "--method bt"),
 }
 METHOD_HELP = (
     f"Rating method: {', '.join(RatingMethod)}, or one a package registers "
@@ -66,7 +67,7 @@ def refuse_options_that_do_not_apply(ctx: typer.Context, method: str, ci: CIChoi
         source = ctx.get_parameter_source(name)
         given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
         if given and not applies(method, ci):
-            wrong.append(f"--{name} applies to {where} only")
+            wrong.append(f"--{name.replace('_', '-')} applies to {where} only")
     if wrong:
         run = f"--method {method}" + (f" --ci {ci.value}" if method == RatingMethod.BT else "")
         raise InputError(f"{'; '.join(wrong)} (this run: {run}); drop the option or change --method/--ci")
@@ -88,6 +89,12 @@ def rate(
         None, "--anchor", help="MODEL=RATING: pin one model's rating (elo, bt)."
     ),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    prior_sd: float | None = typer.Option(
+        None,
+        "--prior-sd",
+        help="Bradley-Terry: a Gaussian prior on the strengths with this spread (Elo points), so a model "
+        "that wins every battle stays a few spreads out instead of thousands of points.",
+    ),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Rate models from a battle log and print the leaderboard, best first."""
@@ -110,6 +117,7 @@ def rate(
         rounds=rounds,
         anchor=anchor_pair,
         seed=seed,
+        prior_sd=prior_sd,
     )
     if fmt is ReportFormat.json:
         print(rows_to_json(rows))
