@@ -139,17 +139,18 @@ def _rounds_of(
 ) -> tuple[np.ndarray, list[RoundType]]:
     """The rounds behind rank-broken battles: each round id's four names ((n, 4), sorted) and its type,
     read from its battles: six with a decided one come from an order of four; three (a pick), or six
-    draws (no clear best, or an order of four all tied), count as a best-of-4 pick."""
-    order = np.argsort(group, kind="stable")
-    _, start, count = np.unique(group[order], return_index=True, return_counts=True)
-    rows, kinds = [], []
-    for s, c in zip(start.tolist(), count.tolist(), strict=True):
-        at = order[s : s + c]
-        names = np.unique(np.concatenate([a[at], b[at]]))
-        if len(names) == 4:
-            rows.append(names)
-            kinds.append(RoundType.ORDER4 if c == 6 and not draw[at].all() else RoundType.BEST4)
-    return np.array(rows, dtype=np.int64).reshape(-1, 4), kinds
+    draws (no clear best, or an order of four all tied), count as a best-of-4 pick. Vectorised: a
+    study's whole history is read this way when its pool loads."""
+    ids, per_battle, battles = np.unique(group, return_inverse=True, return_counts=True)
+    decided = np.bincount(per_battle, ~draw, minlength=len(ids)) > 0
+    # each round's distinct names, sorted by round then name
+    pairs = np.unique(np.stack([np.concatenate([per_battle, per_battle]), np.concatenate([a, b])]), axis=1)
+    names_per_round = np.bincount(pairs[0], minlength=len(ids))
+    four = names_per_round == 4
+    rows = pairs[1][four[pairs[0]]].reshape(-1, 4)
+    order4 = (battles == 6) & decided
+    kinds = [RoundType.ORDER4 if o else RoundType.BEST4 for o in order4[four].tolist()]
+    return rows.astype(np.int64), kinds
 
 
 class _RoundCounts:
@@ -406,7 +407,7 @@ class UniformSampler(_Sampler):
 
 def _misorder_weight(diff: np.ndarray, var: np.ndarray, horizon: float = HORIZON) -> np.ndarray:
     """Expected drop in a pair's chance of being misordered, ``horizon`` ahead, per unit of variance
-    removed today; ``diff`` is the estimated difference and ``var`` its variance (both > 0 where used).
+    removed today; ``diff`` is the estimated difference and ``var`` its variance (positive).
 
     Derivation (docs/ratings.md): the true difference is d ~ N(diff, var); the ranking read later,
     its estimate's variance then v = horizon * var, misorders the pair with probability
