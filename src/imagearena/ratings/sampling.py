@@ -613,7 +613,8 @@ class ActiveSampler(_Sampler):
     def _record_rounds(
         self, groups: np.ndarray, kinds: Sequence[RoundType], a: np.ndarray, b: np.ndarray
     ) -> None:
-        self._rounds.add(groups, kinds, a, b)
+        if self._dense:  # only the full-covariance refit reads them; a pool never shrinks back
+            self._rounds.add(groups, kinds, a, b)
 
     @property
     def _dense(self) -> bool:
