@@ -138,8 +138,9 @@ def test_the_pool_tells_the_sampler_what_the_round_asks():
 
 def _played(sampler, rounds, rng, truth):
     """``rounds`` uniform rounds answered by a Plackett-Luce crowd on ``truth`` (natural scale), half
-    best-of-4 picks and half orders of four."""
+    best-of-4 picks and half orders of four; returns each round's names (indices) and type."""
     names = sampler.models
+    played = []
     for r in range(rounds):
         group = rng.choice(len(names), 4, replace=False)
         keys = truth[group] + rng.gumbel(size=4)
@@ -147,8 +148,11 @@ def _played(sampler, rounds, rng, truth):
         ranks[np.argsort(-keys)] = np.arange(1, 5)
         if r % 2:
             sampler.observe_round([names[g] for g in group], ranks.tolist(), "order4")
+            played.append((group, RoundType.ORDER4))
         else:
             sampler.observe_round([names[g] for g in group], [1 if x == 1 else 2 for x in ranks], "best4")
+            played.append((group, RoundType.BEST4))
+    return played
 
 
 def test_a_refit_counts_each_round_as_one_decision():
@@ -158,7 +162,7 @@ def test_a_refit_counts_each_round_as_one_decision():
     sampler = ActiveSampler(names, seed=1, prior_sd=300.0)
     rng = np.random.default_rng(3)
     truth = rng.normal(size=7)
-    _played(sampler, 40, rng, truth)
+    played = _played(sampler, 40, rng, truth)
     pairs = [("m0", "m1", "model_a"), ("m2", "m5", "tie"), ("m6", "m0", "model_b"), ("m0", "m1", "model_b")]
     for a, b, w in pairs:
         sampler.observe(a, b, w)
@@ -170,13 +174,8 @@ def test_a_refit_counts_each_round_as_one_decision():
         p = 1.0 / (1.0 + np.exp(theta[j] - theta[i]))
         u = np.eye(7)[i] - np.eye(7)[j]
         precision += p * (1.0 - p) * np.outer(u, u)
-    rng = np.random.default_rng(3)
-    rng.normal(size=7)
-    for r in range(40):  # the same rounds again, each by its information
-        group = rng.choice(7, 4, replace=False)
-        rng.gumbel(size=4)
-        info = round_information(theta[group][None, :], RoundType.ORDER4 if r % 2 else RoundType.BEST4)[0]
-        precision[np.ix_(group, group)] += info
+    for group, round_type in played:  # each round by its information
+        precision[np.ix_(group, group)] += round_information(theta[group][None, :], round_type)[0]
     np.testing.assert_allclose(sampler._cov, np.linalg.inv(precision), rtol=1e-9, atol=1e-12)
 
 
